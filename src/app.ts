@@ -1,0 +1,211 @@
+/**
+ * The one place the product is wired together: configuration in, running roles out.
+ * Every dependency is built here and passed to the features that use it.
+ */
+import http from "node:http";
+import path from "node:path";
+import express from "express";
+import type { Redis } from "ioredis";
+import type { Config } from "./config";
+import { createLogger, type Logger } from "./logger";
+import { createDb, type Db } from "./db";
+import { applyMigrations, ensureDatabase, redact, resolvePostgres } from "./infra/postgres";
+import { pendingMigrations } from "./infra/migrations";
+import { resolveRedis } from "./infra/redis";
+import { closeRedis, createRedis, waitUntilReady } from "./queue/connection";
+import { createQueues, type Queues } from "./queue/queues";
+import { mergeHandlers, startWorkers, type Workers } from "./queue/workers";
+import { upsertSchedules } from "./queue/schedules";
+import type { Feature } from "./feature";
+import { createTokens, type Tokens } from "./subscriptions/tokens";
+import { createMetrics, type Metrics } from "./observability/metrics";
+import type { Mailer } from "./mail/mailer";
+import { createOutboxMailer, createSmtpMailer } from "./mail/transports";
+import { createWebApp } from "./web/app";
+import { createViews, type Views } from "./web/views";
+import { healthRoutes } from "./web/routes/health";
+import { devOutboxRoutes } from "./web/routes/dev-outbox";
+
+export interface Roles {
+  /** Serve HTTP. */
+  web: boolean;
+  /** Run BullMQ workers. */
+  worker: boolean;
+  /** Keep the job schedulers (daily ingest, digest, housekeeping) registered. */
+  schedules: boolean;
+}
+
+export interface AppOptions {
+  config: Config;
+  roles: Roles;
+  log?: Logger;
+}
+
+/** What the running product exposes to the entry points, the CLI and the tests. */
+export interface RunningApp {
+  config: Config;
+  log: Logger;
+  db: Db;
+  redis: Redis;
+  queues: Queues;
+  mailer: Mailer;
+  deps: AppDeps;
+  databaseUrl: string;
+  redisUrl: string;
+  /** Set when the web role runs. */
+  url?: string;
+  port?: number;
+  stop(): Promise<void>;
+}
+
+/** The services every role needs: PostgreSQL (migrated), Redis, queues, the mailer. */
+export interface Infrastructure {
+  config: Config;
+  log: Logger;
+  db: Db;
+  redis: Redis;
+  workerRedis: Redis;
+  queues: Queues;
+  mailer: Mailer;
+  databaseUrl: string;
+  redisUrl: string;
+  outboxDir: string;
+  close(): Promise<void>;
+}
+
+export async function connectInfrastructure(config: Config, log: Logger): Promise<Infrastructure> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => log.warn({ err: (err as Error).message }, "cleanup step failed"));
+    cleanups.length = 0;
+  };
+  try {
+    const postgres = await resolvePostgres(
+      { configuredUrl: config.DATABASE_URL, probeUrl: config.DEFAULT_DATABASE_PROBE, dataDir: config.dataDir },
+      log,
+    );
+    cleanups.push(() => postgres.stop());
+    if (await ensureDatabase(postgres.url)) log.info({ url: redact(postgres.url) }, "database created");
+    const pending = await pendingMigrations(postgres.url);
+    if (pending.length) await applyMigrations(postgres.url, log);
+
+    const db = createDb(postgres.url);
+    cleanups.push(() => db.$disconnect());
+
+    const redisInfo = await resolveRedis({ configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE }, log);
+    cleanups.push(() => redisInfo.stop());
+    const redis = createRedis(redisInfo.url, "client");
+    cleanups.push(() => closeRedis(redis));
+    const workerRedis = createRedis(redisInfo.url, "worker");
+    cleanups.push(() => closeRedis(workerRedis));
+    await Promise.all([waitUntilReady(redis, redisInfo.url), waitUntilReady(workerRedis, redisInfo.url)]);
+    const queues = createQueues(workerRedis, config.QUEUE_PREFIX);
+    cleanups.push(() => queues.close());
+
+    const outboxDir = path.join(config.dataDir, "outbox");
+    const mailer = config.SMTP_URL
+      ? createSmtpMailer(config.SMTP_URL, { from: config.MAIL_FROM, dkim: config.dkim })
+      : createOutboxMailer(outboxDir, { from: config.MAIL_FROM, dkim: config.dkim });
+    cleanups.push(() => mailer.close());
+    log.info(
+      { postgres: postgres.origin, redis: redisInfo.origin, mail: config.SMTP_URL ? "smtp" : `outbox (${outboxDir})` },
+      "infrastructure ready",
+    );
+    return { config, log, db, redis, workerRedis, queues, mailer, databaseUrl: postgres.url, redisUrl: redisInfo.url, outboxDir, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Everything a feature may depend on, built once here. */
+export interface AppDeps extends Infrastructure {
+  tokens: Tokens;
+  metrics: Metrics;
+  views: Views;
+}
+
+/** Features contribute routes, job handlers and schedules; this is where they are assembled. */
+function buildFeatures(deps: AppDeps): Feature[] {
+  const { config, db, redis } = deps;
+  const features: Feature[] = [
+    { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
+    { routers: [healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() })] },
+  ];
+  if (config.NODE_ENV !== "production" && deps.mailer.kind === "outbox") features.push({ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] });
+  return features;
+}
+
+export async function startApp(opts: AppOptions): Promise<RunningApp> {
+  const { config } = opts;
+  const log = opts.log ?? createLogger(config.LOG_LEVEL, { app: "daily-papers" });
+  const infra = await connectInfrastructure(config, log);
+  const deps: AppDeps = { ...infra, tokens: createTokens(config.SECRET), metrics: createMetrics(), views: createViews() };
+  const features = buildFeatures(deps);
+  const routers = features.flatMap((f) => f.routers ?? []);
+  const handlers = mergeHandlers(...features.map((f) => f.handlers ?? {}));
+  const schedules = features.flatMap((f) => f.schedules ?? []);
+
+  let server: http.Server | undefined;
+  let workers: Workers | undefined;
+  let port: number | undefined;
+  try {
+    for (const feature of features) await feature.init?.();
+    if (opts.roles.worker) {
+      workers = startWorkers(handlers, {
+        connection: infra.workerRedis,
+        prefix: config.QUEUE_PREFIX,
+        concurrency: config.WORKER_CONCURRENCY,
+        log,
+      });
+    }
+    if (opts.roles.schedules && !config.DISABLE_SCHEDULES) await upsertSchedules(schedules);
+    if (opts.roles.web) {
+      const app = createWebApp({ log, views: deps.views, routers, secure: config.BASE_URL.startsWith("https:") });
+      server = http.createServer(app);
+      server.keepAliveTimeout = 5_000;
+      await new Promise<void>((resolve, reject) => {
+        server!.once("error", reject);
+        server!.listen(config.PORT, resolve);
+      });
+      port = (server.address() as { port: number }).port;
+      // With PORT=0 (tests) the links in emails must point at the port the OS chose.
+      if (config.baseUrlDefaulted) config.BASE_URL = `http://localhost:${port}`;
+    }
+  } catch (err) {
+    await workers?.close();
+    server?.close();
+    await infra.close();
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const deadline = config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+      const steps = async () => {
+        if (server) {
+          const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+          server.closeIdleConnections();
+          const force = setTimeout(() => server?.closeAllConnections(), Math.min(5_000, deadline / 2));
+          await closed;
+          clearTimeout(force);
+        }
+        await workers?.close();
+        await infra.close();
+      };
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          log.warn({ seconds: config.SHUTDOWN_TIMEOUT_SECONDS }, "shutdown took too long: giving up on what is left");
+          resolve();
+        }, deadline);
+        timer.unref();
+      });
+      await Promise.race([steps(), timedOut]);
+      clearTimeout(timer);
+    })());
+
+  const url = port !== undefined ? `http://localhost:${port}` : undefined;
+  return { config, log, db: infra.db, redis: infra.redis, queues: infra.queues, mailer: infra.mailer, deps, databaseUrl: infra.databaseUrl, redisUrl: infra.redisUrl, url, port, stop };
+}

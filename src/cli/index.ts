@@ -1,0 +1,50 @@
+/**
+ * `npx newsletter <command>`: the operator's command line. Each command builds only what it needs
+ * from the same wiring as the app (src/app.ts) and closes it when done.
+ */
+import "dotenv/config";
+import { Command } from "commander";
+import { loadConfig } from "../config";
+import { createLogger } from "../logger";
+import { ensureDatabase, applyMigrations, resolvePostgres, redact } from "../infra/postgres";
+import { pendingMigrations } from "../infra/migrations";
+
+export function buildCli(): Command {
+  const program = new Command("newsletter")
+    .description("Daily Papers newsletter: operate subscribers, papers and digests")
+    .showHelpAfterError("(add --help for usage)");
+
+  program
+    .command("migrate")
+    .description("create the database if missing and apply pending migrations")
+    .option("--status", "only list pending migrations")
+    .action(async (opts: { status?: boolean }) => {
+      const config = loadConfig();
+      const log = createLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL);
+      const pgInfo = await resolvePostgres({ configuredUrl: config.DATABASE_URL, probeUrl: config.DEFAULT_DATABASE_PROBE, dataDir: config.dataDir }, log);
+      try {
+        if (await ensureDatabase(pgInfo.url)) console.log(`Created database ${redact(pgInfo.url)}`);
+        const pending = await pendingMigrations(pgInfo.url);
+        if (opts.status || pending.length === 0) {
+          console.log(pending.length ? `Pending migrations:\n  ${pending.join("\n  ")}` : "The database is up to date.");
+          return;
+        }
+        await applyMigrations(pgInfo.url, log);
+        console.log(`Applied ${pending.length} migration(s):\n  ${pending.join("\n  ")}`);
+      } finally {
+        await pgInfo.stop();
+      }
+    });
+
+  return program;
+}
+
+/** Parses argv and runs the command; exits non-zero with the error's message on failure. */
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    console.error(`Error: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,175 @@
+import fs from "node:fs";
+import path from "node:path";
+import crypto from "node:crypto";
+import { z } from "zod";
+
+/**
+ * Configuration, parsed and validated once at start-up. Names and defaults are the product's
+ * public face (README, "Configuration"): a bad value stops the process with a message that names
+ * the variable.
+ */
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .optional();
+
+const isTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const cronField = /^[\d*/,\-?LW#A-Za-z]+$/;
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /** HTTP port (0 picks a free one). Default 3000. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Absolute base of every link put in an email. Default http://localhost:$PORT. */
+  BASE_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  /** PostgreSQL. Unset: 127.0.0.1:5432 if it answers, else an embedded PostgreSQL. */
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must start with postgresql://")
+      .optional(),
+  ),
+  /** Redis for BullMQ. Unset: 127.0.0.1:6379 if it answers, else a redis-server from PATH. */
+  REDIS_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+      .optional(),
+  ),
+  /** SMTP server. Unset: emails are written to DATA_DIR/outbox and shown at /dev/outbox. */
+  SMTP_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^smtps?:\/\//, "must start with smtp:// or smtps://")
+      .optional(),
+  ),
+  /** From of every email. */
+  MAIL_FROM: z.string().trim().min(3).default("Daily Papers <papers@localhost>"),
+  /** Signs every link token. Generated once into DATA_DIR/secret outside production. */
+  SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+  /** Bearer token for /admin. Unset: admin routes answer 404. */
+  ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  DIGEST_CRON: z
+    .string()
+    .trim()
+    .default("0 8 * * *")
+    .refine((v) => {
+      const parts = v.split(/\s+/);
+      return parts.length >= 5 && parts.length <= 6 && parts.every((p) => cronField.test(p));
+    }, "must be a cron pattern such as '0 8 * * *'"),
+  DIGEST_TZ: z.string().trim().default("UTC").refine(isTimeZone, "must be an IANA time zone such as Europe/Paris"),
+  /** Weekday (0 = Sunday) on which weekly subscribers get the week's best. */
+  WEEKLY_DIGEST_DAY: z.coerce.number().int().min(0).max(6).default(1),
+  /** Most papers in one digest. */
+  DIGEST_MAX_PAPERS: z.coerce.number().int().min(1).max(100).default(10),
+  PAPERS_SOURCE: z
+    .string()
+    .trim()
+    .default("huggingface")
+    .refine(
+      (v) => ["huggingface", "arxiv", "sample"].includes(v) || /^file:.+/.test(v),
+      "must be huggingface, arxiv, sample or file:PATH",
+    ),
+  DKIM_DOMAIN: optionalString,
+  DKIM_SELECTOR: optionalString,
+  DKIM_PRIVATE_KEY: optionalString,
+  /** Optional mailto: for List-Unsubscribe, e.g. unsubscribe@example.org. */
+  UNSUBSCRIBE_MAILTO: optionalString.pipe(z.email().optional()),
+  SUBSCRIBE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(20),
+  /** Subscribe requests allowed per address per hour. */
+  SUBSCRIBE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(5),
+  /** Hours a confirmation link stays valid. */
+  CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).default(72),
+  /** Days after which never-confirmed subscribers are purged. */
+  PENDING_PURGE_DAYS: z.coerce.number().int().min(1).default(7),
+  /** Emails per second across all workers. */
+  SEND_RATE_PER_SECOND: z.coerce.number().int().min(1).default(2000),
+  /** Deliveries per send job. */
+  SEND_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  /** Concurrent jobs per worker and queue. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(4),
+  /** Seconds a stopping process waits for running jobs before it gives up. */
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).default(20),
+  /** Prefix of every BullMQ key in Redis (lets several installations share one Redis). */
+  QUEUE_PREFIX: z.string().trim().min(1).default("papers"),
+  /** Where local state lives: the generated secret, the outbox, an embedded PostgreSQL. */
+  DATA_DIR: z.string().trim().min(1).default(".data"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** For tests of the embedded path: where "something on the default port" is probed. */
+  DEFAULT_DATABASE_PROBE: z.string().trim().default("postgresql://postgres@127.0.0.1:5432/newsletter"),
+  DEFAULT_REDIS_PROBE: z.string().trim().default("redis://127.0.0.1:6379"),
+  /** Skip the job schedulers (tests and one-off commands). */
+  DISABLE_SCHEDULES: z
+    .enum(["true", "false", "1", "0", ""])
+    .default("false")
+    .transform((v) => v === "true" || v === "1"),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Omit<Env, "BASE_URL" | "SECRET"> {
+  BASE_URL: string;
+  /** True when BASE_URL was not set and follows the port. */
+  baseUrlDefaulted: boolean;
+  SECRET: string;
+  dataDir: string;
+  dkim?: { domainName: string; keySelector: string; privateKey: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads DATA_DIR/secret, creating it with 48 random bytes the first time. */
+function localSecret(dataDir: string): string {
+  const file = path.join(dataDir, "secret");
+  try {
+    return fs.readFileSync(file, "utf8").trim();
+  } catch {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const secret = crypto.randomBytes(48).toString("base64url");
+    fs.writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
+    return fs.readFileSync(file, "utf8").trim();
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${String(i.path[0] ?? "?")}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])] ?? null)})`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.NODE_ENV === "production" && !e.SECRET) problems.push("SECRET: required (at least 32 characters) when NODE_ENV=production");
+  const dkimSet = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY].filter(Boolean).length;
+  if (dkimSet !== 0 && dkimSet !== 3) problems.push("DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: set all three or none");
+  if (problems.length) throw new ConfigError(problems);
+
+  const dataDir = path.resolve(e.DATA_DIR);
+  const secret = e.SECRET ?? localSecret(dataDir);
+  const dkimKey = e.DKIM_PRIVATE_KEY && !e.DKIM_PRIVATE_KEY.includes("-----BEGIN") && fs.existsSync(e.DKIM_PRIVATE_KEY)
+    ? fs.readFileSync(e.DKIM_PRIVATE_KEY, "utf8")
+    : e.DKIM_PRIVATE_KEY?.replace(/\\n/g, "\n");
+  return {
+    ...e,
+    BASE_URL: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    baseUrlDefaulted: !e.BASE_URL,
+    SECRET: secret,
+    dataDir,
+    dkim: dkimSet === 3 ? { domainName: e.DKIM_DOMAIN!, keySelector: e.DKIM_SELECTOR!, privateKey: dkimKey! } : undefined,
+  };
+}

@@ -1,0 +1,15 @@
+import type { Router } from "express";
+import type { JobHandlers } from "./queue/workers";
+import type { Schedule } from "./queue/schedules";
+
+/**
+ * What a feature (subscriptions, papers, digests, admin...) contributes to the running product.
+ * src/app.ts builds each feature with its dependencies and mounts what it returns.
+ */
+export interface Feature {
+  routers?: Router[];
+  handlers?: JobHandlers;
+  schedules?: Schedule[];
+  /** Work to do once at start-up (e.g. seeding default topics). Must be idempotent. */
+  init?(): Promise<void>;
+}

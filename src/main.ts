@@ -1,0 +1,65 @@
+/**
+ * Entry point of every role: `all` (npm start), `web` (npm run start:web), `worker` (npm run start:worker).
+ * Reads .env, validates the configuration, starts the roles, and stops them cleanly on SIGINT/SIGTERM.
+ */
+import "dotenv/config";
+import { loadConfig, ConfigError, type Config } from "./config";
+import { createLogger } from "./logger";
+import { startApp, type Roles } from "./app";
+
+const roleTable: Record<string, Roles> = {
+  all: { web: true, worker: true, schedules: true },
+  web: { web: true, worker: false, schedules: false },
+  worker: { web: false, worker: true, schedules: true },
+};
+
+export async function run(role: string): Promise<void> {
+  const roles = roleTable[role];
+  if (!roles) {
+    console.error(`Unknown role "${role}": use one of ${Object.keys(roleTable).join(", ")}.`);
+    process.exit(2);
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${err.message}\nFix these environment variables (or .env) and start again. The README lists every setting.`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.LOG_LEVEL, { app: "daily-papers", role });
+  let app;
+  try {
+    app = await startApp({ config, roles, log });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log.fatal({ err: message }, "could not start");
+    console.error(`\nCould not start: ${message}`);
+    process.exit(1);
+  }
+  if (app.url) {
+    log.info({ url: config.BASE_URL }, "listening");
+    console.log(`\nDaily Papers is running at ${config.BASE_URL}${app.mailer.kind === "outbox" ? ` (emails: ${config.BASE_URL}/dev/outbox)` : ""}\n`);
+  } else {
+    log.info("worker running");
+  }
+  let signals = 0;
+  const shutdown = async (signal: string) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    log.info({ signal }, "shutting down");
+    await app.stop();
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("unhandledRejection", (reason) => log.error({ err: String(reason) }, "unhandled rejection"));
+}
+
+if (require.main === module) void run(process.argv[2] ?? "all");

@@ -1,0 +1,37 @@
+import { Queue, type JobsOptions, type ConnectionOptions } from "bullmq";
+
+/** Every queue of the product, by what its jobs do. */
+export const QueueName = {
+  /** Transactional emails (confirmation links). */
+  emails: "emails",
+  /** Fetch and store one day's papers. */
+  ingest: "ingest",
+  /** Assemble a day's digest: variants, rendering, delivery rows. */
+  digests: "digests",
+  /** Send batches of deliveries. */
+  sends: "sends",
+  /** Housekeeping: reconcile stuck deliveries, purge unconfirmed subscribers. */
+  maintenance: "maintenance",
+} as const;
+export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+export const allQueueNames = Object.values(QueueName);
+
+/** Job defaults: a few retries with exponential backoff; finished jobs are trimmed, failed ones kept a week. */
+export const defaultJobOptions: JobsOptions = {
+  attempts: 5,
+  backoff: { type: "exponential", delay: 2_000 },
+  removeOnComplete: { age: 24 * 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+export type Queues = Record<QueueName, Queue> & { close(): Promise<void> };
+
+export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
+  const entries = allQueueNames.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions })] as const);
+  const queues = Object.fromEntries(entries) as Record<QueueName, Queue>;
+  return Object.assign(queues, {
+    async close() {
+      await Promise.allSettled(entries.map(([, q]) => q.close()));
+    },
+  });
+}

@@ -1,0 +1,54 @@
+import { Worker, type ConnectionOptions, type Job } from "bullmq";
+import type { Logger } from "../logger";
+import type { QueueName } from "./queues";
+
+/** Handles the jobs of one name; what it returns is stored as the job's result. */
+export type JobHandler = (job: Job, log: Logger) => Promise<unknown>;
+
+/** Each feature contributes handlers by queue and job name; the app starts one worker per queue. */
+export type JobHandlers = Partial<Record<QueueName, Record<string, JobHandler>>>;
+
+export interface Workers {
+  close(): Promise<void>;
+  list: Worker[];
+}
+
+export function mergeHandlers(...sets: JobHandlers[]): JobHandlers {
+  const merged: JobHandlers = {};
+  for (const set of sets) {
+    for (const [queue, handlers] of Object.entries(set) as [QueueName, Record<string, JobHandler>][]) {
+      merged[queue] = { ...merged[queue], ...handlers };
+    }
+  }
+  return merged;
+}
+
+export function startWorkers(
+  handlers: JobHandlers,
+  opts: { connection: ConnectionOptions; prefix: string; concurrency: number; log: Logger; concurrencyByQueue?: Partial<Record<QueueName, number>> },
+): Workers {
+  const list = (Object.entries(handlers) as [QueueName, Record<string, JobHandler>][]).map(([queue, byName]) => {
+    const worker = new Worker(
+      queue,
+      async (job) => {
+        const handler = byName[job.name];
+        if (!handler) throw new Error(`No handler for job "${job.name}" on queue "${queue}"`);
+        const log = opts.log.child({ queue, job: job.name, jobId: job.id, requestId: (job.data as { requestId?: string })?.requestId });
+        return handler(job, log);
+      },
+      { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrencyByQueue?.[queue] ?? opts.concurrency, autorun: true },
+    );
+    worker.on("failed", (job, err) =>
+      opts.log.warn({ queue, job: job?.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, "job failed"),
+    );
+    worker.on("error", (err) => opts.log.error({ queue, err: err.message }, "worker error"));
+    return worker;
+  });
+  return {
+    list,
+    async close() {
+      // close() waits for the jobs in progress to finish; every worker is closed even if one fails.
+      await Promise.allSettled(list.map((w) => w.close()));
+    },
+  };
+}

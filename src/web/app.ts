@@ -1,0 +1,62 @@
+import crypto from "node:crypto";
+import express, { type Express, type Router } from "express";
+import helmet from "helmet";
+import { pinoHttp } from "pino-http";
+import type { Logger } from "../logger";
+import { errorHandler, notFoundHandler } from "./middleware/errors";
+import type { Views } from "./views";
+
+export interface WebAppOptions {
+  log: Logger;
+  views: Views;
+  /** Routers of each feature, mounted in order. */
+  routers: Router[];
+  /** Trust X-Forwarded-* from this many proxies (for client IPs behind a load balancer). */
+  trustProxy?: number | boolean;
+  /** Served over HTTPS (BASE_URL): enables HSTS and upgrade-insecure-requests. */
+  secure: boolean;
+}
+
+/** The Express app: security headers, request ids and logs, small bodies, the features' routes, one error handler. */
+export function createWebApp(opts: WebAppOptions): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", opts.trustProxy ?? false);
+  app.use(
+    pinoHttp({
+      logger: opts.log,
+      genReqId: (req, res) => {
+        const incoming = req.headers["x-request-id"];
+        const id = typeof incoming === "string" && /^[\w-]{1,64}$/.test(incoming) ? incoming : crypto.randomUUID();
+        res.setHeader("x-request-id", id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/metrics" },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/\/(confirm|preferences|unsubscribe)\/[^/?]+/, "/$1/…") }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          "default-src": ["'self'"],
+          "img-src": ["'self'", "data:"],
+          "style-src": ["'self'", "'unsafe-inline'"],
+          "frame-src": ["'self'"],
+          "form-action": ["'self'"],
+          "upgrade-insecure-requests": opts.secure ? [] : null,
+        },
+      },
+      strictTransportSecurity: opts.secure,
+    }),
+  );
+  app.use(express.urlencoded({ extended: false, limit: "8kb", parameterLimit: 100 }));
+  app.use(express.json({ limit: "8kb" }));
+  for (const router of opts.routers) app.use(router);
+  app.use(notFoundHandler);
+  app.use(errorHandler(opts.views));
+  return app;
+}

@@ -1,0 +1,52 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig } from "../../src/config";
+import { startApp, type RunningApp, type Roles } from "../../src/app";
+import { createLogger } from "../../src/logger";
+import { createTestDatabase, dropTestDatabase } from "./db";
+
+export interface TestApp extends RunningApp {
+  /** Stops the app and drops its database and queue keys. */
+  destroy(): Promise<void>;
+  dataDir: string;
+}
+
+/**
+ * The real app, in this process, on port 0, with its own database (copied from the migrated
+ * template), its own Redis key prefix and its own data folder. `env` overrides any setting.
+ */
+export async function startTestApp(env: Record<string, string> = {}, roles: Partial<Roles> = {}): Promise<TestApp> {
+  const databaseUrl = env.DATABASE_URL ?? (await createTestDatabase());
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "papers-test-"));
+  const prefix = `test-${crypto.randomUUID()}`;
+  const config = loadConfig({
+    NODE_ENV: "test",
+    PORT: "0",
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+    QUEUE_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    SECRET: crypto.randomBytes(32).toString("hex"),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    DISABLE_SCHEDULES: "true",
+    SHUTDOWN_TIMEOUT_SECONDS: "10",
+    ...env,
+  });
+  const app = await startApp({
+    config,
+    roles: { web: true, worker: true, schedules: false, ...roles },
+    log: createLogger(config.LOG_LEVEL),
+  });
+  return Object.assign(app, {
+    dataDir,
+    async destroy() {
+      const keys = await app.redis.keys(`${prefix}:*`).catch(() => [] as string[]);
+      if (keys.length) await app.redis.del(...keys).catch(() => undefined);
+      await app.stop();
+      if (!env.DATABASE_URL) await dropTestDatabase(databaseUrl);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
