@@ -25,6 +25,8 @@ import { createWebApp } from "./web/app";
 import { createViews, type Views } from "./web/views";
 import { healthRoutes } from "./web/routes/health";
 import { devOutboxRoutes } from "./web/routes/dev-outbox";
+import { requireAdmin } from "./web/middleware/require-admin";
+import { digestsFeature } from "./digests/feature";
 
 export interface Roles {
   /** Serve HTTP. */
@@ -104,7 +106,7 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
 
     const outboxDir = path.join(config.dataDir, "outbox");
     const mailer = config.SMTP_URL
-      ? createSmtpMailer(config.SMTP_URL, { from: config.MAIL_FROM, dkim: config.dkim })
+      ? createSmtpMailer(config.SMTP_URL, { from: config.MAIL_FROM, dkim: config.dkim, maxConnections: Math.min(config.SEND_CONCURRENCY, 10) })
       : createOutboxMailer(outboxDir, { from: config.MAIL_FROM, dkim: config.dkim });
     cleanups.push(() => mailer.close());
     log.info(
@@ -123,6 +125,8 @@ export interface AppDeps extends Infrastructure {
   tokens: Tokens;
   metrics: Metrics;
   views: Views;
+  /** True once this process has begun to stop: long jobs hand their remaining work back. */
+  stopping: () => boolean;
 }
 
 /** Features contribute routes, job handlers and schedules; this is where they are assembled. */
@@ -133,6 +137,7 @@ function buildFeatures(deps: AppDeps): Feature[] {
     { routers: [healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() })] },
   ];
   if (config.NODE_ENV !== "production" && deps.mailer.kind === "outbox") features.push({ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] });
+  features.push(digestsFeature(deps, { adminGuard: requireAdmin(config.ADMIN_TOKEN), stopping: deps.stopping }));
   return features;
 }
 
@@ -140,7 +145,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const { config } = opts;
   const log = opts.log ?? createLogger(config.LOG_LEVEL, { app: "daily-papers" });
   const infra = await connectInfrastructure(config, log);
-  const deps: AppDeps = { ...infra, tokens: createTokens(config.SECRET), metrics: createMetrics(), views: createViews() };
+  let stopRequested = false;
+  const deps: AppDeps = { ...infra, tokens: createTokens(config.SECRET), metrics: createMetrics(), views: createViews(), stopping: () => stopRequested };
   const features = buildFeatures(deps);
   const routers = features.flatMap((f) => f.routers ?? []);
   const handlers = mergeHandlers(...features.map((f) => f.handlers ?? {}));
@@ -148,6 +154,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
 
   let server: http.Server | undefined;
   let workers: Workers | undefined;
+  let scheduleKeeper: NodeJS.Timeout | undefined;
   let port: number | undefined;
   try {
     for (const feature of features) await feature.init?.();
@@ -159,7 +166,16 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         log,
       });
     }
-    if (opts.roles.schedules && !config.DISABLE_SCHEDULES) await upsertSchedules(schedules);
+    if (opts.roles.schedules && !config.DISABLE_SCHEDULES) {
+      await upsertSchedules(schedules);
+      // Upserted again now and then: after Redis was flushed or replaced, the schedules (and with
+      // them the reconciler that rebuilds lost work from PostgreSQL) come back by themselves.
+      scheduleKeeper = setInterval(
+        () => void upsertSchedules(schedules).catch((err) => log.warn({ err: (err as Error).message }, "could not refresh job schedulers")),
+        Math.min(60, config.RECONCILE_EVERY_SECONDS) * 1000,
+      );
+      scheduleKeeper.unref();
+    }
     if (opts.roles.web) {
       const app = createWebApp({ log, views: deps.views, routers, secure: config.BASE_URL.startsWith("https:") });
       server = http.createServer(app);
@@ -173,6 +189,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       if (config.baseUrlDefaulted) config.BASE_URL = `http://localhost:${port}`;
     }
   } catch (err) {
+    clearInterval(scheduleKeeper);
     await workers?.close();
     server?.close();
     await infra.close();
@@ -183,6 +200,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const stop = () =>
     (stopping ??= (async () => {
       const deadline = config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+      stopRequested = true;
+      clearInterval(scheduleKeeper);
       const steps = async () => {
         if (server) {
           const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
