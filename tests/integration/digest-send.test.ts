@@ -81,7 +81,7 @@ describe("the daily digest, end to end", () => {
       expect(email.parsed.subject).toMatch(/^Daily Papers · Tuesday, 10 December 2024: /);
       expect(email.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
       expect(email.raw).toMatch(/^List-Id: Daily Papers <daily-papers\.localhost>\r$/m);
-      const token = email.raw.match(/^List-Unsubscribe: <http:\/\/localhost:\d+\/unsubscribe\/([\w.-]+)>/m)![1]!;
+      const token = email.raw.match(/^List-Unsubscribe:\s+<http:\/\/localhost:\d+\/unsubscribe\/([\w.-]+)>/m)![1]!;
       expect(app.deps.tokens.verify("unsubscribe", token)).toEqual({ ok: true, claims: expect.objectContaining({ subscriberId: subscriber.id }) });
       expect(email.parsed.html).toContain(`/unsubscribe/${token}"`);
       expect(email.parsed.text).toContain(`/unsubscribe/${token}`);
