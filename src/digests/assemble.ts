@@ -20,12 +20,13 @@ export interface AssembleResult {
   deliveries: number;
 }
 
+/** The digest row of a day and frequency, created if missing (safe when called twice at once). */
 export async function ensureDigest(db: Db, day: Day, frequency: Frequency) {
-  return db.digest.upsert({
-    where: { day_frequency: { day: dayToDate(day), frequency } },
-    create: { day: dayToDate(day), frequency },
-    update: {},
-  });
+  await db.$executeRaw`
+    INSERT INTO digests (id, day, frequency, status, created_at, updated_at)
+    VALUES (gen_random_uuid(), ${day}::date, ${frequency}::"Frequency", 'assembling', now(), now())
+    ON CONFLICT (day, frequency) DO NOTHING`;
+  return db.digest.findUniqueOrThrow({ where: { day_frequency: { day: dayToDate(day), frequency } } });
 }
 
 /** The papers featured in the digest's days, in trending order, with their topics. */

@@ -67,6 +67,12 @@ export async function release(db: Db, ids: bigint[], error: string | null, undoA
     WHERE id = ANY(${ids}::bigint[]) AND state = 'sending'`;
 }
 
+/** Renews this attempt's claim on rows it still holds, so a live worker's claims never look abandoned. */
+export async function renewClaims(db: Db, ids: bigint[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.$executeRaw`UPDATE deliveries SET claimed_at = now() WHERE id = ANY(${ids}::bigint[]) AND state = 'sending'`;
+}
+
 /** Splits a digest's pending deliveries into id ranges of at most `size` rows (one send job each). */
 export async function pendingRanges(db: Db, digestId: string, size: number, olderThanSeconds = 0): Promise<SendRange[]> {
   const rows = await db.$queryRaw<{ from_id: bigint; to_id: bigint }[]>`

@@ -12,7 +12,7 @@ import type { Metrics } from "../observability/metrics";
 import type { Tokens } from "../subscriptions/tokens";
 import { listHeaders } from "../mail/list-headers";
 import { compileVariant, personalise, type CompiledVariant } from "./personal-message";
-import { claimRange, completeIfDone, markAccepted, markFailed, release, skipInactive, type ClaimedDelivery, type SendRange } from "./ledger";
+import { claimRange, completeIfDone, markAccepted, markFailed, release, renewClaims, skipInactive, type ClaimedDelivery, type SendRange } from "./ledger";
 import type { SendRateLimiter } from "./send-rate";
 
 export interface SenderDeps {
@@ -121,18 +121,30 @@ export function createSender(deps: SenderDeps) {
       let next = 0;
       let lastTemporary: string | undefined;
       const handBack: bigint[] = [];
+      // While this batch works, keep its claim fresh: only a dead worker's claims expire.
+      const unfinished = new Set(claimed.map((d) => d.id));
+      const heartbeat = setInterval(
+        () => void renewClaims(db, [...unfinished]).catch((err) => log.warn({ err: (err as Error).message }, "could not renew claims")),
+        Math.max(250, (config.DELIVERY_LEASE_SECONDS * 1000) / 4),
+      );
       const lane = async () => {
         while (next < claimed.length) {
           const d = claimed[next++]!;
           if (deps.stopping()) {
             handBack.push(d.id);
+            unfinished.delete(d.id);
             continue;
           }
           await deps.rateLimit(1);
           lastTemporary = (await sendOne(digestId, d, outcome, log)) ?? lastTemporary;
+          unfinished.delete(d.id);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(config.SEND_CONCURRENCY, claimed.length) }, lane));
+      try {
+        await Promise.all(Array.from({ length: Math.min(config.SEND_CONCURRENCY, claimed.length) }, lane));
+      } finally {
+        clearInterval(heartbeat);
+      }
       if (handBack.length) {
         await release(db, handBack, null, true);
         outcome.handedBack = handBack.length;
