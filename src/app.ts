@@ -25,6 +25,7 @@ import { createWebApp } from "./web/app";
 import { createViews, type Views } from "./web/views";
 import { healthRoutes } from "./web/routes/health";
 import { devOutboxRoutes } from "./web/routes/dev-outbox";
+import { papersFeature } from "./papers/feature";
 
 export interface Roles {
   /** Serve HTTP. */
@@ -132,6 +133,7 @@ function buildFeatures(deps: AppDeps): Feature[] {
     { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
     { routers: [healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() })] },
   ];
+  features.push(papersFeature(deps));
   if (config.NODE_ENV !== "production" && deps.mailer.kind === "outbox") features.push({ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] });
   return features;
 }
