@@ -3,7 +3,7 @@
  * entry featured on the day of its outer `publishedAt`. Useful for replaying a saved answer.
  */
 import fs from "node:fs/promises";
-import { dayOf } from "../normalize";
+import { dayOf, excerpt } from "../normalize";
 import { SourceError, type PaperSource } from "../types";
 import { dedupeById, parseDailyPapers, type ParseOptions } from "./huggingface";
 
@@ -36,8 +36,11 @@ export function jsonFileSource(filePath: string, opts: JsonFileSourceOptions = {
   return {
     name: opts.name ?? `file:${filePath}`,
     async fetchDay(day) {
-      const entries = (await load()).filter((e) => dayOf((e as { publishedAt?: unknown } | null)?.publishedAt) === day);
-      const { papers, skipped } = parseDailyPapers(entries, opts);
+      const all = await load();
+      const featured = (e: unknown) => dayOf((e as { publishedAt?: unknown } | null)?.publishedAt);
+      const { papers, skipped } = parseDailyPapers(all.filter((e) => featured(e) === day), opts);
+      // An entry without a featured day belongs to no day: report it with every day read, not silently drop it.
+      for (const e of all) if (featured(e) === null) skipped.push({ reason: "entry without a featured day (publishedAt)", raw: excerpt(e) });
       return { papers: dedupeById(papers), skipped };
     },
     async availableDays() {
