@@ -1,5 +1,6 @@
 /** Read side: the papers of a day in trending order, the latest featured day, earlier days. */
 import { Prisma, type Db } from "../db";
+import { isDay } from "./normalize";
 import { trendingOrderSql } from "./ranking";
 
 export interface PaperListItem {
@@ -41,6 +42,7 @@ export interface ListPapersOptions {
 
 /** The papers featured on a day, in trending order (see ranking.ts), with their topics. */
 export async function listPapers(db: Db, opts: ListPapersOptions = {}): Promise<PaperListItem[]> {
+  if (opts.day !== undefined && !isDay(opts.day)) throw new Error(`listPapers: day must be YYYY-MM-DD (got ${JSON.stringify(opts.day)})`);
   const day = opts.day ?? (await latestFeaturedDay(db));
   if (!day) return [];
   const slugs = [...(opts.topicSlug ? [opts.topicSlug] : []), ...(opts.topicSlugs ?? [])];
