@@ -27,6 +27,7 @@ import { healthRoutes } from "./web/routes/health";
 import { devOutboxRoutes } from "./web/routes/dev-outbox";
 import { requireAdmin } from "./web/middleware/require-admin";
 import { digestsFeature } from "./digests/feature";
+import { papersFeature } from "./papers/feature";
 
 export interface Roles {
   /** Serve HTTP. */
@@ -136,6 +137,7 @@ function buildFeatures(deps: AppDeps): Feature[] {
     { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
     { routers: [healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() })] },
   ];
+  features.push(papersFeature(deps));
   if (config.NODE_ENV !== "production" && deps.mailer.kind === "outbox") features.push({ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] });
   features.push(digestsFeature(deps, { adminGuard: requireAdmin(config.ADMIN_TOKEN), stopping: deps.stopping }));
   return features;

@@ -79,6 +79,19 @@ const envSchema = z.object({
       (v) => ["huggingface", "arxiv", "sample"].includes(v) || /^file:.+/.test(v),
       "must be huggingface, arxiv, sample or file:PATH",
     ),
+  /** Base URL of the Hugging Face API (tests point it at a local server). */
+  HF_API_URL: z.string().trim().pipe(z.url({ protocol: /^https?$/ })).default("https://huggingface.co"),
+  /** The arXiv API query endpoint (tests point it at a local server). */
+  ARXIV_API_URL: z.string().trim().pipe(z.url({ protocol: /^https?$/ })).default("https://export.arxiv.org/api/query"),
+  /** When papers are ingested (today's and yesterday's), in DIGEST_TZ. Failed days are retried hourly. */
+  INGEST_CRON: z
+    .string()
+    .trim()
+    .default("20 */3 * * *")
+    .refine((v) => {
+      const parts = v.split(/\s+/);
+      return parts.length >= 5 && parts.length <= 6 && parts.every((p) => cronField.test(p));
+    }, "must be a cron pattern such as '20 */3 * * *'"),
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
   DKIM_PRIVATE_KEY: optionalString,

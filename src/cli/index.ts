@@ -8,6 +8,7 @@ import { loadConfig } from "../config";
 import { createLogger } from "../logger";
 import { ensureDatabase, applyMigrations, resolvePostgres, redact } from "../infra/postgres";
 import { pendingMigrations } from "../infra/migrations";
+import { registerPaperCommands } from "../papers/cli";
 
 export function buildCli(): Command {
   const program = new Command("newsletter")
@@ -36,6 +37,7 @@ export function buildCli(): Command {
       }
     });
 
+  registerPaperCommands(program);
   return program;
 }
 

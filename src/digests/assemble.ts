@@ -8,7 +8,8 @@ import type { Config } from "../config";
 import type { Logger } from "../logger";
 import type { Frequency } from "../generated/prisma/enums";
 import { dateToDay, dayToDate, digestHeading, digestRange, type Day } from "./days";
-import { selectPapers, trendingOrderSql, variantKey, type CandidatePaper } from "./select-papers";
+import { selectPapers, variantKey, type CandidatePaper } from "./select-papers";
+import { trendingOrderSql } from "../papers/ranking";
 import { renderDigest, type DigestView } from "./render";
 import { Prisma } from "../db";
 
@@ -32,18 +33,15 @@ export async function ensureDigest(db: Db, day: Day, frequency: Frequency) {
 /** The papers featured in the digest's days, in trending order, with their topics. */
 export async function loadCandidates(db: Db, day: Day, frequency: Frequency): Promise<CandidatePaper[]> {
   const { from, to } = digestRange(day, frequency);
-  const rows = await db.$queryRawUnsafe<
+  const rows = await db.$queryRaw<
     { id: number; arxiv_id: string; title: string; abstract: string; url: string; author_count: number; arxiv_date: Date | null; upvotes: number; topic_ids: number[] }[]
-  >(
-    `SELECT p.id, p.arxiv_id, p.title, p.abstract, p.url, coalesce(cardinality(p.authors), 0) AS author_count, p.arxiv_date, p.upvotes,
-            coalesce(array_agg(pt.topic_id ORDER BY pt.topic_id) FILTER (WHERE pt.topic_id IS NOT NULL), '{}') AS topic_ids
-     FROM papers p LEFT JOIN paper_topics pt ON pt.paper_id = p.id
-     WHERE p.featured_on BETWEEN $1::date AND $2::date
-     GROUP BY p.id
-     ORDER BY ${trendingOrderSql}`,
-    from,
-    to,
-  );
+  >`
+    SELECT p.id, p.arxiv_id, p.title, p.abstract, p.url, coalesce(cardinality(p.authors), 0) AS author_count, p.arxiv_date, p.upvotes,
+           coalesce(array_agg(pt.topic_id ORDER BY pt.topic_id) FILTER (WHERE pt.topic_id IS NOT NULL), '{}') AS topic_ids
+    FROM papers p LEFT JOIN paper_topics pt ON pt.paper_id = p.id
+    WHERE p.featured_on BETWEEN ${from}::date AND ${to}::date
+    GROUP BY p.id
+    ORDER BY ${trendingOrderSql}`;
   return rows.map((r) => ({
     id: r.id,
     arxivId: r.arxiv_id,

@@ -1,4 +1,7 @@
 import { badRequest } from "../errors";
+import { addDays, todayIn } from "../papers/days";
+
+export { addDays, todayIn };
 
 /** A calendar day as YYYY-MM-DD; stored as a PostgreSQL `date` (a JS Date at UTC midnight). */
 export type Day = string;
@@ -14,12 +17,6 @@ export function parseDay(value: unknown, name = "date"): Day {
 
 export const dayToDate = (day: Day) => new Date(`${day}T00:00:00Z`);
 export const dateToDay = (date: Date): Day => date.toISOString().slice(0, 10);
-export const addDays = (day: Day, n: number): Day => dateToDay(new Date(dayToDate(day).getTime() + n * 86_400_000));
-
-/** Today's date in a time zone. */
-export function todayIn(tz: string, now = new Date()): Day {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(now);
-}
 
 export function weekdayIn(tz: string, now = new Date()): number {
   const name = new Intl.DateTimeFormat("en-US", { timeZone: tz, weekday: "short" }).format(now);
