@@ -1,0 +1,142 @@
+/** The printed table and the JSON file of one bench run. */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { PipelineResult } from "./pipeline";
+import type { BaselineResult } from "./baselines";
+import type { SubscribeResult } from "./subscribe";
+import type { ProfileSummary } from "./profile";
+
+export interface SizeResult {
+  pipeline: PipelineResult;
+  naive: BaselineResult;
+  plain: BaselineResult;
+  /** Pipeline emails per second over each baseline's. */
+  ratioToNaive: number;
+  ratioToPlain: number;
+  seeding: { readers: number; choices: number; ms: number };
+}
+
+export interface BenchReport {
+  startedAt: string;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string; loadAverageAtStart: number[] };
+  settings: Record<string, unknown>;
+  sizes: SizeResult[];
+  subscribe?: SubscribeResult;
+  profile?: ProfileSummary;
+  targets: { name: string; target: string; measured: string; met: boolean }[];
+}
+
+export function machine(): BenchReport["machine"] {
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "?",
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    loadAverageAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : "-");
+const n1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "-");
+const n2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");
+const s = (ms: number) => `${n1(ms / 1000)} s`;
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(rows[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
+}
+
+/** The targets of the issue, checked against the largest size measured. */
+export function checkTargets(sizes: SizeResult[], subscribe?: SubscribeResult): BenchReport["targets"] {
+  const largest = [...sizes].sort((a, b) => b.pipeline.readers - a.pipeline.readers)[0];
+  const targets: BenchReport["targets"] = [];
+  if (largest) {
+    const p = largest.pipeline;
+    targets.push({ name: "pipeline vs plain sendMail (b)", target: ">= 1.5x", measured: `${n2(largest.ratioToPlain)}x`, met: largest.ratioToPlain >= 1.5 });
+    targets.push({ name: "emails per second (end to end)", target: ">= 1,000", measured: n0(p.emailsPerSecond), met: p.emailsPerSecond >= 1000 });
+    const at100k = sizes.find((x) => x.pipeline.readers >= 100_000);
+    targets.push({
+      name: "100,000 delivered",
+      target: "< 120 s",
+      measured: at100k ? s(at100k.pipeline.totalMs) : "not run (use --sizes 100000)",
+      met: !!at100k && at100k.pipeline.totalMs < 120_000 && at100k.pipeline.sinkExact,
+    });
+    const peak = Math.max(...(at100k ?? largest).pipeline.workerPeakRssMb);
+    targets.push({ name: `worker peak RSS at ${n0((at100k ?? largest).pipeline.readers)}`, target: "< 300 MB (at 100,000)", measured: `${n0(peak)} MB`, met: !!at100k && peak < 300 });
+    targets.push({ name: "sink counted exactly N", target: "every size", measured: sizes.map((x) => `${n0(x.pipeline.sinkCounted)}/${n0(x.pipeline.readers)}`).join(", "), met: sizes.every((x) => x.pipeline.sinkExact) });
+  }
+  if (subscribe?.real && subscribe.throughputRatio !== undefined) {
+    targets.push({ name: "subscribe throughput vs bare", target: ">= 60%", measured: `${n0(subscribe.throughputRatio * 100)}%`, met: subscribe.throughputRatio >= 0.6 });
+    targets.push({ name: "subscribe p99", target: "< 50 ms", measured: `${n1(subscribe.real.p99Ms)} ms`, met: subscribe.real.p99Ms < 50 });
+  } else if (subscribe) {
+    targets.push({ name: "subscribe vs bare", target: ">= 60%, p99 < 50 ms", measured: subscribe.realMissing ?? "not measured", met: false });
+  }
+  return targets;
+}
+
+export function render(report: BenchReport): string {
+  const out: string[] = [];
+  const m = report.machine;
+  out.push(`Daily Papers bench, ${report.startedAt}: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, load ${m.loadAverageAtStart.join(" ")}`);
+  if (report.sizes.length) {
+    out.push("", "Send pipeline (real workers, loopback smtp-sink)");
+    const rows = [["readers", "variants", "assembly", "last accepted", "emails/s", "send phase/s", "sink count", "worker RSS idle", "worker peak RSS", "worker CPU", "CPU ms/reader", "wall ms/reader"]];
+    for (const x of report.sizes) {
+      const p = x.pipeline;
+      const cpu = p.workerCpuSeconds.reduce((a, b) => a + b, 0);
+      rows.push([
+        n0(p.readers),
+        n0(p.variants),
+        s(p.assemblyMs),
+        s(p.totalMs),
+        n0(p.emailsPerSecond),
+        n0(p.sendPhaseEmailsPerSecond),
+        `${n0(p.sinkCounted)}${p.sinkExact ? " (exact)" : " (MISMATCH)"}`,
+        p.workerIdleRssMb.map((v) => `${n0(v)} MB`).join(" + "),
+        p.workerPeakRssMb.map((v) => `${n0(v)} MB`).join(" + "),
+        `${n1(cpu)} s`,
+        n2((cpu * 1000) / p.readers),
+        n2(p.totalMs / p.readers),
+      ]);
+    }
+    out.push(table(rows));
+    out.push("", "Same sink, in one process: (a) naive MJML + sendMail per reader, on a sample; (b) plain pooled sendMail of one rendered message");
+    const b = [["readers", "(a) emails/s", "(a) time for N", "pipeline / (a)", "(b) emails/s", "(b) time for N", "pipeline / (b)"]];
+    for (const x of report.sizes) {
+      b.push([n0(x.pipeline.readers), n0(x.naive.emailsPerSecond), s(x.naive.extrapolatedMs), `${n1(x.ratioToNaive)}x`, n0(x.plain.emailsPerSecond), s(x.plain.extrapolatedMs), `${n2(x.ratioToPlain)}x`]);
+    }
+    out.push(table(b));
+  }
+  if (report.subscribe) {
+    const sub = report.subscribe;
+    out.push("", "POST /subscribe under load (autocannon, loopback)");
+    const rows = [["endpoint", "body", "requests/s", "p50", "p99", "requests", "non-2xx", "errors"]];
+    for (const r of [sub.bare, sub.real].filter((x): x is NonNullable<typeof x> => !!x)) {
+      rows.push([r.target === "bare" ? "bare Express + 1 INSERT" : "real POST /subscribe", r.mode, n0(r.requestsPerSecond), `${n1(r.p50Ms)} ms`, `${n1(r.p99Ms)} ms`, n0(r.requests), n0(r.non2xx), n0(r.errors)]);
+    }
+    out.push(table(rows));
+    out.push(sub.real ? `real / bare throughput: ${n0((sub.throughputRatio ?? 0) * 100)}%` : `real endpoint not measured: ${sub.realMissing}`);
+  }
+  if (report.profile) {
+    const p = report.profile;
+    out.push("", `Where the workers' CPU went (V8 profile, ${n1(p.busyMs / 1000)} s busy of ${n1(p.totalMs / 1000)} s sampled)`);
+    out.push(table([["area", "self time", "share"], ...p.byArea.map((a) => [a.area, `${n0(a.ms)} ms`, `${n0(a.share * 100)}%`])]));
+    out.push("");
+    out.push(table([["function", "self time", "share"], ...p.topFunctions.map((f) => [f.fn, `${n0(f.ms)} ms`, `${n1(f.share * 100)}%`])]));
+  }
+  if (report.targets.length) {
+    out.push("", "Targets");
+    out.push(table([["target", "aim", "measured", "met"], ...report.targets.map((t) => [t.name, t.target, t.measured, t.met ? "yes" : "NO"])]));
+  }
+  return out.join("\n");
+}
+
+export function writeJson(report: BenchReport, dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${report.startedAt.replace(/[:.]/g, "-")}.json`);
+  fs.writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
+  return file;
+}
