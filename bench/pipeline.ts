@@ -18,6 +18,8 @@ export interface WorkerSettings {
   sendBatchSize: number;
   sendConcurrency: number;
   workerConcurrency: number;
+  /** Extra node options for the worker processes (e.g. --max-old-space-size=160). */
+  nodeArgs?: string[];
   /** Write a V8 CPU profile of each worker into this directory. */
   cpuProfDir?: string;
 }
@@ -45,6 +47,8 @@ export interface PipelineResult {
   /** CPU seconds used by each worker during the run. */
   workerCpuSeconds: number[];
   sinkCpuSeconds: number;
+  /** Transactions committed in the run's database during the run (pg_stat_database), per email. */
+  commitsPerEmail: number;
   /** CPU profiles of the workers, with the part of each that covers the run (ms since the process started). */
   profiles: { file: string; fromMs: number; toMs: number }[];
 }
@@ -80,7 +84,7 @@ export async function runPipeline(opts: {
   const profileDir = w.cpuProfDir;
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
   const before = profileDir ? new Set(fs.readdirSync(profileDir)) : new Set<string>();
-  const nodeArgs = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
+  const nodeArgs = [...(w.nodeArgs ?? []), ...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [])];
   const children: Child[] = Array.from({ length: w.processes }, () => runTs("workers/index.ts", env, { nodeArgs }));
   const redis = createRedis(opts.redisUrl, "worker");
   const queues = createQueues(redis, opts.queuePrefix);
@@ -93,6 +97,10 @@ export async function runPipeline(opts: {
     const idleRss = children.map((c) => rssMb(c.pid) ?? NaN);
     const sinkCpuBefore = cpuSeconds(sink.pid) ?? 0;
     const sinkBefore = sink.mark();
+    const commits = async () =>
+      Number((await client.query<{ n: string }>("SELECT pg_stat_get_db_xact_commit(oid) AS n FROM pg_database WHERE datname = current_database()")).rows[0]!.n);
+    await client.query("SELECT pg_stat_clear_snapshot()");
+    const commitsBefore = await commits();
 
     const started = Date.now();
     await queueAssembly(queues, { day: BENCH_DAY, frequency: "daily" });
@@ -147,10 +155,15 @@ export async function runPipeline(opts: {
       workerPeakRssMb: children.map((c) => peakRssMb(c.pid) ?? NaN),
       workerCpuSeconds: children.map((c, i) => (cpuSeconds(c.pid) ?? NaN) - cpuBefore[i]!),
       sinkCpuSeconds: (cpuSeconds(sink.pid) ?? NaN) - sinkCpuBefore,
+      commitsPerEmail: NaN,
       profiles: [],
     };
     const finished = Date.now();
     await Promise.all(children.map((c) => c.stop()));
+    // Read once the workers' connections are closed: a backend reports its counts when it exits.
+    await new Promise((r) => setTimeout(r, 200));
+    await client.query("SELECT pg_stat_clear_snapshot()");
+    result.commitsPerEmail = ((await commits()) - commitsBefore) / opts.readers;
     if (profileDir) {
       // Profile files are named CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile.
       for (const f of fs.readdirSync(profileDir).filter((f) => f.endsWith(".cpuprofile") && !before.has(f))) {

@@ -83,7 +83,7 @@ export function render(report: BenchReport): string {
   out.push(`Daily Papers bench, ${report.startedAt}: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, load ${m.loadAverageAtStart.join(" ")}`);
   if (report.sizes.length) {
     out.push("", "Send pipeline (real workers, loopback smtp-sink)");
-    const rows = [["readers", "variants", "assembly", "last accepted", "emails/s", "send phase/s", "sink count", "worker RSS idle", "worker peak RSS", "worker CPU", "CPU ms/reader", "wall ms/reader"]];
+    const rows = [["readers", "variants", "assembly", "last accepted", "emails/s", "send phase/s", "sink count", "worker RSS idle", "worker peak RSS", "worker CPU", "CPU ms/reader", "wall ms/reader", "commits/email"]];
     for (const x of report.sizes) {
       const p = x.pipeline;
       const cpu = p.workerCpuSeconds.reduce((a, b) => a + b, 0);
@@ -100,6 +100,7 @@ export function render(report: BenchReport): string {
         `${n1(cpu)} s`,
         n2((cpu * 1000) / p.readers),
         n2(p.totalMs / p.readers),
+        n2(p.commitsPerEmail),
       ]);
     }
     out.push(table(rows));

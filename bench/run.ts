@@ -33,6 +33,7 @@ const program = new Command("bench")
   .option("--send-batch-size <n>", "SEND_BATCH_SIZE of the workers", int(1), 1000)
   .option("--send-concurrency <n>", "SEND_CONCURRENCY of the workers (also their SMTP pool size, at most 10)", int(1), 10)
   .option("--worker-concurrency <n>", "WORKER_CONCURRENCY of the workers", int(1), 4)
+  .option("--worker-node-options <options>", "extra node options for the worker processes, space-separated (e.g. --max-old-space-size=160)", "")
   .option("--naive-sample <n>", "emails sent by baseline (a) (MJML per reader), extrapolated", int(10), 300)
   .option("--plain-count <n>", "emails sent by baseline (b) (plain sendMail), extrapolated", int(100), 5_000)
   .option("--duration <seconds>", "seconds of load on each subscribe endpoint", int(1), 10)
@@ -50,6 +51,7 @@ interface Options {
   sendBatchSize: number;
   sendConcurrency: number;
   workerConcurrency: number;
+  workerNodeOptions: string;
   naiveSample: number;
   plainCount: number;
   duration: number;
@@ -119,6 +121,7 @@ async function main() {
             sendBatchSize: opts.sendBatchSize,
             sendConcurrency: opts.sendConcurrency,
             workerConcurrency: opts.workerConcurrency,
+            nodeArgs: opts.workerNodeOptions.split(/\s+/).filter(Boolean),
             cpuProfDir: profiling ? path.join(opts.out, "profiles", `${dbs.run}-${size}`) : undefined,
           },
           timeoutMs: Math.max(120_000, size * 10),
