@@ -53,6 +53,56 @@ export async function markAccepted(db: Db, id: bigint, result: { messageId: stri
     WHERE id = ${id}`;
 }
 
+export interface Acceptance {
+  id: bigint;
+  messageId: string;
+  response: string;
+  acceptedAt: Date;
+}
+
+/** Marks several deliveries accepted, each with its own message id, answer and time: one statement. */
+export async function markAcceptedMany(db: Db, rows: Acceptance[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.$executeRaw`
+    UPDATE deliveries d SET state = 'accepted', message_id = v.message_id, smtp_response = v.response,
+      sent_at = v.sent_at, last_error = NULL, claimed_at = NULL, updated_at = now()
+    FROM unnest(${rows.map((r) => r.id)}::bigint[], ${rows.map((r) => r.messageId)}::text[],
+                ${rows.map((r) => r.response.slice(0, 500))}::text[], ${rows.map((r) => r.acceptedAt.toISOString())}::timestamptz[])
+      AS v(id, message_id, response, sent_at)
+    WHERE d.id = v.id`;
+}
+
+/**
+ * Records acceptances as they happen, grouping those that arrive together (group commit): the
+ * first is written at once; those accepted while that write is in flight go in the next
+ * statement. Each caller still waits until its own row is written before it sends anything else,
+ * so mail accepted but not yet recorded stays bounded by the messages in flight, exactly as with
+ * one UPDATE per message; only the number of statements (and commits) drops.
+ */
+export function createAcceptanceRecorder(db: Db, maxRows = 500): (row: Acceptance) => Promise<void> {
+  let queued: { row: Acceptance; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  let writing = false;
+  const drain = async () => {
+    writing = true;
+    while (queued.length) {
+      const batch = queued.slice(0, maxRows);
+      queued = queued.slice(batch.length);
+      try {
+        await markAcceptedMany(db, batch.map((b) => b.row));
+        for (const b of batch) b.resolve();
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    writing = false;
+  };
+  return (row) =>
+    new Promise<void>((resolve, reject) => {
+      queued.push({ row, resolve, reject });
+      if (!writing) void drain();
+    });
+}
+
 export async function markFailed(db: Db, id: bigint, error: string): Promise<void> {
   await db.$executeRaw`
     UPDATE deliveries SET state = 'failed', last_error = ${error.slice(0, 500)}, claimed_at = NULL, updated_at = now() WHERE id = ${id}`;

@@ -12,7 +12,7 @@ import type { Metrics } from "../observability/metrics";
 import type { Tokens } from "../subscriptions/tokens";
 import { listHeaders } from "../mail/list-headers";
 import { compileVariant, personalise, type CompiledVariant } from "./personal-message";
-import { claimRange, completeIfDone, markAccepted, markFailed, release, renewClaims, skipInactive, type ClaimedDelivery, type SendRange } from "./ledger";
+import { claimRange, completeIfDone, createAcceptanceRecorder, markFailed, release, renewClaims, skipInactive, type ClaimedDelivery, type SendRange } from "./ledger";
 import type { SendRateLimiter } from "./send-rate";
 
 export interface SenderDeps {
@@ -55,6 +55,8 @@ const isHardBounce = (err: SendError) => {
 export function createSender(deps: SenderDeps) {
   const { db, config, mailer, tokens, metrics } = deps;
   const compiled = new Map<number, CompiledVariant>();
+  // Shared by every batch of this process, so acceptances from concurrent batches share statements.
+  const recordAcceptance = createAcceptanceRecorder(db);
   const domain = (config.MAIL_FROM.match(/@([^>\s]+)/)?.[1] ?? "localhost").toLowerCase();
 
   async function variant(id: number): Promise<CompiledVariant> {
@@ -83,7 +85,7 @@ export function createSender(deps: SenderDeps) {
     try {
       const result = await mailer.sendRaw({ from: (await variant(d.variantId)).fromAddress, to: d.email }, raw, `<digest-${digestId}-${d.id}@${domain}>`);
       metrics.sendLatency.observe({ kind: "digest" }, Number(process.hrtime.bigint() - started) / 1e9);
-      await markAccepted(db, d.id, result);
+      await recordAcceptance({ id: d.id, ...result });
       metrics.emailsSent.inc({ kind: "digest" });
       outcome.accepted++;
       return undefined;
