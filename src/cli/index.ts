@@ -9,6 +9,7 @@ import { createLogger } from "../logger";
 import { ensureDatabase, applyMigrations, resolvePostgres, redact } from "../infra/postgres";
 import { pendingMigrations } from "../infra/migrations";
 import { registerPaperCommands } from "../papers/cli";
+import { registerDigestCommands } from "../digests/cli";
 
 export function buildCli(): Command {
   const program = new Command("newsletter")
@@ -38,6 +39,7 @@ export function buildCli(): Command {
     });
 
   registerPaperCommands(program);
+  registerDigestCommands(program);
   return program;
 }
 
