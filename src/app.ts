@@ -25,6 +25,7 @@ import { createWebApp } from "./web/app";
 import { createViews, type Views } from "./web/views";
 import { healthRoutes } from "./web/routes/health";
 import { devOutboxRoutes } from "./web/routes/dev-outbox";
+import { subscriptionsFeature } from "./subscriptions/feature";
 
 export interface Roles {
   /** Serve HTTP. */
@@ -131,6 +132,7 @@ function buildFeatures(deps: AppDeps): Feature[] {
   const features: Feature[] = [
     { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
     { routers: [healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() })] },
+    subscriptionsFeature(deps),
   ];
   if (config.NODE_ENV !== "production" && deps.mailer.kind === "outbox") features.push({ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] });
   return features;
