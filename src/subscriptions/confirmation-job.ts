@@ -22,11 +22,18 @@ export interface ConfirmationJobData {
 }
 
 /**
- * Queues a confirmation email. The job id repeats within one cooldown window, so a burst of
- * clicks makes one job; the handler's claim below is what really guarantees one email per window.
+ * Queues a confirmation email. The job id names the subscriber's state (token version, last
+ * confirmation sent), so every click between two sends makes the same job, and the first click
+ * after a send makes a new one. The handler's claim below is what really guarantees one email
+ * per cooldown, across jobs and workers.
  */
-export async function enqueueConfirmation(queue: Queue, data: ConfirmationJobData, now = Date.now(), cooldownMs = CONFIRMATION_RESEND_COOLDOWN_MS) {
-  return queue.add(CONFIRMATION_JOB, data, { jobId: `confirmation-${data.subscriberId}-${Math.floor(now / cooldownMs)}` });
+export async function enqueueConfirmation(
+  queue: Queue,
+  data: ConfirmationJobData,
+  state: { tokenVersion: number; confirmationSentAt: Date | null },
+) {
+  const jobId = `confirmation-${data.subscriberId}-v${state.tokenVersion}-${state.confirmationSentAt?.getTime() ?? "never"}`;
+  return queue.add(CONFIRMATION_JOB, data, { jobId });
 }
 
 export interface ConfirmationJobDeps {

@@ -15,16 +15,19 @@ export type NormalizedEmail = { ok: true; email: string } | { ok: false; reason:
 /** RFC 5322 dot-atom characters (atext), ASCII only. */
 const localPart = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 const domainLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-// Control characters (C0, DEL, C1) and the Unicode line/paragraph separators.
+// Line breaks anywhere (even at the ends) are refused: they are how headers get injected.
+const lineBreaks = /[\r\n\u2028\u2029\u0085]/;
+// Any other control character (C0, DEL, C1) inside the address.
 // eslint-disable-next-line no-control-regex
-const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
 
 export const MAX_EMAIL_LENGTH = 254;
 
 export function normalizeEmail(raw: unknown): NormalizedEmail {
   if (typeof raw !== "string") return { ok: false, reason: "Please enter an email address." };
-  if (controlCharacters.test(raw)) return { ok: false, reason: "The email address contains line breaks or control characters." };
+  if (lineBreaks.test(raw)) return { ok: false, reason: "The email address contains line breaks." };
   const trimmed = raw.trim();
+  if (controlCharacters.test(trimmed)) return { ok: false, reason: "The email address contains control characters." };
   if (trimmed === "") return { ok: false, reason: "Please enter an email address." };
   if (trimmed.length > MAX_EMAIL_LENGTH * 2) return { ok: false, reason: "That email address is too long." };
   const at = trimmed.lastIndexOf("@");

@@ -146,7 +146,7 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
     const { email, topicSlugs, frequency, values } = res.locals.subscription as { email: string; topicSlugs: string[]; frequency: "daily" | "weekly"; values: Record<string, unknown> };
     try {
       const result = await subscribe(db, { email, topicSlugs, frequency }, contextOf(req));
-      if (result.sendConfirmation) await enqueueConfirmation(deps.emailQueue, { subscriberId: result.subscriberId, requestId: contextOf(req).requestId });
+      if (result.sendConfirmation) await enqueueConfirmation(deps.emailQueue, { subscriberId: result.subscriberId, requestId: contextOf(req).requestId }, result);
       metrics.subscribes.inc({ outcome: result.outcome });
       req.log?.info({ outcome: result.outcome }, "subscribe request answered");
       answerCheckInbox(req, res);

@@ -24,6 +24,9 @@ export interface SubscribeResult {
   subscriberId: string;
   /** True when a confirmation email should be queued now. */
   sendConfirmation: boolean;
+  /** The subscriber's state after the request (what the confirmation job id is made of). */
+  tokenVersion: number;
+  confirmationSentAt: Date | null;
 }
 
 const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002";
@@ -78,9 +81,10 @@ export async function subscribe(
     db.$transaction(async (tx): Promise<SubscribeResult> => {
       const created = await createSubscriber(tx, { ...input, status: "pending", action: "subscribe", source: "web_form", context });
       const subscriber = created.subscriber;
-      if (created.created) return { outcome: "created", subscriberId: subscriber.id, sendConfirmation: true };
+      const state = { subscriberId: subscriber.id, tokenVersion: subscriber.tokenVersion, confirmationSentAt: subscriber.confirmationSentAt };
+      if (created.created) return { outcome: "created", sendConfirmation: true, ...state };
 
-      if (subscriber.status === "active") return { outcome: "already_active", subscriberId: subscriber.id, sendConfirmation: false };
+      if (subscriber.status === "active") return { outcome: "already_active", sendConfirmation: false, ...state };
 
       const topicIds = await resolveTopicSlugs(tx, input.topicSlugs);
       const detail = { topics: [...new Set(input.topicSlugs)].sort(), frequency: input.frequency };
@@ -89,9 +93,7 @@ export async function subscribe(
         await replaceTopics(tx, subscriber.id, topicIds);
         await recordConsent(tx, { subscriberId: subscriber.id, email: subscriber.email, action: "subscribe", source: "web_form", detail: { ...detail, repeated: true }, context });
         const recentlySent = subscriber.confirmationSentAt && now.getTime() - subscriber.confirmationSentAt.getTime() < cooldown;
-        return recentlySent
-          ? { outcome: "recently_sent", subscriberId: subscriber.id, sendConfirmation: false }
-          : { outcome: "resent", subscriberId: subscriber.id, sendConfirmation: true };
+        return recentlySent ? { outcome: "recently_sent", sendConfirmation: false, ...state } : { outcome: "resent", sendConfirmation: true, ...state };
       }
 
       // unsubscribed, bounced or complained: a fresh double opt-in, and every older link dies.
@@ -101,7 +103,7 @@ export async function subscribe(
       });
       await replaceTopics(tx, subscriber.id, topicIds);
       await recordConsent(tx, { subscriberId: subscriber.id, email: subscriber.email, action: "resubscribe", source: "web_form", detail: { ...detail, previousStatus: subscriber.status, pending: true }, context });
-      return { outcome: "reopened", subscriberId: subscriber.id, sendConfirmation: true };
+      return { outcome: "reopened", sendConfirmation: true, subscriberId: subscriber.id, tokenVersion: subscriber.tokenVersion + 1, confirmationSentAt: null };
     });
   try {
     return await attempt();
