@@ -102,7 +102,6 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
         chosen,
         notice,
         action: links.preferences,
-        unsubscribeUrl: links.unsubscribe,
         csrfToken: csrf.token(req, res),
       }),
     );
