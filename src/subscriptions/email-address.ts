@@ -30,6 +30,7 @@ export function normalizeEmail(raw: unknown): NormalizedEmail {
   if (controlCharacters.test(trimmed)) return { ok: false, reason: "The email address contains control characters." };
   if (trimmed === "") return { ok: false, reason: "Please enter an email address." };
   if (trimmed.length > MAX_EMAIL_LENGTH * 2) return { ok: false, reason: "That email address is too long." };
+  if (trimmed.split("@").length > 2) return { ok: false, reason: "An email address has exactly one @." };
   const at = trimmed.lastIndexOf("@");
   if (at <= 0 || at === trimmed.length - 1) return { ok: false, reason: "An email address looks like name@example.org." };
   const local = trimmed.slice(0, at);

@@ -107,7 +107,11 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
     );
   };
 
-  router.get("/", csrf.cookies, async (req, res) => renderHome(req, res, 200));
+  router.get("/", csrf.cookies, async (req, res) => {
+    // The form carries a per-visitor CSRF token: no shared cache may keep this page.
+    res.set("Cache-Control", "private, no-store");
+    await renderHome(req, res, 200);
+  });
 
   // ---- POST /subscribe: per-IP limit, CSRF, parse, honeypot, validate, per-address limit, subscribe.
   const parseSubscription: RequestHandler = async (req, res, next) => {
@@ -218,6 +222,10 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
 
   router.post("/preferences/:token/delete", privatePage, csrf.cookies, csrf.protect, async (req, res) => {
     const subscriber = await resolveLink(db, tokens, "manage", tokenOf(req));
+    // Erasure cannot be undone: the form's box must be ticked (browsers enforce it too).
+    if ((req.body as Record<string, unknown> | undefined)?.confirm !== "yes") {
+      return renderPreferences(req, res, subscriber, "Nothing was deleted: tick the box to confirm that you want everything erased.", 400);
+    }
     const { erased } = await eraseSubscriber(db, subscriber.id, "link", contextOf(req));
     if (erased && subscriber.status === "active") metrics.unsubscribes.inc({ source: "link" });
     res.status(200).type("html").send(views.render("deleted", { title: "Your data is deleted" }));

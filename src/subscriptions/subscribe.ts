@@ -64,6 +64,26 @@ export async function createSubscriber(
 }
 
 /**
+ * For imports (CSV, CLI): one person, atomically. `optedIn` people (consent given elsewhere, with
+ * proof) become active; the others pending, and the caller queues their confirmation with
+ * `enqueueConfirmation(queues.emails, { subscriberId }, subscriber)`. Existing addresses are left
+ * untouched (`created: false`).
+ */
+export function importSubscriber(
+  db: Db,
+  input: NewSubscription & { optedIn: boolean; source?: ConsentSource; context?: RequestContext; detail?: Prisma.InputJsonValue },
+): Promise<{ created: boolean; subscriber: Subscriber }> {
+  return db
+    .$transaction((tx) =>
+      createSubscriber(tx, { ...input, status: input.optedIn ? "active" : "pending", action: "import", source: input.source ?? "cli" }),
+    )
+    .catch(async (err) => {
+      if (!isUniqueViolation(err)) throw err;
+      return { created: false, subscriber: await db.subscriber.findUniqueOrThrow({ where: { email: input.email } }) };
+    });
+}
+
+/**
  * The web form's double opt-in. New address: a pending subscriber. Still pending: the new choice
  * of topics is kept and the confirmation re-sent unless one went out in the last few minutes.
  * Unsubscribed, bounced or complained: a new opt-in (pending again, older links revoked).

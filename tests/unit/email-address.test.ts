@@ -20,6 +20,7 @@ describe("normalizeEmail", () => {
     ["two addresses", "a@example.org, b@example.org"],
     ["a quoted local part", '"a b"@example.org'],
     ["no @", "reader.example.org"],
+    ["two @", "reader@@example.org"],
     ["no domain", "reader@"],
     ["a domain without a dot", "reader@localhost"],
     ["a bad top-level domain", "reader@example.c0m"],

@@ -1,5 +1,6 @@
 import { emailHash } from "../../../src/subscriptions/consent-log";
 import { enqueueConfirmation } from "../../../src/subscriptions/confirmation-job";
+import { importSubscriber } from "../../../src/subscriptions/subscribe";
 import {
   emailsTo,
   eventually,
@@ -113,9 +114,13 @@ describe("double opt-in", () => {
     expect((await fetch(links[0]!)).status).toBe(200);
   });
 
-  it("when confirmation jobs are queued twice for one subscriber (e.g. by an import), then one email is sent", async () => {
+  it("when an import queues confirmation jobs twice for one person, then one email is sent", async () => {
     const email = uniqueEmail("import");
-    const subscriber = await f.app.db.subscriber.create({ data: { email } });
+    const { created, subscriber } = await importSubscriber(f.app.db, { email, topicSlugs: ["rl"], frequency: "daily", optedIn: false });
+    expect(created).toBe(true);
+    expect(subscriber.status).toBe("pending");
+    expect((await consent(email)).map((e) => `${e.action}/${e.source}`)).toEqual(["import/cli"]);
+    expect((await importSubscriber(f.app.db, { email, topicSlugs: [], frequency: "weekly", optedIn: true })).created).toBe(false);
     await enqueueConfirmation(f.app.queues.emails, { subscriberId: subscriber.id }, subscriber);
     await f.app.queues.emails.add("confirmation", { subscriberId: subscriber.id }, { jobId: `other-${subscriber.id}` });
     await linkFromEmail(f.smtp, email, "/confirm/");

@@ -97,7 +97,12 @@ describe("the preferences page", () => {
     const email = uniqueEmail();
     const s = await subscribeAndConfirm(f, email, ["llm"]);
     const unsubscribeUrl = listUnsubscribeUrl(emailsTo(f.smtp, email)[0]!.raw);
-    const res = await s.web.post(`${s.preferencesPath}/delete`, { _csrf: s.csrf });
+    const unticked = await s.web.post(`${s.preferencesPath}/delete`, { _csrf: s.csrf });
+    expect(unticked.res.status).toBe(400);
+    expect(unticked.text).toContain("Nothing was deleted");
+    expect(await f.app.db.subscriber.findUnique({ where: { email } })).not.toBeNull();
+
+    const res = await s.web.post(`${s.preferencesPath}/delete`, { _csrf: csrfField(unticked.text), confirm: "yes" });
     expect(res.res.status).toBe(200);
     expect(res.text).toContain("Your data is deleted");
 
