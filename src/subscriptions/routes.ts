@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { Router, type NextFunction, type Request, type RequestHandler, type Response } from "express";
+import { Router, type Request, type RequestHandler, type Response } from "express";
 import multer from "multer";
 import type { Queue } from "bullmq";
 import type { Db, Subscriber } from "../db";
@@ -247,16 +247,11 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
     );
   });
 
-  router.post("/unsubscribe/:token", privatePage, csrf.cookies, parseOneClickBody, async (req: Request, res: Response, next: NextFunction) => {
+  router.post("/unsubscribe/:token", privatePage, csrf.cookies, parseOneClickBody, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const oneClick = body["List-Unsubscribe"] === "One-Click";
     const source = oneClick ? "one_click" : "link";
-    let subscriber: Subscriber;
-    try {
-      subscriber = await resolveLink(db, tokens, "unsubscribe", tokenOf(req));
-    } catch (err) {
-      return next(err);
-    }
+    const subscriber = await resolveLink(db, tokens, "unsubscribe", tokenOf(req));
     const { changed } = await unsubscribe(db, subscriber.id, source, contextOf(req));
     if (changed) metrics.unsubscribes.inc({ source });
     if (oneClick) {
