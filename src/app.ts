@@ -28,6 +28,7 @@ import { devOutboxRoutes } from "./web/routes/dev-outbox";
 import { requireAdmin } from "./web/middleware/require-admin";
 import { digestsFeature } from "./digests/feature";
 import { papersFeature } from "./papers/feature";
+import { subscriptionsFeature } from "./subscriptions/feature";
 
 export interface Roles {
   /** Serve HTTP. */
@@ -136,6 +137,7 @@ function buildFeatures(deps: AppDeps): Feature[] {
   const features: Feature[] = [
     { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
     { routers: [healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() })] },
+    subscriptionsFeature(deps),
   ];
   features.push(papersFeature(deps));
   if (config.NODE_ENV !== "production" && deps.mailer.kind === "outbox") features.push({ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] });

@@ -2,8 +2,8 @@
  * Sending one batch of deliveries: claim them, build each reader's message from the compiled
  * variant, send over the pooled transport, and record each acceptance as it happens.
  */
-import crypto from "node:crypto";
 import type { Db } from "../db";
+import { recordConsent } from "../subscriptions/consent-log";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import type { Mailer } from "../mail/mailer";
@@ -100,12 +100,10 @@ export function createSender(deps: SenderDeps) {
       if (isHardBounce(err)) {
         outcome.bounced++;
         metrics.emailsBounced.inc();
-        await db.$transaction([
-          db.subscriber.updateMany({ where: { id: d.subscriberId, status: "active" }, data: { status: "bounced" } }),
-          db.consentEvent.create({
-            data: { subscriberId: d.subscriberId, emailHash: crypto.createHash("sha256").update(d.email).digest("hex"), action: "bounce", source: "smtp", detail: { digestId, deliveryId: d.id.toString(), response: err.message } },
-          }),
-        ]);
+        await db.$transaction(async (tx) => {
+          await tx.subscriber.updateMany({ where: { id: d.subscriberId, status: "active" }, data: { status: "bounced" } });
+          await recordConsent(tx, { subscriberId: d.subscriberId, email: d.email, action: "bounce", source: "smtp", detail: { digestId, deliveryId: d.id.toString(), response: err.message } });
+        });
         log.warn({ deliveryId: d.id.toString(), response: err.message }, "hard bounce: subscriber marked bounced");
       }
       return undefined;
