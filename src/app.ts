@@ -13,7 +13,7 @@ import { applyMigrations, ensureDatabase, redact, resolvePostgres } from "./infr
 import { pendingMigrations } from "./infra/migrations";
 import { resolveRedis } from "./infra/redis";
 import { closeRedis, createRedis, waitUntilReady } from "./queue/connection";
-import { createQueues, type Queues } from "./queue/queues";
+import { allQueueNames, createQueues, type Queues } from "./queue/queues";
 import { mergeHandlers, startWorkers, type Workers } from "./queue/workers";
 import { upsertSchedules } from "./queue/schedules";
 import type { Feature } from "./feature";
@@ -25,6 +25,9 @@ import { createWebApp } from "./web/app";
 import { createViews, type Views } from "./web/views";
 import { healthRoutes } from "./web/routes/health";
 import { devOutboxRoutes } from "./web/routes/dev-outbox";
+import { metricsRoutes } from "./observability/metrics-routes";
+import { instrumentMailer } from "./observability/instrument-mailer";
+import { adminFeature } from "./admin/feature";
 
 export interface Roles {
   /** Serve HTTP. */
@@ -118,7 +121,10 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
   }
 }
 
-/** Everything a feature may depend on, built once here. */
+/**
+ * Everything a feature may depend on, built once here. `mailer` is the instrumented one: every
+ * send is counted and timed by kind (pass `kind: "confirmation" | "digest"` with the message).
+ */
 export interface AppDeps extends Infrastructure {
   tokens: Tokens;
   metrics: Metrics;
@@ -131,6 +137,8 @@ function buildFeatures(deps: AppDeps): Feature[] {
   const features: Feature[] = [
     { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
     { routers: [healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() })] },
+    { routers: [metricsRoutes({ metrics: deps.metrics, queues: allQueueNames.map((name) => deps.queues[name]), log: deps.log, token: config.METRICS_TOKEN })] },
+    adminFeature(deps),
   ];
   if (config.NODE_ENV !== "production" && deps.mailer.kind === "outbox") features.push({ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] });
   return features;
@@ -140,7 +148,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const { config } = opts;
   const log = opts.log ?? createLogger(config.LOG_LEVEL, { app: "daily-papers" });
   const infra = await connectInfrastructure(config, log);
-  const deps: AppDeps = { ...infra, tokens: createTokens(config.SECRET), metrics: createMetrics(), views: createViews() };
+  const metrics = createMetrics();
+  const deps: AppDeps = { ...infra, mailer: instrumentMailer(infra.mailer, metrics), tokens: createTokens(config.SECRET), metrics, views: createViews() };
   const features = buildFeatures(deps);
   const routers = features.flatMap((f) => f.routers ?? []);
   const handlers = mergeHandlers(...features.map((f) => f.handlers ?? {}));
@@ -161,7 +170,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     }
     if (opts.roles.schedules && !config.DISABLE_SCHEDULES) await upsertSchedules(schedules);
     if (opts.roles.web) {
-      const app = createWebApp({ log, views: deps.views, routers, secure: config.BASE_URL.startsWith("https:") });
+      const app = createWebApp({ log, views: deps.views, routers, metrics, secure: config.BASE_URL.startsWith("https:") });
       server = http.createServer(app);
       server.keepAliveTimeout = 5_000;
       await new Promise<void>((resolve, reject) => {
@@ -207,5 +216,5 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     })());
 
   const url = port !== undefined ? `http://localhost:${port}` : undefined;
-  return { config, log, db: infra.db, redis: infra.redis, queues: infra.queues, mailer: infra.mailer, deps, databaseUrl: infra.databaseUrl, redisUrl: infra.redisUrl, url, port, stop };
+  return { config, log, db: infra.db, redis: infra.redis, queues: infra.queues, mailer: deps.mailer, deps, databaseUrl: infra.databaseUrl, redisUrl: infra.redisUrl, url, port, stop };
 }

@@ -58,6 +58,8 @@ const envSchema = z.object({
   SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
   /** Bearer token for /admin. Unset: admin routes answer 404. */
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  /** Bearer token for /metrics. Unset: /metrics is open (counts only, no personal data). */
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   DIGEST_CRON: z
     .string()
     .trim()
