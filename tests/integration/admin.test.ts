@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { startTestApp, type TestApp } from "../helpers/app";
 import { allQueueNames } from "../../src/queue/queues";
+import type { Stats } from "../../src/admin/queries";
 
 const ADMIN_TOKEN = `admin-${crypto.randomBytes(16).toString("hex")}`;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -249,7 +250,7 @@ describe("the admin figures", () => {
 
     const res = await fetch(`${app.url}/admin/api/stats?days=3`, { headers: bearer(ADMIN_TOKEN) });
     expect(res.status).toBe(200);
-    const stats = await res.json();
+    const stats = (await res.json()) as Stats;
     expect(stats.window).toEqual({ days: 3, since: daysAgo(2).toISOString().slice(0, 10), until: daysAgo(0).toISOString().slice(0, 10) });
     expect(stats.subscribers).toEqual({ byState: { pending: 1, active: 2, unsubscribed: 1, bounced: 1, complained: 1 }, total: 6 });
     expect(stats.growth).toEqual([
@@ -277,7 +278,7 @@ describe("the admin figures", () => {
 
   it("when nothing was delivered, then the rates are null rather than a division by zero", async () => {
     const res = await fetch(`${app.url}/admin/api/stats?days=1&x=${Date.now()}`, { headers: bearer(ADMIN_TOKEN) });
-    const stats = await res.json();
+    const stats = (await res.json()) as Stats;
     expect(stats.rates.bounceRate === null || typeof stats.rates.bounceRate === "number").toBe(true);
     const old = await fetch(`${app.url}/admin/api/stats?days=400`, { headers: bearer(ADMIN_TOKEN) });
     expect(old.status).toBe(400);
