@@ -8,6 +8,7 @@ import { loadConfig } from "../config";
 import { createLogger } from "../logger";
 import { ensureDatabase, applyMigrations, resolvePostgres, redact } from "../infra/postgres";
 import { pendingMigrations } from "../infra/migrations";
+import { subscribersCommand } from "./subscribers";
 
 export function buildCli(): Command {
   const program = new Command("newsletter")
@@ -35,6 +36,8 @@ export function buildCli(): Command {
         await pgInfo.stop();
       }
     });
+
+  program.addCommand(subscribersCommand());
 
   return program;
 }
