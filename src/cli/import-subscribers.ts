@@ -62,7 +62,7 @@ export interface ImportReport {
   duplicates: number;
   /** Rows refused: malformed line, invalid value, unknown topic. */
   invalid: number;
-  /** Every row not imported, in file order (existing, duplicates and invalid). */
+  /** Rows not imported (existing, duplicates and invalid), by line; the first 10,000 (the rejects file has all). */
   problems: RowProblem[];
   ignoredColumns: string[];
   dryRun: boolean;
@@ -224,6 +224,7 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
     }
     if (!header) throw new ImportFileError(`${opts.file} is empty: the first line must be a header with an "email" column`);
     await flush();
+    report.problems.sort((a, b) => a.line - b.line);
     opts.onProgress?.(stat.size, report);
   } finally {
     lines.close();
