@@ -58,6 +58,8 @@ export interface RunningApp {
   /** Set when the web role runs. */
   url?: string;
   port?: number;
+  /** Set when a worker without the web role serves /metrics (METRICS_PORT). */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -131,13 +133,21 @@ export interface AppDeps extends Infrastructure {
   views: Views;
 }
 
+/** /healthz and /metrics: served by the web role, and by a worker on METRICS_PORT. */
+function operationsRouters(deps: AppDeps): express.Router[] {
+  const { config, db, redis } = deps;
+  return [
+    healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() }),
+    metricsRoutes({ metrics: deps.metrics, queues: allQueueNames.map((name) => deps.queues[name]), log: deps.log, token: config.METRICS_TOKEN }),
+  ];
+}
+
 /** Features contribute routes, job handlers and schedules; this is where they are assembled. */
 function buildFeatures(deps: AppDeps): Feature[] {
-  const { config, db, redis } = deps;
+  const { config } = deps;
   const features: Feature[] = [
     { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
-    { routers: [healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() })] },
-    { routers: [metricsRoutes({ metrics: deps.metrics, queues: allQueueNames.map((name) => deps.queues[name]), log: deps.log, token: config.METRICS_TOKEN })] },
+    { routers: operationsRouters(deps) },
     adminFeature(deps),
   ];
   if (config.NODE_ENV !== "production" && deps.mailer.kind === "outbox") features.push({ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] });
@@ -158,6 +168,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   let server: http.Server | undefined;
   let workers: Workers | undefined;
   let port: number | undefined;
+  let metricsUrl: string | undefined;
   try {
     for (const feature of features) await feature.init?.();
     if (opts.roles.worker) {
@@ -180,6 +191,24 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       port = (server.address() as { port: number }).port;
       // With PORT=0 (tests) the links in emails must point at the port the OS chose.
       if (config.baseUrlDefaulted) config.BASE_URL = `http://localhost:${port}`;
+    }
+    if (!opts.roles.web && opts.roles.worker && config.METRICS_PORT !== undefined) {
+      // A worker sends the emails, so its counters live in its own process: Prometheus scrapes each worker here.
+      server = http.createServer(createWebApp({ log, views: deps.views, routers: operationsRouters(deps), secure: false }));
+      const listening = server;
+      await new Promise<void>((resolve) => {
+        listening.once("error", (err) => {
+          log.warn({ port: config.METRICS_PORT, err: err.message }, "METRICS_PORT is not free: this worker serves no /metrics");
+          server = undefined;
+          resolve();
+        });
+        listening.listen(config.METRICS_PORT, () => {
+          const metricsPort = (listening.address() as { port: number }).port;
+          metricsUrl = `http://localhost:${metricsPort}/metrics`;
+          log.info({ port: metricsPort }, "worker metrics at /metrics");
+          resolve();
+        });
+      });
     }
   } catch (err) {
     await workers?.close();
@@ -216,5 +245,5 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     })());
 
   const url = port !== undefined ? `http://localhost:${port}` : undefined;
-  return { config, log, db: infra.db, redis: infra.redis, queues: infra.queues, mailer: deps.mailer, deps, databaseUrl: infra.databaseUrl, redisUrl: infra.redisUrl, url, port, stop };
+  return { config, log, db: infra.db, redis: infra.redis, queues: infra.queues, mailer: deps.mailer, deps, databaseUrl: infra.databaseUrl, redisUrl: infra.redisUrl, url, port, metricsUrl, stop };
 }

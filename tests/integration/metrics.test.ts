@@ -108,3 +108,31 @@ describe("/metrics with METRICS_TOKEN set", () => {
     }
   });
 });
+
+describe("a worker process (no web role)", () => {
+  it("when METRICS_PORT is set, then it serves its own /metrics, where the emails it sends are counted", async () => {
+    const smtp = await startSmtpServer();
+    const worker = await startTestApp({ SMTP_URL: smtp.url, METRICS_PORT: "0" }, { web: false, worker: true });
+    try {
+      expect(worker.url).toBeUndefined();
+      expect(worker.metricsUrl).toMatch(/^http:\/\/localhost:\d+\/metrics$/);
+      await worker.mailer.send({ to: "reader@example.org", subject: "Digest", text: "papers", kind: "digest" });
+      const text = await (await fetch(worker.metricsUrl!)).text();
+      expect(sample(text, 'newsletter_emails_sent_total{kind="digest"}')).toBe(1);
+      expect((await fetch(worker.metricsUrl!.replace("/metrics", "/healthz"))).status).toBe(200);
+    } finally {
+      await worker.destroy();
+      await smtp.close();
+    }
+  });
+
+  it("when METRICS_PORT is unset, then a worker listens on no port", async () => {
+    const worker = await startTestApp({}, { web: false, worker: true });
+    try {
+      expect(worker.metricsUrl).toBeUndefined();
+      expect(worker.url).toBeUndefined();
+    } finally {
+      await worker.destroy();
+    }
+  });
+});
