@@ -26,6 +26,9 @@ export interface SubscriberRow {
   unsubscribedAt: Date | null;
 }
 
+/** Prisma passes `contains` to LIKE as it is: `%` and `_` in a search must match themselves. */
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 const encodeCursor = (row: { createdAt: Date; id: string }) => Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString("base64url");
 
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } | undefined {
@@ -39,7 +42,7 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } | 
 export async function searchSubscribers(db: Db, search: SubscriberSearch): Promise<{ subscribers: SubscriberRow[]; nextCursor: string | null }> {
   const after = search.cursor ? decodeCursor(search.cursor) : undefined;
   const where: Prisma.SubscriberWhereInput = {
-    ...(search.q ? { email: { contains: search.q, mode: "insensitive" } } : {}),
+    ...(search.q ? { email: { contains: escapeLike(search.q), mode: "insensitive" } } : {}),
     ...(search.status ? { status: search.status } : {}),
     ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
   };

@@ -152,6 +152,13 @@ describe("the admin area with ADMIN_TOKEN set", () => {
       expect(body.nextCursor).toBeNull();
     });
 
+    it("when the fragment holds LIKE wildcards, then they match only themselves", async () => {
+      await app.db.subscriber.createMany({ data: [{ email: `under_score.${tag}@example.org` }, { email: `underXscore.${tag}@example.org` }, { email: `hundred%.${tag}@example.org` }] });
+      expect((await search({ q: `under_score.${tag}` })).body.subscribers.map((s) => s.email)).toEqual([`under_score.${tag}@example.org`]);
+      expect((await search({ q: `%.${tag}` })).body.subscribers.map((s) => s.email)).toEqual([`hundred%.${tag}@example.org`]);
+      await app.db.subscriber.deleteMany({ where: { email: { in: [`under_score.${tag}@example.org`, `underXscore.${tag}@example.org`, `hundred%.${tag}@example.org`] } } });
+    });
+
     it("when a status is given, then only subscribers in that state come back", async () => {
       const { body } = await search({ q: tag, status: "active" });
       expect(body.subscribers.map((s) => s.email).sort()).toEqual([...emails.active].sort());
