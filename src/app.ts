@@ -28,6 +28,9 @@ import { devOutboxRoutes } from "./web/routes/dev-outbox";
 import { metricsRoutes } from "./observability/metrics-routes";
 import { instrumentMailer } from "./observability/instrument-mailer";
 import { adminFeature } from "./admin/feature";
+import { requireAdmin } from "./admin/auth";
+import { digestsFeature } from "./digests/feature";
+import { papersFeature } from "./papers/feature";
 
 export interface Roles {
   /** Serve HTTP. */
@@ -109,7 +112,7 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
 
     const outboxDir = path.join(config.dataDir, "outbox");
     const mailer = config.SMTP_URL
-      ? createSmtpMailer(config.SMTP_URL, { from: config.MAIL_FROM, dkim: config.dkim })
+      ? createSmtpMailer(config.SMTP_URL, { from: config.MAIL_FROM, dkim: config.dkim, maxConnections: Math.min(config.SEND_CONCURRENCY, 10) })
       : createOutboxMailer(outboxDir, { from: config.MAIL_FROM, dkim: config.dkim });
     cleanups.push(() => mailer.close());
     log.info(
@@ -131,6 +134,8 @@ export interface AppDeps extends Infrastructure {
   tokens: Tokens;
   metrics: Metrics;
   views: Views;
+  /** True once this process has begun to stop: long jobs hand their remaining work back. */
+  stopping: () => boolean;
 }
 
 /** /healthz and /metrics: served by the web role, and by a worker on METRICS_PORT. */
@@ -148,9 +153,12 @@ function buildFeatures(deps: AppDeps): Feature[] {
   const features: Feature[] = [
     { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
     { routers: operationsRouters(deps) },
+    // Before any other feature's /admin routes: the sign-in form must answer without a session.
     adminFeature(deps),
   ];
+  features.push(papersFeature(deps));
   if (config.NODE_ENV !== "production" && deps.mailer.kind === "outbox") features.push({ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] });
+  features.push(digestsFeature(deps, { adminGuard: requireAdmin(config, deps.views), stopping: deps.stopping }));
   return features;
 }
 
@@ -158,8 +166,16 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const { config } = opts;
   const log = opts.log ?? createLogger(config.LOG_LEVEL, { app: "daily-papers" });
   const infra = await connectInfrastructure(config, log);
+  let stopRequested = false;
   const metrics = createMetrics();
-  const deps: AppDeps = { ...infra, mailer: instrumentMailer(infra.mailer, metrics), tokens: createTokens(config.SECRET), metrics, views: createViews() };
+  const deps: AppDeps = {
+    ...infra,
+    mailer: instrumentMailer(infra.mailer, metrics),
+    tokens: createTokens(config.SECRET),
+    metrics,
+    views: createViews(),
+    stopping: () => stopRequested,
+  };
   const features = buildFeatures(deps);
   const routers = features.flatMap((f) => f.routers ?? []);
   const handlers = mergeHandlers(...features.map((f) => f.handlers ?? {}));
@@ -167,6 +183,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
 
   let server: http.Server | undefined;
   let workers: Workers | undefined;
+  let scheduleKeeper: NodeJS.Timeout | undefined;
   let port: number | undefined;
   let metricsUrl: string | undefined;
   try {
@@ -179,7 +196,16 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         log,
       });
     }
-    if (opts.roles.schedules && !config.DISABLE_SCHEDULES) await upsertSchedules(schedules);
+    if (opts.roles.schedules && !config.DISABLE_SCHEDULES) {
+      await upsertSchedules(schedules);
+      // Upserted again now and then: after Redis was flushed or replaced, the schedules (and with
+      // them the reconciler that rebuilds lost work from PostgreSQL) come back by themselves.
+      scheduleKeeper = setInterval(
+        () => void upsertSchedules(schedules).catch((err) => log.warn({ err: (err as Error).message }, "could not refresh job schedulers")),
+        Math.min(60, config.RECONCILE_EVERY_SECONDS) * 1000,
+      );
+      scheduleKeeper.unref();
+    }
     if (opts.roles.web) {
       const app = createWebApp({ log, views: deps.views, routers, metrics, secure: config.BASE_URL.startsWith("https:") });
       server = http.createServer(app);
@@ -211,6 +237,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       });
     }
   } catch (err) {
+    clearInterval(scheduleKeeper);
     await workers?.close();
     server?.close();
     await infra.close();
@@ -221,6 +248,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const stop = () =>
     (stopping ??= (async () => {
       const deadline = config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+      stopRequested = true;
+      clearInterval(scheduleKeeper);
       const steps = async () => {
         if (server) {
           const closed = new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -90,6 +90,19 @@ const envSchema = z.object({
       (v) => ["huggingface", "arxiv", "sample"].includes(v) || /^file:.+/.test(v),
       "must be huggingface, arxiv, sample or file:PATH",
     ),
+  /** Base URL of the Hugging Face API (tests point it at a local server). */
+  HF_API_URL: z.string().trim().pipe(z.url({ protocol: /^https?$/ })).default("https://huggingface.co"),
+  /** The arXiv API query endpoint (tests point it at a local server). */
+  ARXIV_API_URL: z.string().trim().pipe(z.url({ protocol: /^https?$/ })).default("https://export.arxiv.org/api/query"),
+  /** When papers are ingested (today's and yesterday's), in DIGEST_TZ. Failed days are retried hourly. */
+  INGEST_CRON: z
+    .string()
+    .trim()
+    .default("20 */3 * * *")
+    .refine((v) => {
+      const parts = v.split(/\s+/);
+      return parts.length >= 5 && parts.length <= 6 && parts.every((p) => cronField.test(p));
+    }, "must be a cron pattern such as '20 */3 * * *'"),
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
   DKIM_PRIVATE_KEY: optionalString,
@@ -106,6 +119,16 @@ const envSchema = z.object({
   SEND_RATE_PER_SECOND: z.coerce.number().int().min(1).default(2000),
   /** Deliveries per send job. */
   SEND_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  /** Emails in flight at once within one send job (and SMTP pool connections per process). */
+  SEND_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
+  /** A delivery claimed longer ago than this by a worker that vanished is handed to another. */
+  DELIVERY_LEASE_SECONDS: z.coerce.number().min(1).default(120),
+  /** How often the reconciler looks for deliveries left behind (seconds). */
+  RECONCILE_EVERY_SECONDS: z.coerce.number().min(1).default(60),
+  /** Base delay of the exponential backoff of a send job after temporary failures (ms). */
+  SEND_RETRY_BASE_MS: z.coerce.number().int().min(10).default(5_000),
+  /** Attempts per delivery before it is marked failed. */
+  SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
   /** Concurrent jobs per worker and queue. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(4),
   /** Seconds a stopping process waits for running jobs before it gives up. */

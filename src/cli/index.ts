@@ -9,6 +9,8 @@ import { createLogger } from "../logger";
 import { ensureDatabase, applyMigrations, resolvePostgres, redact } from "../infra/postgres";
 import { pendingMigrations } from "../infra/migrations";
 import { subscribersCommand } from "./subscribers";
+import { registerPaperCommands } from "../papers/cli";
+import { registerDigestCommands } from "../digests/cli";
 
 export function buildCli(): Command {
   const program = new Command("newsletter")
@@ -38,7 +40,8 @@ export function buildCli(): Command {
     });
 
   program.addCommand(subscribersCommand());
-
+  registerPaperCommands(program);
+  registerDigestCommands(program);
   return program;
 }
 

@@ -11,9 +11,13 @@ export interface RunningProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs a TypeScript entry point of the product (through tsx) in a child process. */
+/**
+ * Runs a TypeScript entry point of the product in a child process: node itself with tsx's loader
+ * (not the tsx CLI, which would put a wrapper process in between), so a signal sent to `child`
+ * reaches the product directly, SIGKILL included.
+ */
 export function runTs(script: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
-  const child = spawn(process.execPath, [require.resolve("tsx/cli"), path.join(root, script), ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
     cwd: root,
     env: { ...process.env, ...env } as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],

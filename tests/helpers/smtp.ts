@@ -18,13 +18,18 @@ export interface TestSmtpServer {
   received: ReceivedEmail[];
   /** Change how recipients are answered (4xx/5xx), e.g. to test retries and bounces. */
   setPolicy(policy: RecipientPolicy | undefined): void;
+  /** Make the server slow: wait this long before accepting each message's data. */
+  setDelay(ms: number): void;
+  /** How many emails each recipient received. */
+  countsByRecipient(): Map<string, number>;
   waitForCount(count: number, timeoutMs?: number): Promise<ReceivedEmail[]>;
   close(): Promise<void>;
 }
 
-export async function startSmtpServer(): Promise<TestSmtpServer> {
+export async function startSmtpServer(opts: { port?: number } = {}): Promise<TestSmtpServer> {
   const received: ReceivedEmail[] = [];
   let policy: RecipientPolicy | undefined;
+  let delayMs = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS", "AUTH"],
@@ -41,6 +46,7 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("end", async () => {
+        if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
         const raw = Buffer.concat(chunks).toString("utf8");
         received.push({
           envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
@@ -52,7 +58,7 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, "127.0.0.1", resolve));
   const port = (server.server.address() as { port: number }).port;
   return {
     port,
@@ -60,6 +66,14 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     received,
     setPolicy: (p) => {
       policy = p;
+    },
+    setDelay: (ms) => {
+      delayMs = ms;
+    },
+    countsByRecipient() {
+      const counts = new Map<string, number>();
+      for (const e of received) for (const to of e.envelopeTo) counts.set(to, (counts.get(to) ?? 0) + 1);
+      return counts;
     },
     async waitForCount(count, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;

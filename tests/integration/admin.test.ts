@@ -15,7 +15,7 @@ describe("when ADMIN_TOKEN is unset", () => {
     await app?.destroy();
   });
 
-  it.each(["/admin", "/admin/login", "/admin/api/subscribers", "/admin/api/stats", "/admin/queues", "/admin/queues/api/queues"])(
+  it.each(["/admin", "/admin/login", "/admin/api/subscribers", "/admin/api/stats", "/admin/queues", "/admin/queues/api/queues", "/admin/api/digests/2024-12-10"])(
     "then %s answers 404 as if it did not exist, whatever token is sent",
     async (route) => {
       expect((await fetch(`${app.url}${route}`)).status).toBe(404);
@@ -35,7 +35,7 @@ describe("the admin area with ADMIN_TOKEN set", () => {
   });
 
   describe("authentication", () => {
-    it.each(["/admin/api/subscribers", "/admin/api/stats", "/admin/queues", "/admin/queues/api/queues"])(
+    it.each(["/admin/api/subscribers", "/admin/api/stats", "/admin/queues", "/admin/queues/api/queues", "/admin/api/digests/2024-12-10"])(
       "when %s is called with no token, then 401 with WWW-Authenticate: Bearer",
       async (route) => {
         const res = await fetch(`${app.url}${route}`, { headers: { accept: "application/json" } });
@@ -45,7 +45,7 @@ describe("the admin area with ADMIN_TOKEN set", () => {
       },
     );
 
-    it.each(["/admin/api/subscribers", "/admin/api/stats", "/admin/queues", "/admin/queues/api/queues"])(
+    it.each(["/admin/api/subscribers", "/admin/api/stats", "/admin/queues", "/admin/queues/api/queues", "/admin/api/digests/2024-12-10"])(
       "when %s is called with a wrong token, then 401",
       async (route) => {
         for (const token of ["wrong-token-of-some-length", `${ADMIN_TOKEN}x`, ADMIN_TOKEN.slice(0, -1)]) {
@@ -60,6 +60,9 @@ describe("the admin area with ADMIN_TOKEN set", () => {
     it("when the right token is sent, then the API answers 200 and the dashboard lists every queue", async () => {
       expect((await fetch(`${app.url}/admin/api/subscribers`, { headers: bearer(ADMIN_TOKEN) })).status).toBe(200);
       expect((await fetch(`${app.url}/admin/api/stats`, { headers: bearer(ADMIN_TOKEN) })).status).toBe(200);
+      const digest = await fetch(`${app.url}/admin/api/digests/2024-12-10`, { headers: { ...bearer(ADMIN_TOKEN), accept: "application/json" } });
+      expect(digest.status).toBe(404);
+      expect(await digest.json()).toEqual({ error: expect.stringContaining("No daily digest for 2024-12-10") });
       const page = await fetch(`${app.url}/admin/queues`, { headers: bearer(ADMIN_TOKEN) });
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<base href="/admin/queues/"');
@@ -95,6 +98,8 @@ describe("the admin area with ADMIN_TOKEN set", () => {
 
       expect((await fetch(`${app.url}/admin/queues/api/queues`, { headers: { cookie } })).status).toBe(200);
       expect((await fetch(`${app.url}/admin`, { headers: { cookie } })).status).toBe(200);
+      // The digest engine's admin routes sit behind the same gate: past it, "no digest yet" is a 404.
+      expect((await fetch(`${app.url}/admin/api/digests/2024-12-10`, { headers: { cookie, accept: "application/json" } })).status).toBe(404);
       const tampered = cookie.replace(/.$/, (c) => (c === "A" ? "B" : "A"));
       expect((await fetch(`${app.url}/admin/api/stats`, { headers: { cookie: tampered } })).status).toBe(401);
 

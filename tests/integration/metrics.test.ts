@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import { startTestApp, type TestApp } from "../helpers/app";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { SendError } from "../../src/mail/mailer";
+import { seedPapers, seedReaders, seedTopics, waitUntil } from "../helpers/seed";
 
 /** The value of one sample of the Prometheus text, e.g. sample(text, 'newsletter_emails_sent_total{kind="digest"}'). */
 function sample(text: string, series: string): number | undefined {
@@ -133,6 +134,33 @@ describe("a worker process (no web role)", () => {
       expect(worker.url).toBeUndefined();
     } finally {
       await worker.destroy();
+    }
+  });
+});
+
+describe("/metrics after a digest is sent through the app", () => {
+  it("when the admin sends a day's digest, then every accepted email is counted once as a digest, with its latency, and the queues drain", async () => {
+    const smtp = await startSmtpServer();
+    const ADMIN_TOKEN = crypto.randomBytes(16).toString("hex");
+    const app = await startTestApp({ SMTP_URL: smtp.url, ADMIN_TOKEN, MAIL_FROM: "Daily Papers <papers@example.org>" });
+    try {
+      const topic = await seedTopics(app.db, ["diffusion"]);
+      await seedPapers(app.db, [{ title: "Score matching", upvotes: 5, topics: [topic.diffusion!], day: "2024-12-10" }]);
+      await seedReaders(app.db, [{ email: "one@example.org" }, { email: "two@example.org" }, { email: "three@example.org", topics: [topic.diffusion!] }]);
+      const res = await fetch(`${app.url}/admin/api/digests/2024-12-10/send`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(res.status).toBe(202);
+      const { id } = (await res.json()) as { id: string };
+      await waitUntil("the digest to be sent", async () => (await app.db.digest.findUnique({ where: { id } }))?.status === "sent");
+      await smtp.waitForCount(3);
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      expect(sample(text, 'newsletter_emails_sent_total{kind="digest"}')).toBe(3);
+      expect(sample(text, 'newsletter_email_send_seconds_count{kind="digest"}')).toBe(3);
+      expect(sample(text, 'newsletter_emails_sent_total{kind="other"}')).toBeUndefined();
+      expect(sample(text, 'newsletter_queue_jobs{queue="sends",state="waiting"}')).toBe(0);
+      expect(sample(text, 'http_request_duration_seconds_count{method="POST",route="/admin/api/digests/:date/send",status="202"}')).toBe(1);
+    } finally {
+      await app.destroy();
+      await smtp.close();
     }
   });
 });

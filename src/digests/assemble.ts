@@ -1,0 +1,149 @@
+/**
+ * Assembly: for one day (and frequency), decide what every active reader gets, render each
+ * distinct paper list once, and write one delivery row per reader, in bulk, before anything is
+ * sent. Idempotent and serialised per digest: running it twice, or twice at once, changes nothing.
+ */
+import type { Db } from "../db";
+import type { Config } from "../config";
+import type { Logger } from "../logger";
+import type { Frequency } from "../generated/prisma/enums";
+import { dateToDay, dayToDate, digestHeading, digestRange, type Day } from "./days";
+import { selectPapers, variantKey, type CandidatePaper } from "./select-papers";
+import { trendingOrderSql } from "../papers/ranking";
+import { renderDigest, type DigestView } from "./render";
+import { Prisma } from "../db";
+
+export interface AssembleResult {
+  digestId: string;
+  /** False when the digest had been assembled before (nothing was changed). */
+  assembledNow: boolean;
+  variants: number;
+  deliveries: number;
+}
+
+/** The digest row of a day and frequency, created if missing (safe when called twice at once). */
+export async function ensureDigest(db: Db, day: Day, frequency: Frequency) {
+  await db.$executeRaw`
+    INSERT INTO digests (id, day, frequency, status, created_at, updated_at)
+    VALUES (gen_random_uuid(), ${day}::date, ${frequency}::"Frequency", 'assembling', now(), now())
+    ON CONFLICT (day, frequency) DO NOTHING`;
+  return db.digest.findUniqueOrThrow({ where: { day_frequency: { day: dayToDate(day), frequency } } });
+}
+
+/** The papers featured in the digest's days, in trending order, with their topics. */
+export async function loadCandidates(db: Db, day: Day, frequency: Frequency): Promise<CandidatePaper[]> {
+  const { from, to } = digestRange(day, frequency);
+  const rows = await db.$queryRaw<
+    { id: number; arxiv_id: string; title: string; abstract: string; url: string; author_count: number; arxiv_date: Date | null; upvotes: number; topic_ids: number[] }[]
+  >`
+    SELECT p.id, p.arxiv_id, p.title, p.abstract, p.url, coalesce(cardinality(p.authors), 0) AS author_count, p.arxiv_date, p.upvotes,
+           coalesce(array_agg(pt.topic_id ORDER BY pt.topic_id) FILTER (WHERE pt.topic_id IS NOT NULL), '{}') AS topic_ids
+    FROM papers p LEFT JOIN paper_topics pt ON pt.paper_id = p.id
+    WHERE p.featured_on BETWEEN ${from}::date AND ${to}::date
+    GROUP BY p.id
+    ORDER BY ${trendingOrderSql}`;
+  return rows.map((r) => ({
+    id: r.id,
+    arxivId: r.arxiv_id,
+    title: r.title,
+    abstract: r.abstract,
+    url: r.url,
+    authorCount: Number(r.author_count),
+    arxivDate: r.arxiv_date ? dateToDay(r.arxiv_date) : null,
+    upvotes: r.upvotes,
+    topicIds: r.topic_ids,
+  }));
+}
+
+/** What a digest of these papers looks like (for the email, the web copy and the preview). */
+export function digestView(papers: CandidatePaper[], topicNames: Map<number, string>, opts: { day: Day; frequency: Frequency; baseUrl: string }): DigestView {
+  return {
+    heading: digestHeading(opts.day, opts.frequency),
+    webUrl: `${opts.baseUrl}/digests/${opts.day}${opts.frequency === "weekly" ? "?frequency=weekly" : ""}`,
+    papers: papers.map((p) => ({
+      title: p.title,
+      url: p.url,
+      abstract: p.abstract,
+      authorCount: p.authorCount,
+      arxivDate: p.arxivDate ?? undefined,
+      upvotes: p.upvotes,
+      topics: p.topicIds.map((t) => topicNames.get(t)).filter((n): n is string => !!n),
+    })),
+  };
+}
+
+export async function topicNames(db: Db): Promise<Map<number, string>> {
+  return new Map((await db.topic.findMany({ select: { id: true, name: true } })).map((t) => [t.id, t.name]));
+}
+
+/** The readers' distinct topic choices ("" = no topic chosen, i.e. all topics), with counts. */
+const readerTopicKeys = (frequency: Frequency) => Prisma.sql`
+  SELECT s.id, coalesce(string_agg(st.topic_id::text, ',' ORDER BY st.topic_id), '') AS topic_key
+  FROM subscribers s LEFT JOIN subscriber_topics st ON st.subscriber_id = s.id
+  WHERE s.status = 'active' AND s.frequency = ${frequency}::"Frequency"
+  GROUP BY s.id`;
+
+export async function assembleDigest(
+  deps: { db: Db; config: Config; log: Logger },
+  input: { day: Day; frequency: Frequency },
+): Promise<AssembleResult> {
+  const { db, config, log } = deps;
+  const digest = await ensureDigest(db, input.day, input.frequency);
+  if (digest.assembledAt) return { digestId: digest.id, assembledNow: false, variants: 0, deliveries: 0 };
+
+  const started = Date.now();
+  const candidates = await loadCandidates(db, input.day, input.frequency);
+  const names = await topicNames(db);
+
+  return db.$transaction(
+    async (tx) => {
+      // One assembler per digest at a time; a second one waits, then finds it assembled.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`digest:${digest.id}`}))`;
+      const current = await tx.digest.findUniqueOrThrow({ where: { id: digest.id } });
+      if (current.assembledAt) return { digestId: digest.id, assembledNow: false, variants: 0, deliveries: 0 };
+
+      const choices = await tx.$queryRaw<{ topic_key: string; readers: bigint }[]>`
+        SELECT topic_key, count(*) AS readers FROM (${readerTopicKeys(input.frequency)}) r GROUP BY topic_key`;
+
+      // Topic choices → paper lists; choices with the same list share one variant.
+      const listByChoice = new Map<string, CandidatePaper[]>();
+      const listsByKey = new Map<string, CandidatePaper[]>();
+      for (const { topic_key } of choices) {
+        const topicIds = topic_key ? topic_key.split(",").map(Number) : [];
+        const papers = selectPapers(candidates, topicIds, config.DIGEST_MAX_PAPERS);
+        if (papers.length === 0) continue; // nobody gets an email on a day with nothing for them
+        listByChoice.set(topic_key, papers);
+        listsByKey.set(variantKey(papers), papers);
+      }
+
+      const variantIdByKey = new Map<string, number>();
+      for (const [key, papers] of listsByKey) {
+        const content = await renderDigest(digestView(papers, names, { ...input, baseUrl: config.BASE_URL }));
+        const variant = await tx.digestVariant.upsert({
+          where: { digestId_key: { digestId: digest.id, key } },
+          create: { digestId: digest.id, key, paperIds: papers.map((p) => p.id), ...content },
+          update: {},
+          select: { id: true },
+        });
+        variantIdByKey.set(key, variant.id);
+      }
+
+      const choiceKeys = [...listByChoice.keys()];
+      const variantIds = choiceKeys.map((k) => variantIdByKey.get(variantKey(listByChoice.get(k)!))!);
+      const deliveries = await tx.$executeRaw`
+        INSERT INTO deliveries (digest_id, subscriber_id, variant_id, state, created_at, updated_at)
+        SELECT ${digest.id}::uuid, r.id, m.variant_id, 'pending', now(), now()
+        FROM (${readerTopicKeys(input.frequency)}) r
+        JOIN unnest(${choiceKeys}::text[], ${variantIds}::int[]) AS m(topic_key, variant_id) ON m.topic_key = r.topic_key
+        ON CONFLICT (digest_id, subscriber_id) DO NOTHING`;
+
+      await tx.digest.update({ where: { id: digest.id }, data: { assembledAt: new Date(), status: deliveries > 0 ? "sending" : "sent", completedAt: deliveries > 0 ? null : new Date() } });
+      log.info(
+        { digestId: digest.id, day: input.day, frequency: input.frequency, papers: candidates.length, choices: choices.length, variants: listsByKey.size, deliveries, ms: Date.now() - started },
+        "digest assembled",
+      );
+      return { digestId: digest.id, assembledNow: true, variants: listsByKey.size, deliveries };
+    },
+    { timeout: 600_000, maxWait: 30_000 },
+  );
+}

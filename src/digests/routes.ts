@@ -1,0 +1,73 @@
+import { Router, type RequestHandler } from "express";
+import type { Db } from "../db";
+import type { Config } from "../config";
+import type { Queues } from "../queue/queues";
+import type { Views } from "../web/views";
+import { notFound, badRequest } from "../errors";
+import { dayToDate, parseDay } from "./days";
+import { deliveryCounts } from "./ledger";
+import { digestView, ensureDigest, loadCandidates, topicNames } from "./assemble";
+import { queueAssembly } from "./jobs";
+import { selectPapers } from "./select-papers";
+import { renderDigest } from "./render";
+import type { Frequency } from "../generated/prisma/enums";
+
+const frequencyOf = (value: unknown): Frequency => {
+  if (value === undefined || value === "daily") return "daily";
+  if (value === "weekly") return "weekly";
+  throw badRequest("frequency must be daily or weekly");
+};
+
+/** GET /digests/:date: the web copy of a day's digest (every topic), linked from each email. */
+export function digestWebRoutes(deps: { db: Db; config: Config; views: Views }): Router {
+  const router = Router();
+  router.get("/digests/:date", async (req, res) => {
+    const day = parseDay(req.params.date);
+    const frequency = frequencyOf(req.query.frequency);
+    const papers = await loadCandidates(deps.db, day, frequency);
+    if (papers.length === 0) throw notFound(`No papers were featured on ${day}.`);
+    const view = digestView(papers, await topicNames(deps.db), { day, frequency, baseUrl: deps.config.BASE_URL });
+    res.type("html").send(deps.views.render("digest", { title: `Digest of ${view.heading}`, ...view }));
+  });
+  return router;
+}
+
+/** The admin side of digests; mounted behind the admin guard. */
+export function digestAdminRoutes(deps: { db: Db; config: Config; queues: Queues }, guard: RequestHandler): Router {
+  const router = Router();
+  router.use("/admin", guard);
+
+  // Assembles and sends that date's digest; calling it again never sends anyone a second copy.
+  router.post("/admin/api/digests/:date/send", async (req, res) => {
+    const day = parseDay(req.params.date);
+    const frequency = frequencyOf(req.query.frequency ?? (req.body as { frequency?: string } | undefined)?.frequency);
+    const digest = await ensureDigest(deps.db, day, frequency);
+    await queueAssembly(deps.queues, { day, frequency, requestId: String(req.id) });
+    res.status(202).json({ id: digest.id, day, frequency, status: digest.status });
+  });
+
+  router.get("/admin/api/digests/:date", async (req, res) => {
+    const day = parseDay(req.params.date);
+    const frequency = frequencyOf(req.query.frequency);
+    const digest = await deps.db.digest.findUnique({ where: { day_frequency: { day: dayToDate(day), frequency } } });
+    if (!digest) throw notFound(`No ${frequency} digest for ${day} yet.`);
+    const counts = await deliveryCounts(deps.db, digest.id);
+    const variants = await deps.db.digestVariant.count({ where: { digestId: digest.id } });
+    res.json({ id: digest.id, day, frequency, status: digest.status, ...counts, variants, assembledAt: digest.assembledAt, completedAt: digest.completedAt });
+  });
+
+  // The digest template for any topic choice: /admin/digests/preview?date=D&topics=slug,slug
+  router.get("/admin/digests/preview", async (req, res) => {
+    const day = parseDay(req.query.date);
+    const frequency = frequencyOf(req.query.frequency);
+    const slugs = typeof req.query.topics === "string" && req.query.topics ? req.query.topics.split(",") : [];
+    const topics = await deps.db.topic.findMany({ where: { slug: { in: slugs } }, select: { id: true, slug: true } });
+    if (topics.length !== slugs.length) throw badRequest(`unknown topic: ${slugs.filter((s) => !topics.some((t) => t.slug === s)).join(", ")}`);
+    const papers = selectPapers(await loadCandidates(deps.db, day, frequency), topics.map((t) => t.id), deps.config.DIGEST_MAX_PAPERS);
+    if (papers.length === 0) throw notFound(`Nothing for that topic choice on ${day}: nobody with it gets an email.`);
+    const content = await renderDigest(digestView(papers, await topicNames(deps.db), { day, frequency, baseUrl: deps.config.BASE_URL }));
+    const html = content.html.replace(/%%(UNSUBSCRIBE_URL|PREFERENCES_URL)%%/g, "#").replace(/%%EMAIL%%/g, "reader@example.org");
+    res.type("html").send(html);
+  });
+  return router;
+}

@@ -1,0 +1,95 @@
+/**
+ * `npx newsletter ingest` and `npx newsletter topics ...`. Each command opens only PostgreSQL
+ * (no Redis: ingestion runs in this process) and closes it when done.
+ */
+import type { Command } from "commander";
+import { loadConfig, type Config } from "../config";
+import { createDb, type Db } from "../db";
+import { createLogger } from "../logger";
+import { applyMigrations, ensureDatabase, resolvePostgres } from "../infra/postgres";
+import { pendingMigrations } from "../infra/migrations";
+import { dayRange } from "./days";
+import { defaultDays, sourceFromConfig } from "./feature";
+import { ingestDay } from "./ingest";
+import { isDay } from "./normalize";
+import { addTopic, editTopic, listTopics, seedDefaultTopics } from "./topics";
+
+async function withDb<T>(fn: (db: Db, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL);
+  const pg = await resolvePostgres({ configuredUrl: config.DATABASE_URL, probeUrl: config.DEFAULT_DATABASE_PROBE, dataDir: config.dataDir }, log);
+  let db: Db | undefined;
+  try {
+    await ensureDatabase(pg.url);
+    if ((await pendingMigrations(pg.url)).length) await applyMigrations(pg.url, log);
+    db = createDb(pg.url, { poolSize: 2 });
+    await seedDefaultTopics(db);
+    return await fn(db, config);
+  } finally {
+    await db?.$disconnect();
+    await pg.stop();
+  }
+}
+
+export function registerPaperCommands(program: Command): void {
+  program
+    .command("ingest")
+    .description("fetch papers and store them (by arXiv id: re-running refreshes upvotes, never duplicates)")
+    .option("--date <YYYY-MM-DD>", "the featured day (default: today and yesterday in DIGEST_TZ, or every day of a bundled source)")
+    .option("--from <YYYY-MM-DD>", "first day of a range (with --to)")
+    .option("--to <YYYY-MM-DD>", "last day of a range (default: --from)")
+    .option("--source <source>", "huggingface, arxiv, sample or file:PATH (default: PAPERS_SOURCE)")
+    .action(async (opts: { date?: string; from?: string; to?: string; source?: string }) => {
+      if (opts.date && opts.from) throw new Error("use either --date or --from/--to");
+      if (opts.date && !isDay(opts.date)) throw new Error(`--date must be YYYY-MM-DD (got ${opts.date})`);
+      if (opts.to && !opts.from) throw new Error("--to needs --from");
+      await withDb(async (db, config) => {
+        const source = sourceFromConfig(config, opts.source ?? config.PAPERS_SOURCE);
+        const days = opts.date ? [opts.date] : opts.from ? dayRange(opts.from, opts.to ?? opts.from) : await defaultDays(source, config.DIGEST_TZ);
+        let failures = 0;
+        for (const [i, day] of days.entries()) {
+          const r = await ingestDay(db, source, day);
+          const progress = days.length > 1 ? `[${i + 1}/${days.length}] ` : "";
+          console.log(`${progress}${day} from ${source.name}: fetched ${r.fetched}, new ${r.inserted}, updated ${r.updated}, skipped ${r.skipped.length}${r.error ? `, FAILED: ${r.error}` : ""}`);
+          for (const s of r.skipped) console.log(`  skipped: ${s.reason}`);
+          if (r.error) failures++;
+        }
+        if (failures) throw new Error(`${failures} of ${days.length} day(s) failed (recorded in ingest_runs; the hourly retry will try again)`);
+      });
+    });
+
+  const topics = program.command("topics").description("list, add and edit topics (full-text search queries)");
+  topics
+    .command("list")
+    .description("every topic with its query and how many papers it holds")
+    .action(async () => {
+      await withDb(async (db) => {
+        for (const t of await listTopics(db)) console.log(`${t.slug}\t${t.name}\t${t.papers} papers\tquery: ${t.query}`);
+      });
+    });
+  topics
+    .command("add <slug>")
+    .description("add a topic and match recent papers to it")
+    .requiredOption("--name <name>", "the name readers see")
+    .requiredOption("--query <query>", 'websearch_to_tsquery syntax, e.g. \'"graph neural network" OR GNN\'')
+    .option("--description <text>", "one line for the subscribe form")
+    .action(async (slug: string, opts: { name: string; query: string; description?: string }) => {
+      await withDb(async (db) => {
+        const { topic, matched } = await addTopic(db, { slug, ...opts });
+        console.log(`Added ${topic.slug} (${topic.name}): ${matched} recent papers matched.`);
+      });
+    });
+  topics
+    .command("edit <slug>")
+    .description("change a topic's name, description or query and re-match recent papers")
+    .option("--name <name>", "the name readers see")
+    .option("--query <query>", "websearch_to_tsquery syntax")
+    .option("--description <text>", "one line for the subscribe form")
+    .action(async (slug: string, opts: { name?: string; query?: string; description?: string }) => {
+      if (opts.name === undefined && opts.query === undefined && opts.description === undefined) throw new Error("nothing to change: give --name, --query or --description");
+      await withDb(async (db) => {
+        const { topic } = await editTopic(db, slug, opts);
+        console.log(`Updated ${topic.slug} (${topic.name}): ${topic.papers} papers now match.`);
+      });
+    });
+}

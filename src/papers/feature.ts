@@ -1,0 +1,107 @@
+/**
+ * The papers feature: the ingest queue's handlers, the ingest job schedulers, the default topics
+ * and the paper listing pages. Wired in src/app.ts with one line.
+ */
+import type { Job } from "bullmq";
+import { Router } from "express";
+import type { AppDeps } from "../app";
+import type { Config } from "../config";
+import type { Feature } from "../feature";
+import { notFound } from "../errors";
+import type { Logger } from "../logger";
+import { addDays, todayIn } from "./days";
+import { failedDays, ingestDay, type IngestResult } from "./ingest";
+import { paperListing } from "./listing";
+import { isDay } from "./normalize";
+import { createPaperSource } from "./sources";
+import { seedDefaultTopics } from "./topics";
+import type { PaperSource } from "./types";
+
+export const INGEST_JOB = "ingest-day";
+export const RETRY_FAILED_JOB = "ingest-retry-failed";
+
+export interface IngestJobData {
+  /** YYYY-MM-DD; none = today and yesterday in DIGEST_TZ (or every day of a bundled source). */
+  day?: string;
+  /** huggingface | arxiv | sample | file:PATH; none = PAPERS_SOURCE. */
+  source?: string;
+  requestId?: string;
+}
+
+/** The source a configuration names, with the injectable base URLs. */
+export function sourceFromConfig(config: Pick<Config, "PAPERS_SOURCE" | "HF_API_URL" | "ARXIV_API_URL">, spec = config.PAPERS_SOURCE): PaperSource {
+  return createPaperSource(spec, { hf: { baseUrl: config.HF_API_URL }, arxiv: { baseUrl: config.ARXIV_API_URL } });
+}
+
+/**
+ * The days an ingest without a day covers. Yesterday is included because papers keep being
+ * added and upvoted after the day began; a bundled source covers all its days.
+ */
+export async function defaultDays(source: PaperSource, timeZone: string, now = new Date()): Promise<string[]> {
+  if (source.availableDays) return source.availableDays();
+  const today = todayIn(timeZone, now);
+  return [addDays(today, -1), today];
+}
+
+export interface PapersFeatureOptions {
+  /** Replaces the configured source (tests). */
+  source?: PaperSource;
+}
+
+export function papersFeature(deps: AppDeps, opts: PapersFeatureOptions = {}): Feature {
+  const { config, db, queues, views } = deps;
+  const configured = opts.source ?? sourceFromConfig(config);
+  const sourceFor = (spec?: string) => (spec && spec !== configured.name ? sourceFromConfig(config, spec) : configured);
+
+  async function ingestJob(job: Job<IngestJobData>, log: Logger) {
+    const data = job.data ?? {};
+    if (data.day !== undefined && !isDay(data.day)) throw new Error(`ingest job: day must be YYYY-MM-DD (got ${JSON.stringify(data.day)})`);
+    const source = sourceFor(data.source);
+    const days = data.day ? [data.day] : await defaultDays(source, config.DIGEST_TZ);
+    const results: IngestResult[] = [];
+    for (const day of days) results.push(await ingestDay(db, source, day, { log }));
+    const failed = results.filter((r) => r.error);
+    // Thrown so BullMQ retries with backoff; each attempt is its own recorded run.
+    if (failed.length) throw new Error(failed.map((r) => `${r.day}: ${r.error}`).join("; "));
+    return results.map(({ skipped, ...r }) => ({ ...r, skipped: skipped.length }));
+  }
+
+  async function retryFailedJob(_job: Job, log: Logger) {
+    const failed = await failedDays(db, configured.name, todayIn(config.DIGEST_TZ));
+    for (const { day, runId } of failed) {
+      // One retry job per failed run: the job id dedupes while that job is kept.
+      await queues.ingest.add(INGEST_JOB, { day, source: configured.name === config.PAPERS_SOURCE ? undefined : configured.name } satisfies IngestJobData, { jobId: `retry-run-${runId}` });
+    }
+    if (failed.length) log.info({ days: failed.map((f) => f.day) }, "re-queued failed ingest days");
+    return { requeued: failed.length };
+  }
+
+  const router = Router();
+  const page = (day: string | undefined) => async (req: import("express").Request, res: import("express").Response) => {
+    const topic = typeof req.query.topic === "string" ? req.query.topic : undefined;
+    const listing = await paperListing(db, { day, topic, basePath: "/papers" });
+    res.type("html").send(views.render("papers", { title: listing.dayLabel ? `Papers of ${listing.dayLabel}` : "Papers", listing }));
+  };
+  router.get("/papers", (req, res) => page(undefined)(req, res));
+  router.get("/papers/:date", (req, res) => {
+    if (!isDay(req.params.date)) throw notFound("No such day: dates look like 2025-12-10.");
+    return page(req.params.date)(req, res);
+  });
+
+  return {
+    routers: [router],
+    handlers: { ingest: { [INGEST_JOB]: ingestJob, [RETRY_FAILED_JOB]: retryFailedJob } },
+    schedules: [
+      { id: "papers-ingest", queue: queues.ingest, repeat: { pattern: config.INGEST_CRON, tz: config.DIGEST_TZ }, name: INGEST_JOB, data: {} },
+      { id: "papers-ingest-retry-failed", queue: queues.ingest, repeat: { pattern: "40 * * * *", tz: config.DIGEST_TZ }, name: RETRY_FAILED_JOB, data: {} },
+    ],
+    async init() {
+      await seedDefaultTopics(db);
+      // A bundled source (sample, file) has fixed days that no schedule will ask for: load them
+      // once into an empty database so the product shows papers right away, offline.
+      if (configured.availableDays && (await db.paper.count()) === 0) {
+        await queues.ingest.add(INGEST_JOB, {} satisfies IngestJobData, { jobId: `bootstrap-${configured.name.replace(/[^\w-]/g, "_")}` });
+      }
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * One ingestion run: fetch a day from a source, upsert each paper by arXiv id, match topics,
+ * and record the run (day, source, counts, error) so a failed day is visible and retried.
+ */
+import type { Db } from "../db";
+import type { Logger } from "../logger";
+import { matchPapers } from "./topics";
+import type { NormalizedPaper, PaperSource, SkippedRecord } from "./types";
+
+export interface IngestResult {
+  runId: number;
+  day: string;
+  source: string;
+  fetched: number;
+  inserted: number;
+  updated: number;
+  skipped: SkippedRecord[];
+  error?: string;
+}
+
+/**
+ * Inserts or refreshes one paper. Re-ingesting never duplicates (unique arXiv id) and never loses
+ * what another source knew: upvotes only grow (the arXiv source has none), the featured day is the
+ * earliest seen, keywords and links are kept when the new record has none.
+ */
+export async function upsertPaper(db: Db, p: NormalizedPaper, source: string): Promise<{ id: number; inserted: boolean }> {
+  const rows = await db.$queryRaw<{ id: number; inserted: boolean }[]>`
+    INSERT INTO papers (arxiv_id, title, abstract, authors, arxiv_date, featured_on, upvotes, keywords, url, pdf_url, github_url, project_url, source, updated_at)
+    VALUES (${p.arxivId}, ${p.title}, ${p.abstract}, ${p.authors}::text[], ${p.arxivDate}::date, ${p.featuredOn}::date, ${p.upvotes},
+            ${p.keywords}::text[], ${p.url}, ${p.pdfUrl}, ${p.githubUrl}, ${p.projectUrl}, ${source}, now())
+    ON CONFLICT (arxiv_id) DO UPDATE SET
+      title = EXCLUDED.title,
+      abstract = CASE WHEN EXCLUDED.abstract <> '' THEN EXCLUDED.abstract ELSE papers.abstract END,
+      authors = CASE WHEN cardinality(EXCLUDED.authors) > 0 THEN EXCLUDED.authors ELSE papers.authors END,
+      arxiv_date = COALESCE(EXCLUDED.arxiv_date, papers.arxiv_date),
+      featured_on = LEAST(papers.featured_on, EXCLUDED.featured_on),
+      upvotes = GREATEST(papers.upvotes, EXCLUDED.upvotes),
+      keywords = CASE WHEN cardinality(EXCLUDED.keywords) > 0 THEN EXCLUDED.keywords ELSE papers.keywords END,
+      url = EXCLUDED.url,
+      pdf_url = COALESCE(EXCLUDED.pdf_url, papers.pdf_url),
+      github_url = COALESCE(EXCLUDED.github_url, papers.github_url),
+      project_url = COALESCE(EXCLUDED.project_url, papers.project_url),
+      source = EXCLUDED.source,
+      updated_at = now()
+    RETURNING id, (xmax = 0) AS inserted`;
+  return rows[0]!;
+}
+
+export interface IngestOptions {
+  log?: Logger;
+}
+
+/** Runs one day. A source failure is recorded on the run and re-thrown (the job then retries). */
+export async function ingestDay(db: Db, source: PaperSource, day: string, opts: IngestOptions = {}): Promise<IngestResult> {
+  const run = await db.ingestRun.create({ data: { day: new Date(`${day}T00:00:00Z`), source: source.name } });
+  const result: IngestResult = { runId: run.id, day, source: source.name, fetched: 0, inserted: 0, updated: 0, skipped: [] };
+  try {
+    const fetched = await source.fetchDay(day);
+    result.fetched = fetched.papers.length + fetched.skipped.length;
+    result.skipped.push(...fetched.skipped);
+    const ids: number[] = [];
+    for (const paper of fetched.papers) {
+      try {
+        const { id, inserted } = await upsertPaper(db, paper, source.name);
+        ids.push(id);
+        if (inserted) result.inserted++;
+        else result.updated++;
+      } catch (err) {
+        // One record the database refuses must not cost the day's other papers.
+        result.skipped.push({ reason: `${paper.arxivId}: not stored: ${(err as Error).message.slice(0, 200)}` });
+      }
+    }
+    await matchPapers(db, ids);
+  } catch (err) {
+    result.error = (err as Error).message;
+  }
+  await db.ingestRun.update({
+    where: { id: run.id },
+    data: { finishedAt: new Date(), fetched: result.fetched, upserted: result.inserted + result.updated, skipped: result.skipped.length, error: result.error ?? null },
+  });
+  for (const s of result.skipped) opts.log?.warn({ day, source: source.name, reason: s.reason, raw: s.raw }, "paper record skipped");
+  opts.log?.info({ day, source: source.name, fetched: result.fetched, inserted: result.inserted, updated: result.updated, skipped: result.skipped.length, error: result.error }, "ingest run finished");
+  return result;
+}
+
+/**
+ * Days whose latest run for `source` failed, within the last `withinDays` days before `today`,
+ * and that no later run fixed: what the retry schedule re-queues.
+ */
+export async function failedDays(db: Db, source: string, today: string, withinDays = 7): Promise<{ day: string; runId: number }[]> {
+  return db.$queryRaw<{ day: string; runId: number }[]>`
+    SELECT to_char(day, 'YYYY-MM-DD') AS day, id AS "runId" FROM (
+      SELECT DISTINCT ON (day) day, error, id FROM ingest_runs
+      WHERE source = ${source} AND day >= ${today}::date - ${withinDays}::int AND finished_at IS NOT NULL
+      ORDER BY day, started_at DESC, id DESC
+    ) latest WHERE error IS NOT NULL ORDER BY day`;
+}

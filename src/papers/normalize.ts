@@ -1,0 +1,129 @@
+/**
+ * Content from sources is untrusted: everything that reaches the database passes through here.
+ * Text is trimmed, control characters are removed, overlong fields are cut, links must be http(s)
+ * (an `href` of `javascript:` would survive HTML escaping), and a record without an id, title or
+ * valid day is refused with a reason.
+ */
+import type { NormalizedPaper } from "./types";
+
+export const LIMITS = {
+  title: 300,
+  abstract: 5_000,
+  authorName: 200,
+  authors: 1_000,
+  keyword: 100,
+  keywords: 30,
+  url: 2_000,
+} as const;
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** True for a real calendar day written YYYY-MM-DD. */
+export function isDay(value: unknown): value is string {
+  if (typeof value !== "string" || !DAY.test(value)) return false;
+  const d = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}
+
+/** The YYYY-MM-DD of an ISO timestamp (UTC), or null when it is not one. */
+export function dayOf(value: unknown): string | null {
+  if (typeof value !== "string" || value.length > 64) return null;
+  if (isDay(value)) return value;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString().slice(0, 10);
+}
+
+/** Collapses whitespace, strips control characters and cuts to `max` characters (with an ellipsis). */
+export function cleanText(value: unknown, max: number): string {
+  if (typeof value !== "string") return "";
+  // eslint-disable-next-line no-control-regex
+  const text = value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").replace(/\s+/g, " ").trim();
+  if (text.length <= max) return text;
+  return `${text.slice(0, max - 1).trimEnd()}…`;
+}
+
+/** An http(s) URL or null: anything else (javascript:, data:, relative) is dropped. */
+export function safeUrl(value: unknown): string | null {
+  if (typeof value !== "string" || value.length > LIMITS.url) return null;
+  try {
+    const url = new URL(value.trim());
+    return url.protocol === "http:" || url.protocol === "https:" ? url.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
+const NEW_STYLE = /^(\d{4}\.\d{4,5})(v\d+)?$/;
+const OLD_STYLE = /^([a-z-]+(?:\.[A-Z]{2})?\/\d{7})(v\d+)?$/;
+
+/**
+ * The arXiv id without version ("2401.12345v2" → "2401.12345"), from a bare id or an
+ * arxiv.org/abs/ URL; null when it is not an arXiv id.
+ */
+export function arxivIdOf(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const bare = value.trim().replace(/^https?:\/\/(?:export\.)?arxiv\.org\/(?:abs|pdf)\//, "").replace(/\.pdf$/, "");
+  const m = NEW_STYLE.exec(bare) ?? OLD_STYLE.exec(bare);
+  return m ? m[1]! : null;
+}
+
+/** A short excerpt of a raw record, for skip reports (never the whole, possibly huge, thing). */
+export function excerpt(raw: unknown, max = 300): string {
+  let text: string;
+  try {
+    text = typeof raw === "string" ? raw : JSON.stringify(raw) ?? String(raw);
+  } catch {
+    text = String(raw);
+  }
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+export interface RawPaperFields {
+  arxivId: string | null;
+  title: unknown;
+  abstract: unknown;
+  authors: unknown;
+  arxivDate: unknown;
+  featuredOn: unknown;
+  upvotes: unknown;
+  keywords: unknown;
+  url: string;
+  pdfUrl?: unknown;
+  githubUrl?: unknown;
+  projectUrl?: unknown;
+}
+
+/** Builds a NormalizedPaper, or says why the record cannot be one. */
+export function normalizePaper(raw: RawPaperFields): { paper: NormalizedPaper } | { reason: string } {
+  if (!raw.arxivId) return { reason: "no valid arXiv id" };
+  const title = cleanText(raw.title, LIMITS.title);
+  if (!title) return { reason: `${raw.arxivId}: no title` };
+  const featuredOn = dayOf(raw.featuredOn);
+  if (!featuredOn) return { reason: `${raw.arxivId}: no valid featured day` };
+  const authors = Array.isArray(raw.authors)
+    ? raw.authors
+        .slice(0, LIMITS.authors)
+        .map((a) => cleanText(typeof a === "string" ? a : (a as { name?: unknown } | null)?.name, LIMITS.authorName))
+        .filter(Boolean)
+    : [];
+  const keywords = Array.isArray(raw.keywords)
+    ? [...new Set(raw.keywords.map((k) => cleanText(k, LIMITS.keyword)).filter(Boolean))].slice(0, LIMITS.keywords)
+    : [];
+  const upvotes = typeof raw.upvotes === "number" && Number.isFinite(raw.upvotes) && raw.upvotes > 0 ? Math.min(Math.floor(raw.upvotes), 2_000_000_000) : 0;
+  return {
+    paper: {
+      arxivId: raw.arxivId,
+      title,
+      abstract: cleanText(raw.abstract, LIMITS.abstract),
+      authors,
+      arxivDate: dayOf(raw.arxivDate),
+      featuredOn,
+      upvotes,
+      keywords,
+      url: safeUrl(raw.url) ?? `https://arxiv.org/abs/${raw.arxivId}`,
+      pdfUrl: safeUrl(raw.pdfUrl),
+      githubUrl: safeUrl(raw.githubUrl),
+      projectUrl: safeUrl(raw.projectUrl),
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Hugging Face Daily Papers: GET {base}/api/daily_papers?date=D&limit=100&p=N, pages until an
+ * empty one. The answer is an array of { paper: { id, title, summary, authors, publishedAt,
+ * upvotes, ai_keywords?, githubRepo?, projectPage? }, publishedAt (the featured day), ... }.
+ */
+import { getText, type HttpRetryOptions } from "../http";
+import { arxivIdOf, excerpt, normalizePaper } from "../normalize";
+import { SourceError, type DayResult, type NormalizedPaper, type PaperSource, type SkippedRecord } from "../types";
+
+export const HF_DEFAULT_URL = "https://huggingface.co";
+
+export interface ParseOptions {
+  /** The featured day of every entry (the API's `date=`); default each entry's outer `publishedAt`. */
+  featuredOn?: string;
+  /** Ids the source accepts besides arXiv ones (the bundled sample uses `sample-NN`). */
+  extraId?: RegExp;
+  /** The link of a paper; default its Hugging Face paper page. */
+  linkFor?: (id: string, title: string) => string;
+}
+
+const hfLink = (id: string) => `${HF_DEFAULT_URL}/papers/${id}`;
+
+/** Parses one answer (already JSON-decoded). Not an array: the whole answer is refused. */
+export function parseDailyPapers(json: unknown, opts: ParseOptions = {}): DayResult {
+  if (!Array.isArray(json)) {
+    throw new SourceError(`Hugging Face answer is not an array of daily papers (got ${json === null ? "null" : typeof json}: ${excerpt(json, 120)})`);
+  }
+  const papers: NormalizedPaper[] = [];
+  const skipped: SkippedRecord[] = [];
+  for (const entry of json) {
+    const paper = (entry as { paper?: Record<string, unknown> } | null)?.paper;
+    if (!paper || typeof paper !== "object") {
+      skipped.push({ reason: "entry without a paper object", raw: excerpt(entry) });
+      continue;
+    }
+    const rawId = typeof paper.id === "string" ? paper.id.trim() : "";
+    const arxivId = arxivIdOf(rawId) ?? (opts.extraId?.test(rawId) ? rawId : null);
+    const result = normalizePaper({
+      arxivId,
+      title: paper.title ?? (entry as { title?: unknown }).title,
+      abstract: paper.summary ?? (entry as { summary?: unknown }).summary,
+      authors: paper.authors,
+      arxivDate: paper.publishedAt,
+      featuredOn: opts.featuredOn ?? (entry as { publishedAt?: unknown }).publishedAt,
+      upvotes: paper.upvotes,
+      keywords: paper.ai_keywords,
+      url: arxivId ? (opts.linkFor ?? hfLink)(arxivId, String(paper.title ?? "")) : "",
+      pdfUrl: arxivId && !opts.extraId?.test(arxivId) ? `https://arxiv.org/pdf/${arxivId}` : null,
+      githubUrl: paper.githubRepo,
+      projectUrl: paper.projectPage,
+    });
+    if ("reason" in result) skipped.push({ reason: result.reason, raw: excerpt(entry) });
+    else papers.push(result.paper);
+  }
+  return { papers, skipped };
+}
+
+/** Keeps the first of each arXiv id (a paper can appear on two pages while the list shifts). */
+export function dedupeById(papers: NormalizedPaper[]): NormalizedPaper[] {
+  const seen = new Map<string, NormalizedPaper>();
+  for (const p of papers) {
+    const prior = seen.get(p.arxivId);
+    // The later copy may carry fresher upvotes: keep the higher count.
+    if (!prior) seen.set(p.arxivId, p);
+    else if (p.upvotes > prior.upvotes) seen.set(p.arxivId, { ...prior, upvotes: p.upvotes });
+  }
+  return [...seen.values()];
+}
+
+export interface HuggingFaceSourceOptions extends HttpRetryOptions {
+  /** Base URL (HF_API_URL). Default https://huggingface.co. */
+  baseUrl?: string;
+  /** Papers per page. Default 100. */
+  pageSize?: number;
+  /** Safety stop for a server that never answers an empty page. Default 20. Pages are read
+   * until an empty one rather than until a short one, because the API may cap `limit` below ours. */
+  maxPages?: number;
+}
+
+export function huggingFaceSource(opts: HuggingFaceSourceOptions = {}): PaperSource {
+  const base = (opts.baseUrl ?? HF_DEFAULT_URL).replace(/\/+$/, "");
+  const pageSize = opts.pageSize ?? 100;
+  const maxPages = opts.maxPages ?? 20;
+  return {
+    name: "huggingface",
+    async fetchDay(day) {
+      const papers: NormalizedPaper[] = [];
+      const skipped: SkippedRecord[] = [];
+      for (let page = 0; page < maxPages; page++) {
+        const url = `${base}/api/daily_papers?date=${encodeURIComponent(day)}&limit=${pageSize}&p=${page}`;
+        const body = await getText(url, opts);
+        let json: unknown;
+        try {
+          json = JSON.parse(body);
+        } catch (err) {
+          throw new SourceError(`Hugging Face answered malformed JSON for ${day} page ${page}: ${(err as Error).message}`, { cause: err });
+        }
+        // What the API lists for date=D was featured on D, whatever time zone its timestamps use.
+        const result = parseDailyPapers(json, { featuredOn: day });
+        if ((json as unknown[]).length === 0) break;
+        papers.push(...result.papers);
+        skipped.push(...result.skipped);
+      }
+      return { papers: dedupeById(papers), skipped };
+    },
+  };
+}
