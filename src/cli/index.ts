@@ -8,6 +8,7 @@ import { loadConfig } from "../config";
 import { createLogger } from "../logger";
 import { ensureDatabase, applyMigrations, resolvePostgres, redact } from "../infra/postgres";
 import { pendingMigrations } from "../infra/migrations";
+import { subscribersCommand } from "./subscribers";
 import { registerPaperCommands } from "../papers/cli";
 import { registerDigestCommands } from "../digests/cli";
 
@@ -38,6 +39,7 @@ export function buildCli(): Command {
       }
     });
 
+  program.addCommand(subscribersCommand());
   registerPaperCommands(program);
   registerDigestCommands(program);
   return program;

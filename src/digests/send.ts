@@ -79,17 +79,14 @@ export function createSender(deps: SenderDeps) {
       preferencesUrl: `${config.BASE_URL}/preferences/${tokens.sign("manage", d.subscriberId, d.tokenVersion)}`,
       headers: listHeaders({ baseUrl: config.BASE_URL, unsubscribeToken, mailto: config.UNSUBSCRIBE_MAILTO }),
     });
-    const started = process.hrtime.bigint();
     try {
-      const result = await mailer.sendRaw({ from: (await variant(d.variantId)).fromAddress, to: d.email }, raw, `<digest-${digestId}-${d.id}@${domain}>`);
-      metrics.sendLatency.observe({ kind: "digest" }, Number(process.hrtime.bigint() - started) / 1e9);
+      // The app's mailer counts and times every send (sent, failed, latency) by this kind.
+      const result = await mailer.sendRaw({ from: (await variant(d.variantId)).fromAddress, to: d.email }, raw, `<digest-${digestId}-${d.id}@${domain}>`, { kind: "digest" });
       await markAccepted(db, d.id, result);
-      metrics.emailsSent.inc({ kind: "digest" });
       outcome.accepted++;
       return undefined;
     } catch (caught) {
       const err = classifySmtpError(caught);
-      metrics.emailsFailed.inc({ kind: "digest", failure: err.kind });
       if (err.kind === "temporary" && d.attempts < config.SEND_MAX_ATTEMPTS) {
         await release(db, [d.id], err.message);
         outcome.retry++;

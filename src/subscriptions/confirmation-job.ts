@@ -4,7 +4,6 @@ import type { Logger } from "../logger";
 import type { Mailer } from "../mail/mailer";
 import { SendError } from "../mail/mailer";
 import { listHeaders } from "../mail/list-headers";
-import type { Metrics } from "../observability/metrics";
 import type { Tokens } from "./tokens";
 import type { ConfirmationRenderer } from "./confirmation-email";
 import { linkUrls } from "./links";
@@ -40,7 +39,6 @@ export interface ConfirmationJobDeps {
   db: Db;
   mailer: Mailer;
   tokens: Tokens;
-  metrics: Metrics;
   render: ConfirmationRenderer;
   baseUrl: () => string;
   unsubscribeMailto?: string;
@@ -82,9 +80,10 @@ export function confirmationJobHandler(deps: ConfirmationJobDeps) {
       ttlHours: deps.confirmTtlHours,
       purgeDays: deps.purgeDays,
     });
-    const timer = deps.metrics.sendLatency.startTimer({ kind: "confirmation" });
     try {
+      // The instrumented mailer counts and times it under this kind.
       const result = await deps.mailer.send({
+        kind: "confirmation",
         to: subscriber.email,
         subject: email.subject,
         html: email.html,
@@ -92,13 +91,10 @@ export function confirmationJobHandler(deps: ConfirmationJobDeps) {
         // "Not me" for mail providers: their unsubscribe button stops even this pending request.
         headers: listHeaders({ baseUrl, unsubscribeToken: links.unsubscribeToken, mailto: deps.unsubscribeMailto }),
       });
-      timer();
-      deps.metrics.emailsSent.inc({ kind: "confirmation" });
       log.info({ subscriberId, messageId: result.messageId }, "confirmation email sent");
       return "sent";
     } catch (err) {
       const failure = err instanceof SendError ? err : new SendError(String(err), "temporary");
-      deps.metrics.emailsFailed.inc({ kind: "confirmation", failure: failure.kind });
       // Give the claim back, so a retry (or the next subscribe) may send.
       await deps.db.subscriber.updateMany({ where: { id: subscriberId, confirmationSentAt: now }, data: { confirmationSentAt: previous } });
       if (failure.kind === "permanent") {

@@ -61,7 +61,6 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
           db,
           mailer,
           tokens,
-          metrics,
           render,
           baseUrl,
           unsubscribeMailto: config.UNSUBSCRIBE_MAILTO,
