@@ -3,6 +3,7 @@ import { startTestApp, type TestApp } from "../helpers/app";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { SendError } from "../../src/mail/mailer";
 import { seedPapers, seedReaders, seedTopics, waitUntil } from "../helpers/seed";
+import { linkFromEmail, startSubscriptionsApp, subscribeThroughForm, uniqueEmail } from "../helpers/subscriptions";
 
 /** The value of one sample of the Prometheus text, e.g. sample(text, 'newsletter_emails_sent_total{kind="digest"}'). */
 function sample(text: string, series: string): number | undefined {
@@ -161,6 +162,34 @@ describe("/metrics after a digest is sent through the app", () => {
     } finally {
       await app.destroy();
       await smtp.close();
+    }
+  });
+});
+
+describe("/metrics after a subscribe, a confirmation and an unsubscribe", () => {
+  it("when a reader goes through the whole life cycle, then each step is counted once", async () => {
+    const fixture = await startSubscriptionsApp();
+    try {
+      const { app, smtp } = fixture;
+      const email = uniqueEmail("metrics");
+      const { answer } = await subscribeThroughForm(app, { email, topics: ["llm"] });
+      expect(answer.res.status).toBe(200);
+      const confirm = await linkFromEmail(smtp, email, "/confirm/");
+      expect((await fetch(confirm)).status).toBe(200);
+      const reader = await app.db.subscriber.findUniqueOrThrow({ where: { email } });
+      const unsubscribe = `${app.url}/unsubscribe/${app.deps.tokens.sign("unsubscribe", reader.id, reader.tokenVersion)}`;
+      const oneClick = await fetch(unsubscribe, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
+      expect(oneClick.status).toBe(200);
+
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      const subscribed = text.split("\n").filter((l) => l.startsWith("newsletter_subscribe_requests_total{")).map((l) => Number(l.split(" ").pop()));
+      expect(subscribed.reduce((a, b) => a + b, 0)).toBe(1);
+      expect(sample(text, "newsletter_confirmations_total")).toBe(1);
+      expect(sample(text, 'newsletter_emails_sent_total{kind="confirmation"}')).toBe(1);
+      const unsubscribed = text.split("\n").filter((l) => l.startsWith("newsletter_unsubscribes_total{")).map((l) => Number(l.split(" ").pop()));
+      expect(unsubscribed.reduce((a, b) => a + b, 0)).toBe(1);
+    } finally {
+      await fixture.close();
     }
   });
 });
