@@ -2,7 +2,7 @@
  * What a command needs, built from the same pieces as the app (src/app.ts) and closed when it is
  * done: the configuration, a quiet logger, PostgreSQL (migrated), Redis and the queues.
  */
-import { loadConfig, type Config } from "../config";
+import type { Config } from "../config";
 import { createDb, type Db } from "../db";
 import { createLogger, type Logger } from "../logger";
 import { applyMigrations, ensureDatabase, resolvePostgres } from "../infra/postgres";
@@ -10,7 +10,6 @@ import { pendingMigrations } from "../infra/migrations";
 import { resolveRedis } from "../infra/redis";
 import { closeRedis, createRedis, waitUntilReady } from "../queue/connection";
 import { createQueues, type Queues } from "../queue/queues";
-import { connectInfrastructure, type Infrastructure } from "../app";
 
 /** Commands print for people on stdout; the logger only speaks up for warnings (unless LOG_LEVEL says more). */
 export const commandLogger = (config: Config): Logger => createLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL, { app: "daily-papers", role: "cli" });
@@ -59,19 +58,4 @@ export async function openQueues(config: Config, log: Logger): Promise<{ queues:
       await closeRedis(connection);
     },
   };
-}
-
-/**
- * Runs a command with the same infrastructure the app uses (PostgreSQL migrated, Redis, queues,
- * mailer), then closes it. Logs stay quiet unless LOG_LEVEL asks for more.
- */
-export async function withInfrastructure<T>(fn: (infra: Infrastructure) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const log = commandLogger(config);
-  const infra = await connectInfrastructure(config, log);
-  try {
-    return await fn(infra);
-  } finally {
-    await infra.close();
-  }
 }

@@ -1,7 +1,10 @@
 /** `npx newsletter digest send|status`: the digest engine from the command line. */
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
-import { withInfrastructure } from "../cli/context";
+import { loadConfig } from "../config";
+import type { Db } from "../db";
+import type { Queues } from "../queue/queues";
+import { commandLogger, openDatabase, openQueues } from "../cli/context";
 import { dayToDate, parseDay } from "./days";
 import { ensureDigest } from "./assemble";
 import { queueAssembly } from "./jobs";
@@ -12,6 +15,23 @@ const frequencyOption = (value: string): Frequency => {
   if (value !== "daily" && value !== "weekly") throw new Error(`--frequency must be daily or weekly (got ${value})`);
   return value;
 };
+
+/** PostgreSQL, and the workers' Redis when the command queues work; both closed afterwards. */
+async function withStores<T>(needQueues: boolean, fn: (stores: { db: Db; queues?: Queues }) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const log = commandLogger(config);
+  const database = await openDatabase(config, log);
+  try {
+    const queues = needQueues ? await openQueues(config, log) : undefined;
+    try {
+      return await fn({ db: database.db, queues: queues?.queues });
+    } finally {
+      await queues?.close();
+    }
+  } finally {
+    await database.close();
+  }
+}
 
 export function registerDigestCommands(program: Command): void {
   const digest = program.command("digest").description("assemble, send and inspect digests");
@@ -24,9 +44,9 @@ export function registerDigestCommands(program: Command): void {
     .option("--wait", "wait until every delivery is settled, with a progress bar")
     .action(async (opts: { date: string; frequency: Frequency; wait?: boolean }) => {
       const day = parseDay(opts.date, "--date");
-      await withInfrastructure(async ({ db, queues }) => {
+      await withStores(true, async ({ db, queues }) => {
         const row = await ensureDigest(db, day, opts.frequency);
-        await queueAssembly(queues, { day, frequency: opts.frequency });
+        await queueAssembly(queues!, { day, frequency: opts.frequency });
         console.log(`Queued the ${opts.frequency} digest of ${day} (id ${row.id}). A worker (npm start or npm run start:worker) assembles and sends it.`);
         if (!opts.wait) return;
         const bar = new cliProgress.SingleBar({ format: "sending |{bar}| {value}/{total} settled · {sent} sent, {failed} failed", stream: process.stderr }, cliProgress.Presets.shades_classic);
@@ -56,7 +76,7 @@ export function registerDigestCommands(program: Command): void {
     .option("--json", "print JSON")
     .action(async (opts: { date: string; frequency: Frequency; json?: boolean }) => {
       const day = parseDay(opts.date, "--date");
-      await withInfrastructure(async ({ db }) => {
+      await withStores(false, async ({ db }) => {
         const row = await db.digest.findUnique({ where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } } });
         if (!row) throw new Error(`No ${opts.frequency} digest for ${day} yet: 'npx newsletter digest send --date ${day}' creates it.`);
         const status = { id: row.id, day, frequency: opts.frequency, status: row.status, ...(await deliveryCounts(db, row.id)) };
