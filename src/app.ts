@@ -28,7 +28,6 @@ import { devOutboxRoutes } from "./web/routes/dev-outbox";
 import { metricsRoutes } from "./observability/metrics-routes";
 import { instrumentMailer } from "./observability/instrument-mailer";
 import { adminFeature } from "./admin/feature";
-import { requireAdmin } from "./admin/auth";
 import { digestsFeature } from "./digests/feature";
 import { papersFeature } from "./papers/feature";
 import { subscriptionsFeature } from "./subscriptions/feature";
@@ -152,15 +151,18 @@ function operationsRouters(deps: AppDeps): express.Router[] {
 function buildFeatures(deps: AppDeps): Feature[] {
   const { config } = deps;
   const devOutbox = config.NODE_ENV !== "production" && deps.mailer.kind === "outbox";
+  const features: Feature[] = [
+    subscriptionsFeature(deps),
+    papersFeature(deps),
+    digestsFeature(deps, { stopping: deps.stopping }),
+    ...(devOutbox ? [{ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] }] : []),
+  ];
   return [
     { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
     { routers: operationsRouters(deps) },
-    // Before any other feature's /admin routes: the sign-in form must answer without a session.
-    adminFeature(deps),
-    subscriptionsFeature(deps),
-    papersFeature(deps),
-    digestsFeature(deps, { adminGuard: requireAdmin(config, deps.views), stopping: deps.stopping }),
-    ...(devOutbox ? [{ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] }] : []),
+    // The admin area mounts the features' operator routes behind its own gate.
+    adminFeature(deps, { apiRouters: features.flatMap((f) => f.adminApiRouters ?? []) }),
+    ...features,
   ];
 }
 

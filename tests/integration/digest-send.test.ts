@@ -119,13 +119,13 @@ describe("the daily digest, end to end", () => {
   });
 
   it("when the admin previews a topic choice, then the rendered template is shown behind the token", async () => {
-    expect((await fetch(`${app.url}/admin/digests/preview?date=${DAY}&topics=robotics`)).status).toBe(401);
-    const res = await fetch(`${app.url}/admin/digests/preview?date=${DAY}&topics=robotics`, { headers: auth });
+    expect((await fetch(`${app.url}/admin/api/digests/${DAY}/preview?topics=robotics`)).status).toBe(401);
+    const res = await fetch(`${app.url}/admin/api/digests/${DAY}/preview?topics=robotics`, { headers: auth });
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain("Robots &lt;script&gt;");
     expect(html).not.toContain("Score estimation");
-    expect((await fetch(`${app.url}/admin/digests/preview?date=${DAY}&topics=nope`, { headers: auth })).status).toBe(400);
+    expect((await fetch(`${app.url}/admin/api/digests/${DAY}/preview?topics=nope`, { headers: auth })).status).toBe(400);
   });
 
   it("when the weekly digest is assembled, then weekly readers get the week's best", async () => {
