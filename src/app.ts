@@ -107,7 +107,8 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
     const workerRedis = createRedis(redisInfo.url, "worker");
     cleanups.push(() => closeRedis(workerRedis));
     await Promise.all([waitUntilReady(redis, redisInfo.url), waitUntilReady(workerRedis, redisInfo.url)]);
-    const queues = createQueues(workerRedis, config.QUEUE_PREFIX);
+    // Producers fail fast when Redis is away (a request never hangs on it); workers wait for it.
+    const queues = createQueues(redis, config.QUEUE_PREFIX, (queue, err) => log.warn({ queue, err: err.message }, "queue connection error"));
     cleanups.push(() => queues.close());
 
     const outboxDir = path.join(config.dataDir, "outbox");

@@ -6,9 +6,11 @@ import { redisRateLimit } from "../web/middleware/rate-limit";
 import { createConfirmationRenderer } from "./confirmation-email";
 import { CONFIRMATION_JOB, confirmationJobHandler } from "./confirmation-job";
 import { purgeUnconfirmed } from "./purge";
+import { requeueUnsentConfirmations } from "./unsent-confirmations";
 import { subscriptionRoutes } from "./routes";
 
 export const PURGE_PENDING_JOB = "purge-pending";
+export const REQUEUE_CONFIRMATIONS_JOB = "requeue-unsent-confirmations";
 const HOUR = 3600_000;
 
 /**
@@ -74,11 +76,17 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
           (jobLog ?? log).info(result, "purged unconfirmed subscribers");
           return result;
         },
+        [REQUEUE_CONFIRMATIONS_JOB]: async (_job, jobLog) => {
+          const requeued = await requeueUnsentConfirmations(db, queues[QueueName.emails]);
+          if (requeued) (jobLog ?? log).warn({ requeued }, "confirmation emails queued again (their jobs were lost)");
+          return { requeued };
+        },
       },
     },
     schedules: [
       // Daily, at a quiet hour away from the digest.
       { id: "purge-pending", queue: queues[QueueName.maintenance], repeat: { pattern: "17 3 * * *", tz: "UTC" }, name: PURGE_PENDING_JOB },
+      { id: "requeue-unsent-confirmations", queue: queues[QueueName.maintenance], repeat: { every: 5 * 60_000 }, name: REQUEUE_CONFIRMATIONS_JOB },
     ],
   };
 }

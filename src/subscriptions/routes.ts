@@ -151,7 +151,13 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
     const { email, topicSlugs, frequency, values } = res.locals.subscription as { email: string; topicSlugs: string[]; frequency: "daily" | "weekly"; values: Record<string, unknown> };
     try {
       const result = await subscribe(db, { email, topicSlugs, frequency }, contextOf(req));
-      if (result.sendConfirmation) await enqueueConfirmation(deps.emailQueue, { subscriberId: result.subscriberId, requestId: contextOf(req).requestId }, result);
+      if (result.sendConfirmation) {
+        // The subscriber is stored: if Redis cannot take the job now, the sweeper queues it later
+        // (requeueUnsentConfirmations), so the reader still gets the same answer.
+        await enqueueConfirmation(deps.emailQueue, { subscriberId: result.subscriberId, requestId: contextOf(req).requestId }, result).catch((err: unknown) =>
+          req.log?.warn({ err: err instanceof Error ? err.message : String(err) }, "could not queue the confirmation email: the sweeper will"),
+        );
+      }
       metrics.subscribes.inc({ outcome: result.outcome });
       req.log?.info({ outcome: result.outcome }, "subscribe request answered");
       answerCheckInbox(req, res);

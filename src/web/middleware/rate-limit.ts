@@ -29,6 +29,8 @@ export function redisRateLimit(opts: RedisRateLimitOptions): RequestHandler {
     limit: opts.limit,
     standardHeaders: "draft-8",
     legacyHeaders: false,
+    // Redis down: let the request through (and say so in the log) rather than refuse everyone.
+    passOnStoreError: true,
     ...(opts.key ? { keyGenerator: opts.key } : {}),
     store: new RedisStore({
       prefix: `${opts.prefix}:ratelimit:${opts.name}:`,
