@@ -13,7 +13,7 @@ import { applyMigrations, ensureDatabase, redact, resolvePostgres } from "./infr
 import { pendingMigrations } from "./infra/migrations";
 import { resolveRedis } from "./infra/redis";
 import { closeRedis, createRedis, waitUntilReady } from "./queue/connection";
-import { createQueues, type Queues } from "./queue/queues";
+import { allQueueNames, createQueues, type Queues } from "./queue/queues";
 import { mergeHandlers, startWorkers, type Workers } from "./queue/workers";
 import { upsertSchedules } from "./queue/schedules";
 import type { Feature } from "./feature";
@@ -25,9 +25,12 @@ import { createWebApp } from "./web/app";
 import { createViews, type Views } from "./web/views";
 import { healthRoutes } from "./web/routes/health";
 import { devOutboxRoutes } from "./web/routes/dev-outbox";
-import { requireAdmin } from "./web/middleware/require-admin";
+import { metricsRoutes } from "./observability/metrics-routes";
+import { instrumentMailer } from "./observability/instrument-mailer";
+import { adminFeature } from "./admin/feature";
 import { digestsFeature } from "./digests/feature";
 import { papersFeature } from "./papers/feature";
+import { subscriptionsFeature } from "./subscriptions/feature";
 
 export interface Roles {
   /** Serve HTTP. */
@@ -58,6 +61,8 @@ export interface RunningApp {
   /** Set when the web role runs. */
   url?: string;
   port?: number;
+  /** Set when a worker without the web role serves /metrics (METRICS_PORT). */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -102,7 +107,8 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
     const workerRedis = createRedis(redisInfo.url, "worker");
     cleanups.push(() => closeRedis(workerRedis));
     await Promise.all([waitUntilReady(redis, redisInfo.url), waitUntilReady(workerRedis, redisInfo.url)]);
-    const queues = createQueues(workerRedis, config.QUEUE_PREFIX);
+    // Producers fail fast when Redis is away (a request never hangs on it); workers wait for it.
+    const queues = createQueues(redis, config.QUEUE_PREFIX, (queue, err) => log.warn({ queue, err: err.message }, "queue connection error"));
     cleanups.push(() => queues.close());
 
     const outboxDir = path.join(config.dataDir, "outbox");
@@ -121,7 +127,10 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
   }
 }
 
-/** Everything a feature may depend on, built once here. */
+/**
+ * Everything a feature may depend on, built once here. `mailer` is the instrumented one: every
+ * send is counted and timed by kind (pass `kind: "confirmation" | "digest"` with the message).
+ */
 export interface AppDeps extends Infrastructure {
   tokens: Tokens;
   metrics: Metrics;
@@ -130,17 +139,32 @@ export interface AppDeps extends Infrastructure {
   stopping: () => boolean;
 }
 
+/** /healthz and /metrics: served by the web role, and by a worker on METRICS_PORT. */
+function operationsRouters(deps: AppDeps): express.Router[] {
+  const { config, db, redis } = deps;
+  return [
+    healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() }),
+    metricsRoutes({ metrics: deps.metrics, queues: allQueueNames.map((name) => deps.queues[name]), log: deps.log, token: config.METRICS_TOKEN }),
+  ];
+}
+
 /** Features contribute routes, job handlers and schedules; this is where they are assembled. */
 function buildFeatures(deps: AppDeps): Feature[] {
-  const { config, db, redis } = deps;
+  const { config } = deps;
+  const devOutbox = config.NODE_ENV !== "production" && deps.mailer.kind === "outbox";
   const features: Feature[] = [
-    { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
-    { routers: [healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() })] },
+    subscriptionsFeature(deps),
+    papersFeature(deps),
+    digestsFeature(deps, { stopping: deps.stopping }),
+    ...(devOutbox ? [{ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] }] : []),
   ];
-  features.push(papersFeature(deps));
-  if (config.NODE_ENV !== "production" && deps.mailer.kind === "outbox") features.push({ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] });
-  features.push(digestsFeature(deps, { adminGuard: requireAdmin(config.ADMIN_TOKEN), stopping: deps.stopping }));
-  return features;
+  return [
+    { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
+    { routers: operationsRouters(deps) },
+    // The admin area mounts the features' operator routes behind its own gate.
+    adminFeature(deps, { apiRouters: features.flatMap((f) => f.adminApiRouters ?? []) }),
+    ...features,
+  ];
 }
 
 export async function startApp(opts: AppOptions): Promise<RunningApp> {
@@ -148,7 +172,15 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL, { app: "daily-papers" });
   const infra = await connectInfrastructure(config, log);
   let stopRequested = false;
-  const deps: AppDeps = { ...infra, tokens: createTokens(config.SECRET), metrics: createMetrics(), views: createViews(), stopping: () => stopRequested };
+  const metrics = createMetrics();
+  const deps: AppDeps = {
+    ...infra,
+    mailer: instrumentMailer(infra.mailer, metrics),
+    tokens: createTokens(config.SECRET),
+    metrics,
+    views: createViews(),
+    stopping: () => stopRequested,
+  };
   const features = buildFeatures(deps);
   const routers = features.flatMap((f) => f.routers ?? []);
   const handlers = mergeHandlers(...features.map((f) => f.handlers ?? {}));
@@ -158,6 +190,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   let workers: Workers | undefined;
   let scheduleKeeper: NodeJS.Timeout | undefined;
   let port: number | undefined;
+  let metricsUrl: string | undefined;
   try {
     for (const feature of features) await feature.init?.();
     if (opts.roles.worker) {
@@ -179,7 +212,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       scheduleKeeper.unref();
     }
     if (opts.roles.web) {
-      const app = createWebApp({ log, views: deps.views, routers, secure: config.BASE_URL.startsWith("https:") });
+      const app = createWebApp({ log, views: deps.views, routers, metrics, secure: config.BASE_URL.startsWith("https:") });
       server = http.createServer(app);
       server.keepAliveTimeout = 5_000;
       await new Promise<void>((resolve, reject) => {
@@ -189,6 +222,24 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       port = (server.address() as { port: number }).port;
       // With PORT=0 (tests) the links in emails must point at the port the OS chose.
       if (config.baseUrlDefaulted) config.BASE_URL = `http://localhost:${port}`;
+    }
+    if (!opts.roles.web && opts.roles.worker && config.METRICS_PORT !== undefined) {
+      // A worker sends the emails, so its counters live in its own process: Prometheus scrapes each worker here.
+      server = http.createServer(createWebApp({ log, views: deps.views, routers: operationsRouters(deps), secure: false }));
+      const listening = server;
+      await new Promise<void>((resolve) => {
+        listening.once("error", (err) => {
+          log.warn({ port: config.METRICS_PORT, err: err.message }, "METRICS_PORT is not free: this worker serves no /metrics");
+          server = undefined;
+          resolve();
+        });
+        listening.listen(config.METRICS_PORT, () => {
+          const metricsPort = (listening.address() as { port: number }).port;
+          metricsUrl = `http://localhost:${metricsPort}/metrics`;
+          log.info({ port: metricsPort }, "worker metrics at /metrics");
+          resolve();
+        });
+      });
     }
   } catch (err) {
     clearInterval(scheduleKeeper);
@@ -228,5 +279,5 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     })());
 
   const url = port !== undefined ? `http://localhost:${port}` : undefined;
-  return { config, log, db: infra.db, redis: infra.redis, queues: infra.queues, mailer: infra.mailer, deps, databaseUrl: infra.databaseUrl, redisUrl: infra.redisUrl, url, port, stop };
+  return { config, log, db: infra.db, redis: infra.redis, queues: infra.queues, mailer: deps.mailer, deps, databaseUrl: infra.databaseUrl, redisUrl: infra.redisUrl, url, port, metricsUrl, stop };
 }

@@ -58,6 +58,17 @@ const envSchema = z.object({
   SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
   /** Bearer token for /admin. Unset: admin routes answer 404. */
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  /** A worker process (no web role) serves /metrics and /healthz on this port. Unset: it serves nothing. */
+  METRICS_PORT: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{1,5}$/, "must be a port number")
+      .transform(Number)
+      .pipe(z.number().max(65535, "must be a port number"))
+      .optional(),
+  ),
+  /** Bearer token for /metrics. Unset: /metrics is open (counts only, no personal data). */
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   DIGEST_CRON: z
     .string()
     .trim()

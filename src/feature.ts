@@ -8,6 +8,8 @@ import type { Schedule } from "./queue/schedules";
  */
 export interface Feature {
   routers?: Router[];
+  /** JSON routes for operators, mounted by the admin area under /admin/api behind its gate. */
+  adminApiRouters?: Router[];
   handlers?: JobHandlers;
   schedules?: Schedule[];
   /** Work to do once at start-up (e.g. seeding default topics). Must be idempotent. */

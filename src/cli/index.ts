@@ -8,7 +8,9 @@ import { loadConfig } from "../config";
 import { createLogger } from "../logger";
 import { ensureDatabase, applyMigrations, resolvePostgres, redact } from "../infra/postgres";
 import { pendingMigrations } from "../infra/migrations";
+import { subscribersCommand } from "./subscribers";
 import { registerPaperCommands } from "../papers/cli";
+import { registerDigestCommands } from "../digests/cli";
 
 export function buildCli(): Command {
   const program = new Command("newsletter")
@@ -37,7 +39,9 @@ export function buildCli(): Command {
       }
     });
 
+  program.addCommand(subscribersCommand());
   registerPaperCommands(program);
+  registerDigestCommands(program);
   return program;
 }
 

@@ -1,4 +1,3 @@
-import type { RequestHandler } from "express";
 import type { AppDeps } from "../app";
 import type { Feature } from "../feature";
 import { QueueName } from "../queue/queues";
@@ -10,10 +9,10 @@ import { reconcile } from "./reconcile";
 import { createSender } from "./send";
 import { createSendRateLimiter } from "./send-rate";
 import { dueDaily, dueWeekly } from "./scheduled";
-import { digestAdminRoutes, digestWebRoutes } from "./routes";
+import { digestAdminApi, digestWebRoutes } from "./routes";
 
 /** The digest engine: assembly, sending, reconciliation, schedules, the web copy and the admin side. */
-export function digestsFeature(deps: AppDeps, opts: { adminGuard: RequestHandler; stopping: () => boolean }): Feature {
+export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean }): Feature {
   const { db, config, queues } = deps;
   const sender = createSender({
     db,
@@ -42,7 +41,8 @@ export function digestsFeature(deps: AppDeps, opts: { adminGuard: RequestHandler
   };
 
   return {
-    routers: [digestWebRoutes(deps), digestAdminRoutes(deps, opts.adminGuard)],
+    routers: [digestWebRoutes(deps)],
+    adminApiRouters: [digestAdminApi(deps)],
     handlers: {
       [QueueName.digests]: {
         [DigestJob.assemble]: (job, log) => assembleAndQueue(job.data as AssembleJobData, log),

@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from "express";
+import { Router } from "express";
 import type { Db } from "../db";
 import type { Config } from "../config";
 import type { Queues } from "../queue/queues";
@@ -32,13 +32,12 @@ export function digestWebRoutes(deps: { db: Db; config: Config; views: Views }):
   return router;
 }
 
-/** The admin side of digests; mounted behind the admin guard. */
-export function digestAdminRoutes(deps: { db: Db; config: Config; queues: Queues }, guard: RequestHandler): Router {
+/** The admin side of digests: JSON routes the admin area mounts under /admin/api, behind its gate. */
+export function digestAdminApi(deps: { db: Db; config: Config; queues: Queues }): Router {
   const router = Router();
-  router.use("/admin", guard);
 
   // Assembles and sends that date's digest; calling it again never sends anyone a second copy.
-  router.post("/admin/api/digests/:date/send", async (req, res) => {
+  router.post("/digests/:date/send", async (req, res) => {
     const day = parseDay(req.params.date);
     const frequency = frequencyOf(req.query.frequency ?? (req.body as { frequency?: string } | undefined)?.frequency);
     const digest = await ensureDigest(deps.db, day, frequency);
@@ -46,7 +45,7 @@ export function digestAdminRoutes(deps: { db: Db; config: Config; queues: Queues
     res.status(202).json({ id: digest.id, day, frequency, status: digest.status });
   });
 
-  router.get("/admin/api/digests/:date", async (req, res) => {
+  router.get("/digests/:date", async (req, res) => {
     const day = parseDay(req.params.date);
     const frequency = frequencyOf(req.query.frequency);
     const digest = await deps.db.digest.findUnique({ where: { day_frequency: { day: dayToDate(day), frequency } } });
@@ -56,9 +55,9 @@ export function digestAdminRoutes(deps: { db: Db; config: Config; queues: Queues
     res.json({ id: digest.id, day, frequency, status: digest.status, ...counts, variants, assembledAt: digest.assembledAt, completedAt: digest.completedAt });
   });
 
-  // The digest template for any topic choice: /admin/digests/preview?date=D&topics=slug,slug
-  router.get("/admin/digests/preview", async (req, res) => {
-    const day = parseDay(req.query.date);
+  // The digest template for any topic choice: /admin/api/digests/D/preview?topics=slug,slug
+  router.get("/digests/:date/preview", async (req, res) => {
+    const day = parseDay(req.params.date);
     const frequency = frequencyOf(req.query.frequency);
     const slugs = typeof req.query.topics === "string" && req.query.topics ? req.query.topics.split(",") : [];
     const topics = await deps.db.topic.findMany({ where: { slug: { in: slugs } }, select: { id: true, slug: true } });

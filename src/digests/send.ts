@@ -2,8 +2,8 @@
  * Sending one batch of deliveries: claim them, build each reader's message from the compiled
  * variant, send over the pooled transport, and record each acceptance as it happens.
  */
-import crypto from "node:crypto";
 import type { Db } from "../db";
+import { recordConsent } from "../subscriptions/consent-log";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import type { Mailer } from "../mail/mailer";
@@ -81,17 +81,14 @@ export function createSender(deps: SenderDeps) {
       preferencesUrl: `${config.BASE_URL}/preferences/${tokens.sign("manage", d.subscriberId, d.tokenVersion)}`,
       headers: listHeaders({ baseUrl: config.BASE_URL, unsubscribeToken, mailto: config.UNSUBSCRIBE_MAILTO }),
     });
-    const started = process.hrtime.bigint();
     try {
-      const result = await mailer.sendRaw({ from: (await variant(d.variantId)).fromAddress, to: d.email }, raw, `<digest-${digestId}-${d.id}@${domain}>`);
-      metrics.sendLatency.observe({ kind: "digest" }, Number(process.hrtime.bigint() - started) / 1e9);
+      // The app's mailer counts and times every send (sent, failed, latency) by this kind.
+      const result = await mailer.sendRaw({ from: (await variant(d.variantId)).fromAddress, to: d.email }, raw, `<digest-${digestId}-${d.id}@${domain}>`, { kind: "digest" });
       await recordAcceptance({ id: d.id, ...result });
-      metrics.emailsSent.inc({ kind: "digest" });
       outcome.accepted++;
       return undefined;
     } catch (caught) {
       const err = classifySmtpError(caught);
-      metrics.emailsFailed.inc({ kind: "digest", failure: err.kind });
       if (err.kind === "temporary" && d.attempts < config.SEND_MAX_ATTEMPTS) {
         await release(db, [d.id], err.message);
         outcome.retry++;
@@ -102,12 +99,10 @@ export function createSender(deps: SenderDeps) {
       if (isHardBounce(err)) {
         outcome.bounced++;
         metrics.emailsBounced.inc();
-        await db.$transaction([
-          db.subscriber.updateMany({ where: { id: d.subscriberId, status: "active" }, data: { status: "bounced" } }),
-          db.consentEvent.create({
-            data: { subscriberId: d.subscriberId, emailHash: crypto.createHash("sha256").update(d.email).digest("hex"), action: "bounce", source: "smtp", detail: { digestId, deliveryId: d.id.toString(), response: err.message } },
-          }),
-        ]);
+        await db.$transaction(async (tx) => {
+          await tx.subscriber.updateMany({ where: { id: d.subscriberId, status: "active" }, data: { status: "bounced" } });
+          await recordConsent(tx, { subscriberId: d.subscriberId, email: d.email, action: "bounce", source: "smtp", detail: { digestId, deliveryId: d.id.toString(), response: err.message } });
+        });
         log.warn({ deliveryId: d.id.toString(), response: err.message }, "hard bounce: subscriber marked bounced");
       }
       return undefined;

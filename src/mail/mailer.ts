@@ -8,6 +8,20 @@ export interface MailMessage {
   /** Extra headers (List-Unsubscribe, List-Id...). Values must be single-line. */
   headers?: Record<string, string>;
   messageId?: string;
+  /**
+   * What the email is, for the metrics (`kind` label of newsletter_emails_*): "confirmation",
+   * "digest"... Default "other". Not a header: it never leaves the process.
+   */
+  kind?: EmailKind;
+}
+
+/** The kinds of email the product sends; free text is folded into "other" by the metrics. */
+export type EmailKind = "confirmation" | "digest" | "notice" | "other";
+
+/** Options of one send that are not part of the message. */
+export interface SendOptions {
+  /** See MailMessage.kind. */
+  kind?: EmailKind;
 }
 
 export interface SendResult {
@@ -21,7 +35,7 @@ export interface Mailer {
   readonly kind: "smtp" | "outbox";
   send(message: MailMessage): Promise<SendResult>;
   /** Sends an already built RFC 5322 message (the bulk path: built once, personalised by substitution). */
-  sendRaw(envelope: { from: string; to: string }, raw: string | Buffer, messageId: string): Promise<SendResult>;
+  sendRaw(envelope: { from: string; to: string }, raw: string | Buffer, messageId: string, options?: SendOptions): Promise<SendResult>;
   /** Resolves when the server answers (the health check). */
   verify(): Promise<void>;
   close(): Promise<void>;

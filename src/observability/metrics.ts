@@ -1,4 +1,5 @@
 import client from "prom-client";
+import type { Queue } from "bullmq";
 
 /**
  * Every Prometheus metric of the product, in one registry built at start-up and passed to the
@@ -35,3 +36,19 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The job states reported in newsletter_queue_jobs{queue,state}. */
+export const queueStates = ["waiting", "active", "delayed", "prioritized", "waiting-children", "failed", "completed"] as const;
+
+/**
+ * Reads every queue's job counts into the `newsletter_queue_jobs` gauge; called on each scrape,
+ * so the figures are as fresh as the scrape and cost nothing between scrapes.
+ */
+export async function updateQueueDepths(metrics: Pick<Metrics, "queueDepth">, queues: Iterable<Queue>): Promise<void> {
+  await Promise.all(
+    [...queues].map(async (queue) => {
+      const counts = await queue.getJobCounts(...queueStates);
+      for (const state of queueStates) metrics.queueDepth.set({ queue: queue.name, state }, counts[state] ?? 0);
+    }),
+  );
+}

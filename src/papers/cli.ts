@@ -4,10 +4,8 @@
  */
 import type { Command } from "commander";
 import { loadConfig, type Config } from "../config";
-import { createDb, type Db } from "../db";
-import { createLogger } from "../logger";
-import { applyMigrations, ensureDatabase, resolvePostgres } from "../infra/postgres";
-import { pendingMigrations } from "../infra/migrations";
+import type { Db } from "../db";
+import { commandLogger, openDatabase } from "../cli/context";
 import { dayRange } from "./days";
 import { defaultDays, sourceFromConfig } from "./feature";
 import { ingestDay } from "./ingest";
@@ -16,18 +14,12 @@ import { addTopic, editTopic, listTopics, seedDefaultTopics } from "./topics";
 
 async function withDb<T>(fn: (db: Db, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL);
-  const pg = await resolvePostgres({ configuredUrl: config.DATABASE_URL, probeUrl: config.DEFAULT_DATABASE_PROBE, dataDir: config.dataDir }, log);
-  let db: Db | undefined;
+  const database = await openDatabase(config, commandLogger(config));
   try {
-    await ensureDatabase(pg.url);
-    if ((await pendingMigrations(pg.url)).length) await applyMigrations(pg.url, log);
-    db = createDb(pg.url, { poolSize: 2 });
-    await seedDefaultTopics(db);
-    return await fn(db, config);
+    await seedDefaultTopics(database.db);
+    return await fn(database.db, config);
   } finally {
-    await db?.$disconnect();
-    await pg.stop();
+    await database.close();
   }
 }
 

@@ -2,24 +2,12 @@
 import { Prisma, type Db } from "../db";
 import { isDay } from "./normalize";
 import { trendingOrderSql } from "./ranking";
+import type { NormalizedPaper } from "./types";
 
-export interface PaperListItem {
+/** A stored paper as listings show it. */
+export interface PaperListItem extends NormalizedPaper {
   id: number;
-  arxivId: string;
-  title: string;
-  abstract: string;
-  authors: string[];
   authorCount: number;
-  /** YYYY-MM-DD or null. */
-  arxivDate: string | null;
-  /** YYYY-MM-DD. */
-  featuredOn: string;
-  upvotes: number;
-  keywords: string[];
-  url: string;
-  pdfUrl: string | null;
-  githubUrl: string | null;
-  projectUrl: string | null;
   topics: { slug: string; name: string }[];
 }
 

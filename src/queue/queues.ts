@@ -26,8 +26,13 @@ export const defaultJobOptions: JobsOptions = {
 
 export type Queues = Record<QueueName, Queue> & { close(): Promise<void> };
 
-export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
-  const entries = allQueueNames.map((name) => [name, new Queue(name, { connection, prefix, defaultJobOptions })] as const);
+/** `onError` receives connection errors (Redis away), which BullMQ would otherwise print to the console. */
+export function createQueues(connection: ConnectionOptions, prefix: string, onError?: (queue: QueueName, err: Error) => void): Queues {
+  const entries = allQueueNames.map((name) => {
+    const queue = new Queue(name, { connection, prefix, defaultJobOptions });
+    if (onError) queue.on("error", (err) => onError(name, err));
+    return [name, queue] as const;
+  });
   const queues = Object.fromEntries(entries) as Record<QueueName, Queue>;
   return Object.assign(queues, {
     async close() {

@@ -13,6 +13,12 @@ export interface Workers {
   list: Worker[];
 }
 
+/** The id of the request (or command) that queued the job, carried in its data (src/observability/request-id.ts). */
+const requestIdOf = (job: Job): string | undefined => {
+  const id = (job.data as { requestId?: unknown } | undefined)?.requestId;
+  return typeof id === "string" ? id : undefined;
+};
+
 export function mergeHandlers(...sets: JobHandlers[]): JobHandlers {
   const merged: JobHandlers = {};
   for (const set of sets) {
@@ -33,13 +39,16 @@ export function startWorkers(
       async (job) => {
         const handler = byName[job.name];
         if (!handler) throw new Error(`No handler for job "${job.name}" on queue "${queue}"`);
-        const log = opts.log.child({ queue, job: job.name, jobId: job.id, requestId: (job.data as { requestId?: string })?.requestId });
-        return handler(job, log);
+        const log = opts.log.child({ queue, job: job.name, jobId: job.id, requestId: requestIdOf(job) });
+        const started = Date.now();
+        const result = await handler(job, log);
+        log.info({ durationMs: Date.now() - started }, "job completed");
+        return result;
       },
       { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrencyByQueue?.[queue] ?? opts.concurrency, autorun: true },
     );
     worker.on("failed", (job, err) =>
-      opts.log.warn({ queue, job: job?.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, "job failed"),
+      opts.log.warn({ queue, job: job?.name, jobId: job?.id, requestId: job ? requestIdOf(job) : undefined, attemptsMade: job?.attemptsMade, err: err.message }, "job failed"),
     );
     worker.on("error", (err) => opts.log.error({ queue, err: err.message }, "worker error"));
     return worker;

@@ -5,6 +5,8 @@ import { pinoHttp } from "pino-http";
 import type { Logger } from "../logger";
 import { errorHandler, notFoundHandler } from "./middleware/errors";
 import type { Views } from "./views";
+import { httpMetrics } from "../observability/http-metrics";
+import type { Metrics } from "../observability/metrics";
 
 export interface WebAppOptions {
   log: Logger;
@@ -15,6 +17,8 @@ export interface WebAppOptions {
   trustProxy?: number | boolean;
   /** Served over HTTPS (BASE_URL): enables HSTS and upgrade-insecure-requests. */
   secure: boolean;
+  /** When given, every response's latency is observed by route pattern. */
+  metrics?: Pick<Metrics, "httpLatency">;
 }
 
 /** The Express app: security headers, request ids and logs, small bodies, the features' routes, one error handler. */
@@ -22,6 +26,7 @@ export function createWebApp(opts: WebAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", opts.trustProxy ?? false);
+  if (opts.metrics) app.use(httpMetrics(opts.metrics));
   app.use(
     pinoHttp({
       logger: opts.log,

@@ -58,6 +58,11 @@ export async function startSmtpServer(opts: { port?: number } = {}): Promise<Tes
       });
     },
   });
+  // A client killed mid-conversation (the fault tests do that on purpose) resets its connection:
+  // an error of that one connection, not of the server.
+  server.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "ECONNRESET" && err.code !== "EPIPE") throw err;
+  });
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, "127.0.0.1", resolve));
   const port = (server.server.address() as { port: number }).port;
   return {

@@ -69,8 +69,9 @@ describe("the app started in-process", () => {
 
   it("when the queue module is used, then every queue shares the run's prefix", async () => {
     for (const name of allQueueNames) expect(app.queues[name].opts.prefix).toBe(app.config.QUEUE_PREFIX);
-    const job = await app.queues.maintenance.add("noop-for-test", {}, { jobId: "once" });
-    const again = await app.queues.maintenance.add("noop-for-test", {}, { jobId: "once" });
+    // Delayed, so the running workers leave it alone.
+    const job = await app.queues.maintenance.add("noop-for-test", {}, { jobId: "once", delay: 60_000 });
+    const again = await app.queues.maintenance.add("noop-for-test", {}, { jobId: "once", delay: 60_000 });
     expect(again.id).toBe(job.id);
     await job.remove();
   });

@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { startTestApp, type TestApp } from "../helpers/app";
 import { seedPapers, seedReaders, seedTopics, waitUntil } from "../helpers/seed";
@@ -118,13 +119,13 @@ describe("the daily digest, end to end", () => {
   });
 
   it("when the admin previews a topic choice, then the rendered template is shown behind the token", async () => {
-    expect((await fetch(`${app.url}/admin/digests/preview?date=${DAY}&topics=robotics`)).status).toBe(401);
-    const res = await fetch(`${app.url}/admin/digests/preview?date=${DAY}&topics=robotics`, { headers: auth });
+    expect((await fetch(`${app.url}/admin/api/digests/${DAY}/preview?topics=robotics`)).status).toBe(401);
+    const res = await fetch(`${app.url}/admin/api/digests/${DAY}/preview?topics=robotics`, { headers: auth });
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain("Robots &lt;script&gt;");
     expect(html).not.toContain("Score estimation");
-    expect((await fetch(`${app.url}/admin/digests/preview?date=${DAY}&topics=nope`, { headers: auth })).status).toBe(400);
+    expect((await fetch(`${app.url}/admin/api/digests/${DAY}/preview?topics=nope`, { headers: auth })).status).toBe(400);
   });
 
   it("when the weekly digest is assembled, then weekly readers get the week's best", async () => {
@@ -150,6 +151,35 @@ describe("a reader who leaves after assembly", () => {
       expect(smtp.received.map((e) => e.envelopeTo[0])).toEqual(["stays@example.org"]);
       const states = await app.db.delivery.findMany({ where: { digestId }, select: { subscriberId: true, state: true } });
       expect(states).toEqual(expect.arrayContaining([{ subscriberId: stays, state: "accepted" }, { subscriberId: leaves, state: "skipped" }]));
+    } finally {
+      await app.destroy();
+      await smtp.close();
+    }
+  });
+});
+
+describe("when DKIM is configured", () => {
+  it("then every digest email is signed for the configured domain and selector", async () => {
+    const { privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const smtp = await startSmtpServer();
+    const app = await startTestApp({
+      SMTP_URL: smtp.url,
+      MAIL_FROM: "Daily Papers <papers@example.org>",
+      DKIM_DOMAIN: "example.org",
+      DKIM_SELECTOR: "papers2026",
+      DKIM_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    });
+    try {
+      await seedPapers(app.db, [{ title: "Signed paper", upvotes: 1, day: DAY }]);
+      await seedReaders(app.db, [{ email: "signed@example.org" }]);
+      const { digestId } = await assembleDigest({ db: app.db, config: app.config, log: app.log }, { day: DAY, frequency: "daily" });
+      await queueSendBatches(app.queues, digestId, await pendingRanges(app.db, digestId, 100), { attempts: 3, backoffMs: 100 });
+      const [email] = await smtp.waitForCount(1);
+      const signature = email!.raw.match(/^DKIM-Signature:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)/m)?.[1]?.replace(/\s+/g, "");
+      expect(signature).toBeDefined();
+      expect(signature).toContain("d=example.org");
+      expect(signature).toContain("s=papers2026");
+      expect(signature).toMatch(/h=[^;]*from/i);
     } finally {
       await app.destroy();
       await smtp.close();

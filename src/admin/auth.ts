@@ -1,0 +1,115 @@
+import crypto from "node:crypto";
+import type { Request, RequestHandler, Response } from "express";
+import { notFound } from "../errors";
+import type { Views } from "../web/views";
+
+/** What the admin gate needs from the configuration. */
+export interface AdminAuthConfig {
+  ADMIN_TOKEN?: string;
+  SECRET: string;
+  BASE_URL: string;
+}
+
+export const ADMIN_COOKIE = "admin_session";
+/** A browser session of the dashboard lasts this long; then the operator pastes the token again. */
+export const SESSION_SECONDS = 12 * 3600;
+
+/** The token of an `Authorization: Bearer <token>` header, if any. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  return match?.[1];
+}
+
+/** Constant-time equality of two secrets of any length (both are hashed to the same size first). */
+export function sameSecret(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const a = crypto.createHash("sha256").update(given).digest();
+  const b = crypto.createHash("sha256").update(expected).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+/**
+ * A browser session: `<expiry>.<HMAC(SECRET + ADMIN_TOKEN, expiry)>`. It holds no token, expires on
+ * its own, and changing ADMIN_TOKEN (or SECRET) ends every session at once.
+ */
+function sessionMac(config: AdminAuthConfig, expires: number): string {
+  const key = crypto.createHmac("sha256", config.SECRET).update(`admin-session|${config.ADMIN_TOKEN ?? ""}`).digest();
+  return crypto.createHmac("sha256", key).update(String(expires)).digest("base64url");
+}
+
+export function issueSession(config: AdminAuthConfig, now = Date.now()): string {
+  const expires = Math.floor(now / 1000) + SESSION_SECONDS;
+  return `${expires}.${sessionMac(config, expires)}`;
+}
+
+export function validSession(config: AdminAuthConfig, value: string | undefined, now = Date.now()): boolean {
+  if (!config.ADMIN_TOKEN || !value || value.length > 100) return false;
+  const [expiresText, mac] = value.split(".");
+  const expires = Number(expiresText);
+  if (!Number.isInteger(expires) || !mac || expires < Math.floor(now / 1000)) return false;
+  return sameSecret(mac, sessionMac(config, expires));
+}
+
+export const sessionCookieOptions = (config: AdminAuthConfig) => ({
+  httpOnly: true,
+  sameSite: "strict" as const,
+  secure: config.BASE_URL.startsWith("https:"),
+  path: "/admin",
+  maxAge: SESSION_SECONDS * 1000,
+});
+
+/** Reads one cookie without a parser for the whole app (the admin area is the only cookie user here). */
+export function readCookie(req: Request, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? "").split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) {
+      try {
+        return decodeURIComponent(rest.join("="));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+const wantsHtml = (req: Request) => (req.headers.accept ?? "").includes("text/html");
+
+function refuse(req: Request, res: Response, views: Views | undefined, message: string): void {
+  res.status(401).set("WWW-Authenticate", 'Bearer realm="admin"').set("Cache-Control", "no-store");
+  if (views && wantsHtml(req)) {
+    res.type("html").send(views.render("admin-login", { title: "Admin sign-in", message, next: req.originalUrl }));
+  } else {
+    res.json({ error: message });
+  }
+}
+
+/**
+ * The admin gate, for every /admin route (reuse it on any route of your own under /admin):
+ * - ADMIN_TOKEN unset: 404, as if the admin area did not exist;
+ * - `Authorization: Bearer <ADMIN_TOKEN>` (compared in constant time): through;
+ * - else the session cookie a browser got from the sign-in form (HttpOnly, SameSite=Strict, path
+ *   /admin): through, except a state-changing request another site started (Sec-Fetch-Site);
+ * - else 401 with `WWW-Authenticate: Bearer`, and the sign-in form for browsers.
+ */
+export function requireAdmin(config: AdminAuthConfig, views?: Views): RequestHandler {
+  return (req, res, next) => {
+    if (!config.ADMIN_TOKEN) return next(notFound("There is nothing at this address."));
+    const bearer = bearerToken(req.headers.authorization);
+    if (bearer !== undefined) {
+      if (sameSecret(bearer, config.ADMIN_TOKEN)) return next();
+      req.log?.warn({ reason: "wrong admin token" }, "admin access refused");
+      return refuse(req, res, views, "The admin token is not right.");
+    }
+    if (validSession(config, readCookie(req, ADMIN_COOKIE))) {
+      const site = req.headers["sec-fetch-site"];
+      const safe = req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS";
+      if (!safe && site !== undefined && site !== "same-origin") {
+        res.status(403).json({ error: "Cross-site requests are not accepted by the admin area." });
+        return;
+      }
+      return next();
+    }
+    refuse(req, res, views, "Sign in with the admin token (ADMIN_TOKEN), or send it as 'Authorization: Bearer <token>'.");
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The admin area: everything under /admin, behind ADMIN_TOKEN (404 when it is unset).
+ * - /admin            a server-rendered page: figures and subscriber search
+ * - /admin/login      the sign-in form for browsers (sets an HttpOnly SameSite=Strict cookie)
+ * - /admin/queues     the BullMQ dashboard (bull-board) over every queue
+ * - /admin/api/...    the JSON API (./api.ts), plus the routers other features pass in
+ */
+import express, { Router } from "express";
+import { rateLimit } from "express-rate-limit";
+import type { Db } from "../db";
+import { AppError } from "../errors";
+import { allQueueNames, type Queues } from "../queue/queues";
+import type { Feature } from "../feature";
+import type { Views } from "../web/views";
+import { ADMIN_COOKIE, issueSession, requireAdmin, sameSecret, sessionCookieOptions, type AdminAuthConfig } from "./auth";
+import { adminApiRouter } from "./api";
+import { queueDashboard } from "./dashboard";
+import { searchSubscribers, subscriberStats, subscriberStatuses } from "./queries";
+
+export interface AdminDeps {
+  config: AdminAuthConfig;
+  db: Db;
+  queues: Queues;
+  views: Views;
+}
+
+export interface AdminOptions {
+  /** More JSON routes under /admin/api (e.g. the digest engine's send and status), behind the same gate. */
+  apiRouters?: Router[];
+}
+
+/** Where to go after signing in: only a page of the admin area (no open redirect). */
+const safeNext = (next: unknown) =>
+  typeof next === "string" && /^\/admin(\/[\w\-/.?=&%]*)?$/.test(next) && !next.includes("..") && !next.startsWith("/admin/login") ? next : "/admin";
+
+const percent = (rate: number | null) => (rate === null ? "n/a" : `${(rate * 100).toFixed(2)}%`);
+
+export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Feature {
+  const { config, db, views } = deps;
+  // No token, no admin area: not a single route, so /admin/... is the ordinary 404.
+  if (!config.ADMIN_TOKEN) return {};
+  const adminToken = config.ADMIN_TOKEN;
+  const queues = allQueueNames.map((name) => deps.queues[name]);
+
+  const router = Router();
+  const signInAttempts = rateLimit({ windowMs: 15 * 60_000, limit: 20, skipSuccessfulRequests: true, standardHeaders: "draft-8", legacyHeaders: false });
+
+  router.get("/admin/login", (req, res) => {
+    res.set("Cache-Control", "no-store").type("html").send(views.render("admin-login", { title: "Admin sign-in", next: safeNext(req.query.next) }));
+  });
+  router.post("/admin/login", signInAttempts, (req, res) => {
+    const body = (req.body ?? {}) as { token?: unknown; next?: unknown };
+    if (typeof body.token !== "string" || !sameSecret(body.token.trim(), adminToken)) {
+      req.log?.warn({ reason: "wrong admin token" }, "admin sign-in refused");
+      res.status(401).set("Cache-Control", "no-store").type("html").send(views.render("admin-login", { title: "Admin sign-in", message: "That is not the admin token.", next: safeNext(body.next) }));
+      return;
+    }
+    res.cookie(ADMIN_COOKIE, issueSession(config), sessionCookieOptions(config)).redirect(303, safeNext(body.next));
+  });
+  const signOut: express.RequestHandler = (_req, res) => {
+    res.clearCookie(ADMIN_COOKIE, { ...sessionCookieOptions(config), maxAge: undefined }).redirect(303, "/admin/login");
+  };
+  router.get("/admin/logout", signOut);
+  router.post("/admin/logout", signOut);
+
+  const gated = Router();
+  gated.get("/", async (req, res) => {
+    const q = typeof req.query.q === "string" ? req.query.q.trim().slice(0, 254) : "";
+    const status = subscriberStatuses.find((s) => s === req.query.status);
+    const cursor = typeof req.query.cursor === "string" ? req.query.cursor.slice(0, 200) : undefined;
+    const [stats, result] = await Promise.all([subscriberStats(db, 30), searchSubscribers(db, { q: q || undefined, status, limit: 50, cursor })]);
+    const deliveriesByDay = Object.fromEntries(stats.deliveries.map((d) => [d.day, d]));
+    res.set("Cache-Control", "no-store").type("html").send(
+      views.render("admin", { title: "Admin", stats, deliveriesByDay, result, q, status: status ?? "", statuses: subscriberStatuses, percent }),
+    );
+  });
+  const api = Router();
+  api.use(adminApiRouter({ db }));
+  for (const extra of options.apiRouters ?? []) api.use(extra);
+  // The API speaks JSON whatever the caller accepts; 5xx go on to the central handler (and its log).
+  api.use(((err, _req, res, next) => {
+    if (res.headersSent || !(err instanceof AppError) || err.status >= 500) return next(err);
+    res.status(err.status).json({ error: err.message, ...(err.hint ? { hint: err.hint } : {}) });
+  }) as express.ErrorRequestHandler);
+  gated.use("/api", (_req, res, next) => {
+    res.set("Cache-Control", "no-store");
+    next();
+  }, api);
+  gated.use("/queues", queueDashboard(queues, "/admin/queues"));
+
+  router.use("/admin", requireAdmin(config, views), gated);
+  return { routers: [router] };
+}

@@ -1,0 +1,167 @@
+/**
+ * What the admin area reads from PostgreSQL: subscriber search and the figures. Read-only.
+ */
+import type { Db, Prisma } from "../db";
+import type { SubscriberStatus } from "../generated/prisma/enums";
+
+export const subscriberStatuses = ["pending", "active", "unsubscribed", "bounced", "complained"] as const satisfies readonly SubscriberStatus[];
+
+export interface SubscriberSearch {
+  /** A fragment of the address, case-insensitive. */
+  q?: string;
+  status?: SubscriberStatus;
+  limit: number;
+  /** Opaque: the `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface SubscriberRow {
+  id: string;
+  email: string;
+  status: SubscriberStatus;
+  frequency: string;
+  topics: string[];
+  createdAt: Date;
+  confirmedAt: Date | null;
+  unsubscribedAt: Date | null;
+}
+
+/** Prisma passes `contains` to LIKE as it is: `%` and `_` in a search must match themselves. */
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+const encodeCursor = (row: { createdAt: Date; id: string }) => Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString("base64url");
+
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } | undefined {
+  const [iso, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
+  const createdAt = new Date(iso ?? "");
+  if (!id || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(createdAt.getTime())) return undefined;
+  return { createdAt, id };
+}
+
+/** Newest first, keyset-paginated on (created_at, id) so pages stay stable while people subscribe. */
+export async function searchSubscribers(db: Db, search: SubscriberSearch): Promise<{ subscribers: SubscriberRow[]; nextCursor: string | null }> {
+  const after = search.cursor ? decodeCursor(search.cursor) : undefined;
+  const where: Prisma.SubscriberWhereInput = {
+    ...(search.q ? { email: { contains: escapeLike(search.q), mode: "insensitive" } } : {}),
+    ...(search.status ? { status: search.status } : {}),
+    ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+  };
+  const rows = await db.subscriber.findMany({
+    where,
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: search.limit + 1,
+    include: { topics: { include: { topic: { select: { slug: true } } } } },
+  });
+  const page = rows.slice(0, search.limit);
+  return {
+    subscribers: page.map((s) => ({
+      id: s.id,
+      email: s.email,
+      status: s.status,
+      frequency: s.frequency,
+      topics: s.topics.map((t) => t.topic.slug).sort(),
+      createdAt: s.createdAt,
+      confirmedAt: s.confirmedAt,
+      unsubscribedAt: s.unsubscribedAt,
+    })),
+    nextCursor: rows.length > search.limit ? encodeCursor(page[page.length - 1]!) : null,
+  };
+}
+
+export const statsDefinitions = {
+  window: "The last `days` UTC days, today included.",
+  subscribersByState: "Subscribers stored now, by status (all time, not only the window).",
+  growth:
+    "Per UTC day, from the consent log (it survives the purge of unconfirmed addresses): signups = people who asked to subscribe (web form, or imported pending); " +
+    "activated = people who became active (confirmed, imported as opted in, resubscribed); left = people who unsubscribed, hard-bounced or complained; net = activated - left. Each person counts once per day and column.",
+  deliveries: "Digest deliveries created per UTC day, by state (pending, sending, accepted, failed, skipped).",
+  bounceRate: "Distinct people hard-bounced in the window / deliveries attempted in the window (accepted + failed). Null when nothing was attempted.",
+  unsubscribeRate: "Distinct people who unsubscribed in the window / deliveries accepted in the window. Null when nothing was accepted.",
+  complaintRate:
+    "Distinct people who complained (spam reports) in the window / deliveries accepted in the window. Gmail and Yahoo want it under 0.3%, ideally under 0.1%.",
+} as const;
+
+export interface Stats {
+  window: { days: number; since: string; until: string };
+  subscribers: { byState: Record<SubscriberStatus, number>; total: number };
+  growth: { day: string; signups: number; activated: number; left: number; net: number }[];
+  deliveries: { day: string; pending: number; sending: number; accepted: number; failed: number; skipped: number; total: number }[];
+  rates: {
+    deliveriesAttempted: number;
+    deliveriesAccepted: number;
+    bounces: number;
+    unsubscribes: number;
+    complaints: number;
+    bounceRate: number | null;
+    unsubscribeRate: number | null;
+    complaintRate: number | null;
+  };
+  definitions: typeof statsDefinitions;
+}
+
+const dayString = (d: Date) => d.toISOString().slice(0, 10);
+const ratio = (n: number, d: number) => (d === 0 ? null : Math.round((n / d) * 1e6) / 1e6);
+
+/** The figures over the last `days` UTC days (today included). */
+export async function subscriberStats(db: Db, days: number, now = new Date()): Promise<Stats> {
+  const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const since = new Date(today.getTime() - (days - 1) * 86_400_000);
+
+  const byStateRows = await db.subscriber.groupBy({ by: ["status"], _count: { _all: true } });
+  const byState = Object.fromEntries(subscriberStatuses.map((s) => [s, 0])) as Record<SubscriberStatus, number>;
+  for (const row of byStateRows) byState[row.status] = row._count._all;
+
+  const growth = await db.$queryRaw<{ day: Date; signups: number; activated: number; left: number }[]>`
+    WITH days AS (SELECT generate_series(${since}::date, ${today}::date, interval '1 day')::date AS day),
+    events AS (
+      SELECT created_at::date AS day, action::text AS action, COALESCE(subscriber_id::text, email_hash) AS who
+      FROM consent_events WHERE created_at >= ${since}
+    )
+    SELECT d.day,
+      COUNT(DISTINCT e.who) FILTER (WHERE e.action = 'subscribe')::int AS signups,
+      COUNT(DISTINCT e.who) FILTER (WHERE e.action IN ('confirm', 'import', 'resubscribe'))::int AS activated,
+      COUNT(DISTINCT e.who) FILTER (WHERE e.action IN ('unsubscribe', 'bounce', 'complaint'))::int AS "left"
+    FROM days d LEFT JOIN events e ON e.day = d.day
+    GROUP BY d.day ORDER BY d.day`;
+
+  const deliveries = await db.$queryRaw<{ day: Date; pending: number; sending: number; accepted: number; failed: number; skipped: number }[]>`
+    WITH days AS (SELECT generate_series(${since}::date, ${today}::date, interval '1 day')::date AS day),
+    rows AS (SELECT created_at::date AS day, state::text AS state FROM deliveries WHERE created_at >= ${since})
+    SELECT d.day,
+      COUNT(r.state) FILTER (WHERE r.state = 'pending')::int AS pending,
+      COUNT(r.state) FILTER (WHERE r.state = 'sending')::int AS sending,
+      COUNT(r.state) FILTER (WHERE r.state = 'accepted')::int AS accepted,
+      COUNT(r.state) FILTER (WHERE r.state = 'failed')::int AS failed,
+      COUNT(r.state) FILTER (WHERE r.state = 'skipped')::int AS skipped
+    FROM days d LEFT JOIN rows r ON r.day = d.day
+    GROUP BY d.day ORDER BY d.day`;
+
+  const [people] = await db.$queryRaw<{ bounces: number; unsubscribes: number; complaints: number }[]>`
+    SELECT
+      COUNT(DISTINCT COALESCE(subscriber_id::text, email_hash)) FILTER (WHERE action = 'bounce')::int AS bounces,
+      COUNT(DISTINCT COALESCE(subscriber_id::text, email_hash)) FILTER (WHERE action = 'unsubscribe')::int AS unsubscribes,
+      COUNT(DISTINCT COALESCE(subscriber_id::text, email_hash)) FILTER (WHERE action = 'complaint')::int AS complaints
+    FROM consent_events WHERE created_at >= ${since}`;
+
+  const deliveryRows = deliveries.map((d) => ({ day: dayString(d.day), pending: d.pending, sending: d.sending, accepted: d.accepted, failed: d.failed, skipped: d.skipped, total: d.pending + d.sending + d.accepted + d.failed + d.skipped }));
+  const accepted = deliveryRows.reduce((n, d) => n + d.accepted, 0);
+  const attempted = accepted + deliveryRows.reduce((n, d) => n + d.failed, 0);
+  const { bounces = 0, unsubscribes = 0, complaints = 0 } = people ?? {};
+  return {
+    window: { days, since: dayString(since), until: dayString(today) },
+    subscribers: { byState, total: Object.values(byState).reduce((a, b) => a + b, 0) },
+    growth: growth.map((g) => ({ day: dayString(g.day), signups: g.signups, activated: g.activated, left: g.left, net: g.activated - g.left })),
+    deliveries: deliveryRows,
+    rates: {
+      deliveriesAttempted: attempted,
+      deliveriesAccepted: accepted,
+      bounces,
+      unsubscribes,
+      complaints,
+      bounceRate: ratio(bounces, attempted),
+      unsubscribeRate: ratio(unsubscribes, accepted),
+      complaintRate: ratio(complaints, accepted),
+    },
+    definitions: statsDefinitions,
+  };
+}

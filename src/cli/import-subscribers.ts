@@ -1,0 +1,238 @@
+/**
+ * `subscribers import FILE.csv`: streams the file line by line, validates each row, and stores the
+ * new people in batches.
+ *
+ * Choices (README, "Importing subscribers"):
+ * - One line is one row: a line csv-parse cannot read (an unclosed quote...) is reported with its
+ *   number and never swallows the lines after it. Fields with line breaks are not supported.
+ * - The first occurrence of an address wins; later ones (compared without regard to case) are
+ *   reported as duplicates of that line.
+ * - An address already stored is left exactly as it is, whatever the file says: never downgraded,
+ *   never re-opted-in (someone who unsubscribed stays unsubscribed), its topics unchanged.
+ * - opted_in yes: `active`, confirmed at opted_in_at (else now), consent log `import`/`cli`.
+ *   Otherwise `pending`, consent log `subscribe`/`cli`, and a `confirmation` job on queue `emails`.
+ * - Unknown topic slugs refuse the row (a typo should not silently subscribe someone to everything).
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import readline from "node:readline";
+import { finished } from "node:stream/promises";
+import { parse } from "csv-parse/sync";
+import { stringify } from "csv-stringify";
+import type { Queue } from "bullmq";
+import type { Db } from "../db";
+import { knownColumns, normalizeHeader, parseImportRow, type ImportRow } from "./import-row";
+
+export interface ImportDeps {
+  db: Db;
+  /** Queue `emails`, where `confirmation` jobs go. */
+  emails: Queue;
+  /** Put in every queued job (`requestId`), so worker logs can be traced back to this run. */
+  requestId: string;
+}
+
+export interface ImportOptions {
+  file: string;
+  /** Write every row not imported (line, email, reason) to this CSV. */
+  rejectsFile?: string;
+  /** Validate and count, store nothing, queue nothing. */
+  dryRun?: boolean;
+  batchSize?: number;
+  /** Called after each batch and at the end, with the bytes read so far. */
+  onProgress?: (bytesRead: number, report: ImportReport) => void;
+}
+
+export interface RowProblem {
+  line: number;
+  email: string;
+  reason: string;
+}
+
+export interface ImportReport {
+  file: string;
+  /** Data rows read (the header and blank lines not counted). */
+  rows: number;
+  importedActive: number;
+  importedPending: number;
+  confirmationsQueued: number;
+  /** Rows whose address is already stored: left unchanged. */
+  existing: number;
+  /** Rows whose address appeared earlier in the file. */
+  duplicates: number;
+  /** Rows refused: malformed line, invalid value, unknown topic. */
+  invalid: number;
+  /** Rows not imported (existing, duplicates and invalid), by line; the first 10,000 (the rejects file has all). */
+  problems: RowProblem[];
+  ignoredColumns: string[];
+  dryRun: boolean;
+}
+
+export class ImportFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ImportFileError";
+  }
+}
+
+const emailHash = (email: string) => crypto.createHash("sha256").update(email).digest("hex");
+
+/** At most this many problems are kept in memory for the printed report; the rejects file gets all. */
+const MAX_PROBLEMS_KEPT = 10_000;
+
+export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): Promise<ImportReport> {
+  const { db } = deps;
+  const batchSize = opts.batchSize ?? 500;
+  const stat = await fs.promises.stat(opts.file).catch(() => undefined);
+  if (!stat?.isFile()) throw new ImportFileError(`${opts.file}: no such file`);
+
+  const report: ImportReport = {
+    file: opts.file,
+    rows: 0,
+    importedActive: 0,
+    importedPending: 0,
+    confirmationsQueued: 0,
+    existing: 0,
+    duplicates: 0,
+    invalid: 0,
+    problems: [],
+    ignoredColumns: [],
+    dryRun: Boolean(opts.dryRun),
+  };
+
+  const topics = new Map((await db.topic.findMany({ select: { id: true, slug: true } })).map((t) => [t.slug, t.id]));
+
+  const rejects = opts.rejectsFile ? stringify({ header: true, columns: ["line", "email", "reason"] }) : undefined;
+  const rejectsDone = rejects && opts.rejectsFile ? rejects.pipe(fs.createWriteStream(opts.rejectsFile)) : undefined;
+  const problem = (p: RowProblem, kind: "existing" | "duplicates" | "invalid") => {
+    report[kind] += 1;
+    if (report.problems.length < MAX_PROBLEMS_KEPT) report.problems.push(p);
+    rejects?.write(p);
+  };
+
+  const input = fs.createReadStream(opts.file);
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  /** First line of each address in the file, by lower-cased address. */
+  const seen = new Map<string, number>();
+  let header: string[] | undefined;
+  let lineNumber = 0;
+  let batch: { line: number; row: ImportRow }[] = [];
+
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    batch = [];
+    const stored = await db.subscriber.findMany({ where: { email: { in: rows.map((r) => r.row.email) } }, select: { email: true, status: true } });
+    const storedStatus = new Map(stored.map((s) => [s.email, s.status]));
+    const fresh = rows.filter((r) => {
+      const status = storedStatus.get(r.row.email);
+      if (status === undefined) return true;
+      problem({ line: r.line, email: r.row.email, reason: `already stored (${status}): left unchanged` }, "existing");
+      return false;
+    });
+    if (opts.dryRun) {
+      for (const r of fresh) report[r.row.optedIn ? "importedActive" : "importedPending"] += 1;
+      return;
+    }
+    const now = new Date();
+    const created = await db.$transaction(async (tx) => {
+      const made = await tx.subscriber.createManyAndReturn({
+        data: fresh.map(({ row }) => ({
+          email: row.email,
+          status: row.optedIn ? ("active" as const) : ("pending" as const),
+          frequency: row.frequency,
+          confirmedAt: row.optedIn ? (row.optedInAt ?? now) : null,
+        })),
+        // Someone may subscribe through the web while the import runs: theirs wins.
+        skipDuplicates: true,
+        select: { id: true, email: true, status: true },
+      });
+      const byEmail = new Map(fresh.map((r) => [r.row.email, r]));
+      const links = made.flatMap((s) => byEmail.get(s.email)!.row.topics.map((slug) => ({ subscriberId: s.id, topicId: topics.get(slug)! })));
+      if (links.length) await tx.subscriberTopic.createMany({ data: links, skipDuplicates: true });
+      await tx.consentEvent.createMany({
+        data: made.map((s) => {
+          const { line, row } = byEmail.get(s.email)!;
+          return {
+            subscriberId: s.id,
+            emailHash: emailHash(s.email),
+            action: row.optedIn ? ("import" as const) : ("subscribe" as const),
+            source: "cli" as const,
+            detail: { file: path.basename(opts.file), line, optedIn: row.optedIn, ...(row.optedInAt ? { optedInAt: row.optedInAt.toISOString() } : {}) },
+          };
+        }),
+      });
+      return made;
+    });
+    const createdEmails = new Set(created.map((s) => s.email));
+    for (const r of fresh) if (!createdEmails.has(r.row.email)) problem({ line: r.line, email: r.row.email, reason: "already stored (subscribed meanwhile): left unchanged" }, "existing");
+    const pending = created.filter((s) => s.status === "pending");
+    report.importedActive += created.length - pending.length;
+    report.importedPending += pending.length;
+    if (pending.length) {
+      await deps.emails.addBulk(pending.map((s) => ({ name: "confirmation", data: { subscriberId: s.id, requestId: deps.requestId } })));
+      report.confirmationsQueued += pending.length;
+    }
+  };
+
+  try {
+    for await (const rawLine of lines) {
+      lineNumber += 1;
+      const text = lineNumber === 1 ? rawLine.replace(/^\uFEFF/, "") : rawLine;
+      if (text.trim() === "") continue;
+      let fields: string[];
+      try {
+        fields = (parse(text, { relax_column_count: true }) as string[][])[0] ?? [];
+      } catch (err) {
+        if (!header) throw new ImportFileError(`line ${lineNumber}: the header cannot be read as CSV (${(err as Error).message})`);
+        report.rows += 1;
+        problem({ line: lineNumber, email: "", reason: `not valid CSV: ${(err as Error).message.replace(/ at line \d+.*$/, "")}` }, "invalid");
+        continue;
+      }
+      if (!header) {
+        header = fields.map(normalizeHeader);
+        if (!header.includes("email")) throw new ImportFileError(`line ${lineNumber}: the header has no "email" column (found: ${header.join(", ") || "nothing"})`);
+        const twice = header.find((name, i) => header!.indexOf(name) !== i);
+        if (twice) throw new ImportFileError(`line ${lineNumber}: the header names "${twice}" twice`);
+        report.ignoredColumns = header.filter((name) => !(knownColumns as readonly string[]).includes(name));
+        continue;
+      }
+      report.rows += 1;
+      const parsed = parseImportRow(header, fields);
+      const rawEmail = (fields[header.indexOf("email")] ?? "").trim();
+      if (!parsed.ok) {
+        problem({ line: lineNumber, email: rawEmail, reason: parsed.reason }, "invalid");
+        continue;
+      }
+      const unknown = parsed.row.topics.filter((slug) => !topics.has(slug));
+      if (unknown.length) {
+        problem({ line: lineNumber, email: parsed.row.email, reason: `unknown topic${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}` }, "invalid");
+        continue;
+      }
+      const key = parsed.row.email.toLowerCase();
+      const first = seen.get(key);
+      if (first !== undefined) {
+        problem({ line: lineNumber, email: parsed.row.email, reason: `duplicate of line ${first}` }, "duplicates");
+        continue;
+      }
+      seen.set(key, lineNumber);
+      batch.push({ line: lineNumber, row: parsed.row });
+      if (batch.length >= batchSize) {
+        await flush();
+        opts.onProgress?.(input.bytesRead, report);
+      }
+    }
+    if (!header) throw new ImportFileError(`${opts.file} is empty: the first line must be a header with an "email" column`);
+    await flush();
+    report.problems.sort((a, b) => a.line - b.line);
+    opts.onProgress?.(stat.size, report);
+  } finally {
+    lines.close();
+    input.destroy();
+    if (rejects && rejectsDone) {
+      rejects.end();
+      await finished(rejectsDone);
+    }
+  }
+  return report;
+}

@@ -1,0 +1,87 @@
+/** `npx newsletter digest send|status`: the digest engine from the command line. */
+import type { Command } from "commander";
+import cliProgress from "cli-progress";
+import { loadConfig } from "../config";
+import type { Db } from "../db";
+import type { Queues } from "../queue/queues";
+import { commandLogger, openDatabase, openQueues } from "../cli/context";
+import { dayToDate, parseDay } from "./days";
+import { ensureDigest } from "./assemble";
+import { queueAssembly } from "./jobs";
+import { deliveryCounts } from "./ledger";
+import type { Frequency } from "../generated/prisma/enums";
+
+const frequencyOption = (value: string): Frequency => {
+  if (value !== "daily" && value !== "weekly") throw new Error(`--frequency must be daily or weekly (got ${value})`);
+  return value;
+};
+
+/** PostgreSQL, and the workers' Redis when the command queues work; both closed afterwards. */
+async function withStores<T>(needQueues: boolean, fn: (stores: { db: Db; queues?: Queues }) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const log = commandLogger(config);
+  const database = await openDatabase(config, log);
+  try {
+    const queues = needQueues ? await openQueues(config, log) : undefined;
+    try {
+      return await fn({ db: database.db, queues: queues?.queues });
+    } finally {
+      await queues?.close();
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+export function registerDigestCommands(program: Command): void {
+  const digest = program.command("digest").description("assemble, send and inspect digests");
+
+  digest
+    .command("send")
+    .description("assemble and send a day's digest (a running worker sends it; sending again never doubles)")
+    .requiredOption("--date <YYYY-MM-DD>", "the featured day")
+    .option("--frequency <daily|weekly>", "which digest", frequencyOption, "daily")
+    .option("--wait", "wait until every delivery is settled, with a progress bar")
+    .action(async (opts: { date: string; frequency: Frequency; wait?: boolean }) => {
+      const day = parseDay(opts.date, "--date");
+      await withStores(true, async ({ db, queues }) => {
+        const row = await ensureDigest(db, day, opts.frequency);
+        await queueAssembly(queues!, { day, frequency: opts.frequency });
+        console.log(`Queued the ${opts.frequency} digest of ${day} (id ${row.id}). A worker (npm start or npm run start:worker) assembles and sends it.`);
+        if (!opts.wait) return;
+        const bar = new cliProgress.SingleBar({ format: "sending |{bar}| {value}/{total} settled · {sent} sent, {failed} failed", stream: process.stderr }, cliProgress.Presets.shades_classic);
+        let started = false;
+        for (;;) {
+          const current = await db.digest.findUniqueOrThrow({ where: { id: row.id } });
+          const counts = await deliveryCounts(db, row.id);
+          if (current.assembledAt) {
+            if (!started) bar.start(counts.total, 0, counts);
+            started = true;
+            bar.update(counts.total - counts.pending, counts);
+          }
+          if (current.status === "sent") break;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        bar.stop();
+        const counts = await deliveryCounts(db, row.id);
+        console.log(`Done: ${counts.sent} sent, ${counts.failed} failed, ${counts.skipped} skipped of ${counts.total}.`);
+      });
+    });
+
+  digest
+    .command("status")
+    .description("how far a day's digest got: total, sent, failed, pending")
+    .requiredOption("--date <YYYY-MM-DD>", "the featured day")
+    .option("--frequency <daily|weekly>", "which digest", frequencyOption, "daily")
+    .option("--json", "print JSON")
+    .action(async (opts: { date: string; frequency: Frequency; json?: boolean }) => {
+      const day = parseDay(opts.date, "--date");
+      await withStores(false, async ({ db }) => {
+        const row = await db.digest.findUnique({ where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } } });
+        if (!row) throw new Error(`No ${opts.frequency} digest for ${day} yet: 'npx newsletter digest send --date ${day}' creates it.`);
+        const status = { id: row.id, day, frequency: opts.frequency, status: row.status, ...(await deliveryCounts(db, row.id)) };
+        if (opts.json) console.log(JSON.stringify(status));
+        else console.table(status);
+      });
+    });
+}

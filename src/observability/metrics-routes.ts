@@ -1,0 +1,39 @@
+import { Router } from "express";
+import type { Queue } from "bullmq";
+import type { Logger } from "../logger";
+import { updateQueueDepths, type Metrics } from "./metrics";
+import { bearerToken, sameSecret } from "../admin/auth";
+
+export interface MetricsRouteOptions {
+  metrics: Metrics;
+  queues: Queue[];
+  log: Logger;
+  /** When set, /metrics answers only `Authorization: Bearer <token>` (401 otherwise). */
+  token?: string;
+}
+
+/**
+ * GET /metrics in the Prometheus text format. Open by default (the figures are counts, never
+ * personal data, and Prometheus scrapes from inside the network); set METRICS_TOKEN when the web
+ * role is reachable from the internet, and give Prometheus `authorization: { credentials: ... }`.
+ */
+export function metricsRoutes(opts: MetricsRouteOptions): Router {
+  const router = Router();
+  router.get("/metrics", async (req, res) => {
+    if (opts.token !== undefined && !sameSecret(bearerToken(req.headers.authorization), opts.token)) {
+      res.status(401).set("WWW-Authenticate", 'Bearer realm="metrics"').type("text/plain").send("A bearer token is required (METRICS_TOKEN).\n");
+      return;
+    }
+    try {
+      await withTimeout(updateQueueDepths(opts.metrics, opts.queues), 2_000);
+    } catch (err) {
+      // The other figures are still worth having when Redis is slow or down.
+      opts.log.warn({ err: (err as Error).message }, "queue depths could not be read for /metrics");
+    }
+    res.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
+  });
+  return router;
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);

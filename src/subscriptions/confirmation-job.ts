@@ -1,0 +1,117 @@
+import { UnrecoverableError, type Job, type Queue } from "bullmq";
+import type { Db } from "../db";
+import type { Logger } from "../logger";
+import type { Mailer } from "../mail/mailer";
+import { SendError } from "../mail/mailer";
+import { listHeaders } from "../mail/list-headers";
+import type { Tokens } from "./tokens";
+import type { ConfirmationRenderer } from "./confirmation-email";
+import { linkUrls } from "./links";
+import { recordConsent } from "./consent-log";
+import { CONFIRMATION_RESEND_COOLDOWN_MS } from "./subscribe";
+
+/**
+ * The queue contract (shared with the CSV import): queue `emails`, job name `confirmation`,
+ * data `{ subscriberId, requestId? }`.
+ */
+export const CONFIRMATION_JOB = "confirmation";
+export interface ConfirmationJobData {
+  subscriberId: string;
+  requestId?: string;
+}
+
+/**
+ * Queues a confirmation email. The job id names the subscriber's state (token version, last
+ * confirmation sent), so every click between two sends makes the same job, and the first click
+ * after a send makes a new one. The handler's claim below is what really guarantees one email
+ * per cooldown, across jobs and workers.
+ */
+export async function enqueueConfirmation(
+  queue: Queue,
+  data: ConfirmationJobData,
+  state: { tokenVersion: number; confirmationSentAt: Date | null },
+) {
+  const jobId = `confirmation-${data.subscriberId}-v${state.tokenVersion}-${state.confirmationSentAt?.getTime() ?? "never"}`;
+  return queue.add(CONFIRMATION_JOB, data, { jobId });
+}
+
+export interface ConfirmationJobDeps {
+  db: Db;
+  mailer: Mailer;
+  tokens: Tokens;
+  render: ConfirmationRenderer;
+  baseUrl: () => string;
+  unsubscribeMailto?: string;
+  confirmTtlHours: number;
+  purgeDays: number;
+  cooldownMs?: number;
+}
+
+export type ConfirmationJobResult = "sent" | "skipped: not pending" | "skipped: sent recently" | "skipped: no such subscriber";
+
+export function confirmationJobHandler(deps: ConfirmationJobDeps) {
+  const cooldownMs = deps.cooldownMs ?? CONFIRMATION_RESEND_COOLDOWN_MS;
+  return async (job: Job<ConfirmationJobData>, log: Logger): Promise<ConfirmationJobResult> => {
+    const { subscriberId } = job.data;
+    const subscriber = await deps.db.subscriber.findUnique({ where: { id: subscriberId }, include: { topics: { include: { topic: true } } } });
+    if (!subscriber) return "skipped: no such subscriber";
+    if (subscriber.status !== "pending") return "skipped: not pending";
+
+    // Claim the send: one conditional update, so concurrent jobs (or workers) send one email.
+    const now = new Date();
+    const previous = subscriber.confirmationSentAt;
+    const { count } = await deps.db.subscriber.updateMany({
+      where: {
+        id: subscriberId,
+        status: "pending",
+        OR: [{ confirmationSentAt: null }, { confirmationSentAt: { lt: new Date(now.getTime() - cooldownMs) } }],
+      },
+      data: { confirmationSentAt: now },
+    });
+    if (count === 0) return "skipped: sent recently";
+
+    const baseUrl = deps.baseUrl();
+    const links = linkUrls(deps.tokens, baseUrl, subscriber);
+    const email = await deps.render({
+      email: subscriber.email,
+      confirmUrl: links.confirm,
+      topics: subscriber.topics.map((t) => t.topic.name).sort(),
+      frequency: subscriber.frequency,
+      ttlHours: deps.confirmTtlHours,
+      purgeDays: deps.purgeDays,
+    });
+    try {
+      // The instrumented mailer counts and times it under this kind.
+      const result = await deps.mailer.send({
+        kind: "confirmation",
+        to: subscriber.email,
+        subject: email.subject,
+        html: email.html,
+        text: email.text,
+        // "Not me" for mail providers: their unsubscribe button stops even this pending request.
+        headers: listHeaders({ baseUrl, unsubscribeToken: links.unsubscribeToken, mailto: deps.unsubscribeMailto }),
+      });
+      log.info({ subscriberId, messageId: result.messageId }, "confirmation email sent");
+      return "sent";
+    } catch (err) {
+      const failure = err instanceof SendError ? err : new SendError(String(err), "temporary");
+      // Give the claim back, so a retry (or the next subscribe) may send.
+      await deps.db.subscriber.updateMany({ where: { id: subscriberId, confirmationSentAt: now }, data: { confirmationSentAt: previous } });
+      if (failure.kind === "permanent") {
+        await markBounced(deps.db, subscriberId, failure.message);
+        throw new UnrecoverableError(`confirmation refused by the server: ${failure.message}`);
+      }
+      throw failure;
+    }
+  };
+}
+
+/** A 5xx for the recipient: the address does not take mail, so stop trying and say why. */
+async function markBounced(db: Db, subscriberId: string, reason: string) {
+  await db.$transaction(async (tx) => {
+    const s = await tx.subscriber.findUnique({ where: { id: subscriberId }, select: { email: true, status: true } });
+    if (!s || s.status !== "pending") return;
+    await tx.subscriber.update({ where: { id: subscriberId }, data: { status: "bounced" } });
+    await recordConsent(tx, { subscriberId, email: s.email, action: "bounce", source: "smtp", detail: { reason: reason.slice(0, 300), email: "confirmation" } });
+  });
+}

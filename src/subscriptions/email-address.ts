@@ -1,0 +1,56 @@
+import { domainToASCII } from "node:url";
+
+/**
+ * Email addresses as the product stores them: trimmed, domain lower-cased and converted to ASCII
+ * (punycode), so `Reader@Bücher.Example` and `Reader@xn--bcher-kva.example` are one subscriber.
+ *
+ * Deliberately stricter than RFC 5322: one plain `local@domain`, no display names, comments,
+ * quoted local parts or lists. Anything that could smuggle a header (CR, LF, other control
+ * characters, `<`, `>`, `,`, `;`, quotes, spaces) is refused, so a normalised address is always
+ * safe to put in a To: header. The local part must be ASCII: internationalised mailboxes
+ * (SMTPUTF8) are not reliably deliverable yet, internationalised domains are.
+ */
+export type NormalizedEmail = { ok: true; email: string } | { ok: false; reason: string };
+
+/** RFC 5322 dot-atom characters (atext), ASCII only. */
+const localPart = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+const domainLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+// Line breaks anywhere (even at the ends) are refused: they are how headers get injected.
+const lineBreaks = /[\r\n\u2028\u2029\u0085]/;
+// Any other control character (C0, DEL, C1) inside the address.
+// eslint-disable-next-line no-control-regex
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const MAX_EMAIL_LENGTH = 254;
+
+export function normalizeEmail(raw: unknown): NormalizedEmail {
+  if (typeof raw !== "string") return { ok: false, reason: "Please enter an email address." };
+  if (lineBreaks.test(raw)) return { ok: false, reason: "The email address contains line breaks." };
+  const trimmed = raw.trim();
+  if (controlCharacters.test(trimmed)) return { ok: false, reason: "The email address contains control characters." };
+  if (trimmed === "") return { ok: false, reason: "Please enter an email address." };
+  if (trimmed.length > MAX_EMAIL_LENGTH * 2) return { ok: false, reason: "That email address is too long." };
+  if (trimmed.split("@").length > 2) return { ok: false, reason: "An email address has exactly one @." };
+  const at = trimmed.lastIndexOf("@");
+  if (at <= 0 || at === trimmed.length - 1) return { ok: false, reason: "An email address looks like name@example.org." };
+  const local = trimmed.slice(0, at);
+  const rawDomain = trimmed.slice(at + 1);
+  if (local.length > 64) return { ok: false, reason: "The part before the @ is too long." };
+  if (!localPart.test(local)) {
+    return /[^\x20-\x7e]/.test(local)
+      ? { ok: false, reason: "Only plain (ASCII) letters are supported before the @." }
+      : { ok: false, reason: "The part before the @ contains characters an email address cannot have." };
+  }
+  // domainToASCII applies IDNA mapping (lower-casing, full-width dots) and answers "" when invalid.
+  const domain = domainToASCII(rawDomain.replace(/\.$/, ""));
+  const labels = domain.split(".");
+  if (!domain || labels.length < 2 || domain.length > 253 || !labels.every((l) => domainLabel.test(l))) {
+    return { ok: false, reason: "The part after the @ is not a valid domain name." };
+  }
+  if (!/^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(labels[labels.length - 1]!)) {
+    return { ok: false, reason: "The part after the @ does not end in a valid top-level domain." };
+  }
+  const email = `${local}@${domain}`;
+  if (email.length > MAX_EMAIL_LENGTH) return { ok: false, reason: "That email address is too long." };
+  return { ok: true, email };
+}

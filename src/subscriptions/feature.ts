@@ -1,0 +1,92 @@
+import type { AppDeps } from "../app";
+import type { Feature } from "../feature";
+import { QueueName } from "../queue/queues";
+import { createCsrf } from "../web/middleware/csrf";
+import { redisRateLimit } from "../web/middleware/rate-limit";
+import { createConfirmationRenderer } from "./confirmation-email";
+import { CONFIRMATION_JOB, confirmationJobHandler } from "./confirmation-job";
+import { purgeUnconfirmed } from "./purge";
+import { requeueUnsentConfirmations } from "./unsent-confirmations";
+import { subscriptionRoutes } from "./routes";
+
+export const PURGE_PENDING_JOB = "purge-pending";
+export const REQUEUE_CONFIRMATIONS_JOB = "requeue-unsent-confirmations";
+const HOUR = 3600_000;
+
+/**
+ * Subscriptions as a feature of the running product: the public pages and form posts, the
+ * confirmation email job, and the daily purge of never-confirmed subscribers.
+ */
+export function subscriptionsFeature(deps: AppDeps): Feature {
+  const { config, db, tokens, metrics, mailer, queues, redis, views, log } = deps;
+  // BASE_URL may be settled only once the server listens (PORT=0 in tests): read it when needed.
+  const baseUrl = () => config.BASE_URL;
+  const limits = {
+    perIp: redisRateLimit({
+      redis,
+      prefix: config.QUEUE_PREFIX,
+      name: "subscribe-ip",
+      limit: config.SUBSCRIBE_LIMIT_PER_IP,
+      windowMs: HOUR,
+      message: "Too many subscribe requests from your network.",
+    }),
+    perAddress: redisRateLimit({
+      redis,
+      prefix: config.QUEUE_PREFIX,
+      name: "subscribe-address",
+      limit: config.SUBSCRIBE_LIMIT_PER_ADDRESS,
+      windowMs: HOUR,
+      key: (_req, res) => String(res.locals.addressKey),
+      message: "Too many subscribe requests for this address.",
+    }),
+  };
+  const csrf = createCsrf({ secret: config.SECRET, secure: config.BASE_URL.startsWith("https:") });
+  const render = createConfirmationRenderer();
+
+  return {
+    routers: [
+      subscriptionRoutes({
+        db,
+        tokens,
+        views,
+        metrics,
+        emailQueue: queues[QueueName.emails],
+        csrf,
+        limits,
+        baseUrl,
+        confirmTtlHours: config.CONFIRM_TOKEN_TTL_HOURS,
+      }),
+    ],
+    handlers: {
+      [QueueName.emails]: {
+        [CONFIRMATION_JOB]: confirmationJobHandler({
+          db,
+          mailer,
+          tokens,
+          render,
+          baseUrl,
+          unsubscribeMailto: config.UNSUBSCRIBE_MAILTO,
+          confirmTtlHours: config.CONFIRM_TOKEN_TTL_HOURS,
+          purgeDays: config.PENDING_PURGE_DAYS,
+        }),
+      },
+      [QueueName.maintenance]: {
+        [PURGE_PENDING_JOB]: async (_job, jobLog) => {
+          const result = await purgeUnconfirmed(db, config.PENDING_PURGE_DAYS);
+          (jobLog ?? log).info(result, "purged unconfirmed subscribers");
+          return result;
+        },
+        [REQUEUE_CONFIRMATIONS_JOB]: async (_job, jobLog) => {
+          const requeued = await requeueUnsentConfirmations(db, queues[QueueName.emails]);
+          if (requeued) (jobLog ?? log).warn({ requeued }, "confirmation emails queued again (their jobs were lost)");
+          return { requeued };
+        },
+      },
+    },
+    schedules: [
+      // Daily, at a quiet hour away from the digest.
+      { id: "purge-pending", queue: queues[QueueName.maintenance], repeat: { pattern: "17 3 * * *", tz: "UTC" }, name: PURGE_PENDING_JOB },
+      { id: "requeue-unsent-confirmations", queue: queues[QueueName.maintenance], repeat: { every: 5 * 60_000 }, name: REQUEUE_CONFIRMATIONS_JOB },
+    ],
+  };
+}

@@ -1,0 +1,42 @@
+import { z } from "zod";
+
+/**
+ * The shapes of what browsers and API callers post, parsed at the edge so the domain only sees
+ * typed values. Repeated form fields arrive as arrays, single ones as strings: both are accepted.
+ */
+const slugList = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
+  .pipe(z.array(z.string().trim().max(64)).max(100));
+
+const frequency = z.enum(["daily", "weekly"], { message: "Choose daily or weekly." });
+
+export const HONEYPOT_FIELD = "website";
+
+export const subscribeForm = z.object({
+  email: z.unknown(),
+  topics: slugList,
+  frequency: z
+    .string()
+    .optional()
+    .transform((v) => v || "daily")
+    .pipe(frequency),
+  /** The honeypot: invisible to people, irresistible to form-filling bots. */
+  [HONEYPOT_FIELD]: z.string().optional(),
+});
+export type SubscribeForm = z.infer<typeof subscribeForm>;
+
+export const preferencesForm = z.object({
+  action: z.enum(["save", "pause", "resubscribe"]).default("save"),
+  topics: slugList,
+  frequency: z
+    .string()
+    .optional()
+    .transform((v) => v || "daily")
+    .pipe(frequency),
+});
+export type PreferencesForm = z.infer<typeof preferencesForm>;
+
+/** The first problem, in words a reader can act on. */
+export const firstProblem = (error: z.ZodError) => error.issues[0]?.message ?? "The form could not be read.";

@@ -1,0 +1,282 @@
+import crypto from "node:crypto";
+import { Router, type Request, type RequestHandler, type Response } from "express";
+import multer from "multer";
+import type { Queue } from "bullmq";
+import type { Db, Subscriber } from "../db";
+import { AppError } from "../errors";
+import type { Metrics } from "../observability/metrics";
+import type { Views } from "../web/views";
+import type { Csrf } from "../web/middleware/csrf";
+import type { Tokens } from "./tokens";
+import type { RequestContext } from "./consent-log";
+import { normalizeEmail } from "./email-address";
+import { firstProblem, HONEYPOT_FIELD, preferencesForm, subscribeForm } from "./forms";
+import { InvalidInput } from "./errors";
+import { linkUrls, resolveLink } from "./links";
+import { listTopics } from "./topics";
+import { paperListing } from "../papers/listing";
+import { subscribe } from "./subscribe";
+import { enqueueConfirmation } from "./confirmation-job";
+import { confirmSubscription, type ConfirmOutcome } from "./confirm";
+import { currentTopicSlugs, resubscribe, updatePreferences } from "./preferences";
+import { unsubscribe } from "./unsubscribe";
+import { eraseSubscriber, exportSubscriberData } from "./erase";
+
+/**
+ * The HTTP face of subscriptions (routes and field names: shared/INTERFACE.md). Thin: parse,
+ * call the domain, render a template. Rate limiters and CSRF are built by the feature and passed in.
+ */
+export interface SubscriptionRoutesDeps {
+  db: Db;
+  tokens: Tokens;
+  views: Views;
+  metrics: Metrics;
+  emailQueue: Queue;
+  csrf: Csrf;
+  limits: { perIp: RequestHandler; perAddress: RequestHandler };
+  baseUrl: () => string;
+  confirmTtlHours: number;
+}
+
+const CHECK_INBOX = "Check your inbox: if the address can receive our email, a confirmation link is on its way.";
+
+const contextOf = (req: Request): RequestContext => ({ ip: req.ip, userAgent: req.get("user-agent") ?? undefined, requestId: String(req.id ?? "") || undefined });
+const wantsJson = (req: Request) => Boolean(req.is("application/json")) || (req.accepts(["html", "json"]) === "json" && !req.accepts("html"));
+
+const tokenOf = (req: Request) => {
+  const token = (req.params as Record<string, unknown>).token;
+  return typeof token === "string" ? token : "";
+};
+
+/** Pages reached by a token hold personal data: never cached, never indexed. */
+const privatePage: RequestHandler = (_req, res, next) => {
+  res.set("Cache-Control", "no-store");
+  res.set("X-Robots-Tag", "noindex");
+  next();
+};
+
+/**
+ * RFC 8058 one-click requests may be multipart/form-data. Parsed with tight limits (no files, a few
+ * small fields); urlencoded bodies were already parsed by the app (8 kB limit).
+ */
+const MAX_MULTIPART_BYTES = 8 * 1024;
+const multipart = multer({ limits: { fields: 10, fieldNameSize: 100, fieldSize: 1024, files: 0, parts: 10 } }).none();
+const parseOneClickBody: RequestHandler = (req, res, next) => {
+  if (!req.is("multipart/form-data")) return next();
+  if (Number(req.headers["content-length"] ?? 0) > MAX_MULTIPART_BYTES) return next(new AppError("The request is too large.", 413));
+  multipart(req, res, (err?: unknown) => {
+    if (!err) return next();
+    const code = (err as { code?: string }).code ?? "";
+    if (/LIMIT_(FIELD_VALUE|PART_COUNT|FIELD_COUNT|FIELD_KEY)/.test(code)) return next(new AppError("The request is too large.", 413));
+    next(new AppError("The request body could not be read.", 400));
+  });
+};
+
+export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
+  const { db, tokens, views, metrics, csrf } = deps;
+  const router = Router();
+  const confirmMaxAgeMs = deps.confirmTtlHours * 3600_000;
+
+  const renderHome = async (req: Request, res: Response, status: number, extra: { error?: string; errorField?: string; values?: Partial<{ email: string; topics: string[]; frequency: string }> } = {}) => {
+    const [topics, listing] = await Promise.all([listTopics(db), paperListing(db, { basePath: "/papers" })]);
+    res.status(status).type("html").send(
+      views.render("home", {
+        title: "Get trending papers in your email inbox",
+        topics,
+        listing,
+        csrfToken: csrf.token(req, res),
+        honeypotField: HONEYPOT_FIELD,
+        values: { email: "", topics: [], frequency: "daily", ...extra.values },
+        error: extra.error,
+        errorField: extra.errorField,
+      }),
+    );
+  };
+
+  const renderPreferences = async (req: Request, res: Response, subscriber: Subscriber, notice?: string, status = 200) => {
+    const [topics, chosen] = await Promise.all([listTopics(db), currentTopicSlugs(db, subscriber.id)]);
+    const links = linkUrls(tokens, "", subscriber);
+    res.status(status).type("html").send(
+      views.render("preferences", {
+        title: "Your Daily Papers preferences",
+        subscriber: { email: subscriber.email, status: subscriber.status, frequency: subscriber.frequency },
+        topics,
+        chosen,
+        notice,
+        action: links.preferences,
+        csrfToken: csrf.token(req, res),
+      }),
+    );
+  };
+
+  router.get("/", csrf.cookies, async (req, res) => {
+    // The form carries a per-visitor CSRF token: no shared cache may keep this page.
+    res.set("Cache-Control", "private, no-store");
+    await renderHome(req, res, 200);
+  });
+
+  // ---- POST /subscribe: per-IP limit, CSRF, parse, honeypot, validate, per-address limit, subscribe.
+  const parseSubscription: RequestHandler = async (req, res, next) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const values = { email: typeof body.email === "string" ? body.email.slice(0, 300) : "", topics: [] as string[], frequency: "daily" };
+    const refuse = async (status: number, error: string, errorField?: string) => {
+      metrics.subscribes.inc({ outcome: status === 403 ? "csrf" : "invalid" });
+      if (wantsJson(req)) return void res.status(status).json({ error, ...(errorField ? { field: errorField } : {}) });
+      await renderHome(req, res, status, { error, errorField, values });
+    };
+    if (!csrf.isValid(req)) return refuse(403, "This form had expired, so nothing was sent. Please submit it again.");
+    const parsed = subscribeForm.safeParse(body);
+    if (!parsed.success) return refuse(400, firstProblem(parsed.error), String(parsed.error.issues[0]?.path[0] ?? ""));
+    Object.assign(values, { topics: parsed.data.topics, frequency: parsed.data.frequency });
+    if (parsed.data[HONEYPOT_FIELD]) {
+      // A bot: answer exactly like a success, store and send nothing.
+      metrics.subscribes.inc({ outcome: "honeypot" });
+      req.log?.info("honeypot field filled: request ignored");
+      return void answerCheckInbox(req, res);
+    }
+    const address = normalizeEmail(parsed.data.email);
+    if (!address.ok) return refuse(400, address.reason, "email");
+    res.locals.subscription = { email: address.email, topicSlugs: parsed.data.topics, frequency: parsed.data.frequency, values };
+    // Keyed by a hash, so Redis never holds the address itself.
+    res.locals.addressKey = crypto.createHash("sha256").update(address.email).digest("hex").slice(0, 32);
+    next();
+  };
+
+  const answerCheckInbox = (req: Request, res: Response) => {
+    if (wantsJson(req)) return res.status(200).json({ status: "ok", message: CHECK_INBOX });
+    res.status(200).type("html").send(views.render("check-inbox", { title: "Check your inbox", message: CHECK_INBOX }));
+  };
+
+  router.post("/subscribe", deps.limits.perIp, csrf.cookies, parseSubscription, deps.limits.perAddress, async (req, res) => {
+    const { email, topicSlugs, frequency, values } = res.locals.subscription as { email: string; topicSlugs: string[]; frequency: "daily" | "weekly"; values: Record<string, unknown> };
+    try {
+      const result = await subscribe(db, { email, topicSlugs, frequency }, contextOf(req));
+      if (result.sendConfirmation) {
+        // The subscriber is stored: if Redis cannot take the job now, the sweeper queues it later
+        // (requeueUnsentConfirmations), so the reader still gets the same answer.
+        await enqueueConfirmation(deps.emailQueue, { subscriberId: result.subscriberId, requestId: contextOf(req).requestId }, result).catch((err: unknown) =>
+          req.log?.warn({ err: err instanceof Error ? err.message : String(err) }, "could not queue the confirmation email: the sweeper will"),
+        );
+      }
+      metrics.subscribes.inc({ outcome: result.outcome });
+      req.log?.info({ outcome: result.outcome }, "subscribe request answered");
+      answerCheckInbox(req, res);
+    } catch (err) {
+      if (!(err instanceof InvalidInput)) throw err;
+      metrics.subscribes.inc({ outcome: "invalid" });
+      if (wantsJson(req)) return void res.status(400).json({ error: err.message, field: err.field });
+      await renderHome(req, res, 400, { error: err.message, errorField: err.field, values });
+    }
+  });
+
+  // ---- GET /confirm/:token: the double opt-in link, then the preferences page.
+  router.get("/confirm/:token", privatePage, csrf.cookies, async (req, res) => {
+    const subscriber = await resolveLink(db, tokens, "confirm", tokenOf(req), confirmMaxAgeMs);
+    const outcome: ConfirmOutcome = await confirmSubscription(db, subscriber, contextOf(req));
+    if (outcome === "confirmed") metrics.confirmations.inc();
+    const notices: Record<ConfirmOutcome, string> = {
+      confirmed: "You're subscribed. Welcome to Daily Papers! Choose your topics below.",
+      already_active: "Your subscription is already confirmed.",
+      not_pending: "You left this list after asking to join it, so this confirmation link no longer subscribes you. Use the button below to come back.",
+    };
+    const fresh = await db.subscriber.findUniqueOrThrow({ where: { id: subscriber.id } });
+    await renderPreferences(req, res, fresh, notices[outcome]);
+  });
+
+  // ---- Preferences: topics, frequency, send me nothing, download my data, delete me.
+  router.get("/preferences/:token", privatePage, csrf.cookies, async (req, res) => {
+    const subscriber = await resolveLink(db, tokens, "manage", tokenOf(req));
+    const notices: Record<string, string> = {
+      saved: "Your preferences are saved.",
+      unchanged: "Nothing changed.",
+      paused: "Done: we will send you nothing. You can come back at any time from this page.",
+      resubscribed: "Welcome back: you're subscribed again.",
+    };
+    await renderPreferences(req, res, subscriber, notices[String(req.query.done ?? "")]);
+  });
+
+  router.post("/preferences/:token", privatePage, csrf.cookies, csrf.protect, async (req, res) => {
+    const subscriber = await resolveLink(db, tokens, "manage", tokenOf(req));
+    const parsed = preferencesForm.safeParse(req.body ?? {});
+    if (!parsed.success) throw new InvalidInput(firstProblem(parsed.error));
+    const form = parsed.data;
+    const context = contextOf(req);
+    let done: string;
+    if (form.action === "pause") {
+      const { changed } = await unsubscribe(db, subscriber.id, "link", context);
+      if (changed) metrics.unsubscribes.inc({ source: "link" });
+      done = "paused";
+    } else if (form.action === "resubscribe") {
+      await resubscribe(db, subscriber, "link", context);
+      done = "resubscribed";
+    } else {
+      try {
+        const { changed } = await updatePreferences(db, subscriber, { topicSlugs: form.topics, frequency: form.frequency }, context);
+        done = changed ? "saved" : "unchanged";
+      } catch (err) {
+        if (!(err instanceof InvalidInput)) throw err;
+        return renderPreferences(req, res, subscriber, err.message, 400);
+      }
+    }
+    // Post/redirect/get: reloading the page never repeats the change.
+    res.redirect(303, `/preferences/${tokenOf(req)}?done=${done}`);
+  });
+
+  router.post("/preferences/:token/export", privatePage, csrf.cookies, csrf.protect, async (req, res) => {
+    const subscriber = await resolveLink(db, tokens, "manage", tokenOf(req));
+    const data = await exportSubscriberData(db, subscriber.id);
+    res.attachment("daily-papers-my-data.json").type("application/json").send(JSON.stringify(data, null, 2));
+  });
+
+  router.post("/preferences/:token/delete", privatePage, csrf.cookies, csrf.protect, async (req, res) => {
+    const subscriber = await resolveLink(db, tokens, "manage", tokenOf(req));
+    // Erasure cannot be undone: the form's box must be ticked (browsers enforce it too).
+    if ((req.body as Record<string, unknown> | undefined)?.confirm !== "yes") {
+      return renderPreferences(req, res, subscriber, "Nothing was deleted: tick the box to confirm that you want everything erased.", 400);
+    }
+    const { erased } = await eraseSubscriber(db, subscriber.id, "link", contextOf(req));
+    if (erased && subscriber.status === "active") metrics.unsubscribes.inc({ source: "link" });
+    res.status(200).type("html").send(views.render("deleted", { title: "Your data is deleted" }));
+  });
+
+  // ---- Unsubscribe: one button; the POST is also RFC 8058 one-click (no cookies, no CSRF, 200).
+  router.get("/unsubscribe/:token", privatePage, csrf.cookies, async (req, res) => {
+    const subscriber = await resolveLink(db, tokens, "unsubscribe", tokenOf(req));
+    const links = linkUrls(tokens, "", subscriber);
+    res.type("html").send(
+      views.render("unsubscribe", {
+        title: "Unsubscribe from Daily Papers",
+        email: subscriber.email,
+        alreadyUnsubscribed: subscriber.status === "unsubscribed",
+        preferencesUrl: links.preferences,
+        resubscribeAction: links.preferences,
+        csrfToken: csrf.token(req, res),
+      }),
+    );
+  });
+
+  router.post("/unsubscribe/:token", privatePage, csrf.cookies, parseOneClickBody, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const oneClick = body["List-Unsubscribe"] === "One-Click";
+    const source = oneClick ? "one_click" : "link";
+    const subscriber = await resolveLink(db, tokens, "unsubscribe", tokenOf(req));
+    const { changed } = await unsubscribe(db, subscriber.id, source, contextOf(req));
+    if (changed) metrics.unsubscribes.inc({ source });
+    if (oneClick) {
+      // Mail providers read the status only: a plain 200, no cookie, no redirect.
+      return void res.status(200).type("text/plain").send("You are unsubscribed from Daily Papers.\n");
+    }
+    const links = linkUrls(tokens, "", subscriber);
+    res.status(200).type("html").send(
+      views.render("unsubscribed", {
+        title: "You're unsubscribed",
+        email: subscriber.email,
+        resubscribeAction: links.preferences,
+        preferencesUrl: links.preferences,
+        csrfToken: csrf.token(req, res),
+      }),
+    );
+  });
+
+  return router;
+}

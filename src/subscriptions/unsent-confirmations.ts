@@ -1,0 +1,19 @@
+import type { Queue } from "bullmq";
+import type { Db } from "../db";
+import { enqueueConfirmation } from "./confirmation-job";
+
+/**
+ * PostgreSQL, not Redis, knows who still waits for a confirmation link: pending subscribers whose
+ * link was never sent. If the job that should have sent it was lost (Redis down at subscribe time,
+ * flushed, restarted), it is queued again here. Job ids deduplicate with a job still waiting.
+ */
+export async function requeueUnsentConfirmations(db: Db, queue: Queue, olderThanMs = 2 * 60_000, limit = 1000): Promise<number> {
+  const waiting = await db.subscriber.findMany({
+    where: { status: "pending", confirmationSentAt: null, updatedAt: { lt: new Date(Date.now() - olderThanMs) } },
+    select: { id: true, tokenVersion: true, confirmationSentAt: true },
+    orderBy: { updatedAt: "asc" },
+    take: limit,
+  });
+  for (const s of waiting) await enqueueConfirmation(queue, { subscriberId: s.id }, s);
+  return waiting.length;
+}
