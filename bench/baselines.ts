@@ -52,7 +52,7 @@ function transport(sink: Sink, connections: number): Transporter {
   return nodemailer.createTransport({ host: "127.0.0.1", port: sink.port, secure: false, pool: true, maxConnections: connections, maxMessages: Infinity });
 }
 
-/** Runs `count` sends with at most `inFlight` outstanding; `build(i)` may be slow (it runs in between). */
+/** Runs `send(0..count-1)` with at most `inFlight` of them outstanding at once. */
 async function drive(count: number, inFlight: number, send: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   const lane = async () => {

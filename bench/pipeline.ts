@@ -4,6 +4,7 @@
  * assembly job is queued; finished when the sink has counted every reader and the digest is sent.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { createRedis, closeRedis, waitUntilReady } from "../src/queue/connection";
@@ -79,7 +80,7 @@ export async function runPipeline(opts: {
     WORKER_CONCURRENCY: String(w.workerConcurrency),
     DISABLE_SCHEDULES: "true",
     LOG_LEVEL: "info",
-    DATA_DIR: fs.mkdtempSync(path.join(require("node:os").tmpdir(), "bench-worker-")),
+    DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "bench-worker-")),
   };
   const profileDir = w.cpuProfDir;
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
@@ -177,6 +178,7 @@ export async function runPipeline(opts: {
     await client.end().catch(() => undefined);
     await queues.close();
     await closeRedis(redis);
+    fs.rmSync(env.DATA_DIR, { recursive: true, force: true });
   }
 }
 
