@@ -64,7 +64,8 @@ export function createSender(deps: SenderDeps) {
     if (!v) {
       const row = await db.digestVariant.findUniqueOrThrow({ where: { id }, select: { subject: true, html: true, text: true } });
       v = compileVariant(row, config.MAIL_FROM);
-      if (compiled.size > 5000) compiled.clear();
+      // At most ~50 KB each: a bounded cache keeps a worker well inside its heap.
+      if (compiled.size >= 1000) compiled.clear();
       compiled.set(id, v);
     }
     return v;

@@ -1,5 +1,5 @@
 import { Prisma, type ConsentAction, type ConsentSource, type Db, type Frequency, type Subscriber } from "../db";
-import { recordConsent, type DbClient, type RequestContext } from "./consent-log";
+import { emailHash, recordConsent, type DbClient, type RequestContext } from "./consent-log";
 import { replaceTopics, resolveTopicSlugs } from "./topics";
 
 /** A repeated subscribe re-sends the confirmation at most this often (a few minutes). */
@@ -84,6 +84,30 @@ export function importSubscriber(
 }
 
 /**
+ * The common case, a new address, in one statement (one round trip, atomic on its own): the
+ * pending subscriber, their topics and the consent entry. Null when the address exists already.
+ */
+async function createPendingInOneStatement(db: Db, input: NewSubscription, context: RequestContext): Promise<SubscribeResult | null> {
+  const topicIds = await resolveTopicSlugs(db, input.topicSlugs);
+  const detail = JSON.stringify({ status: "pending", topics: [...new Set(input.topicSlugs)].sort(), frequency: input.frequency });
+  const rows = await db.$queryRaw<{ id: string; token_version: number }[]>`
+    WITH s AS (
+      INSERT INTO subscribers (id, email, status, frequency, created_at, updated_at)
+      VALUES (gen_random_uuid(), ${input.email}, 'pending', ${input.frequency}::"Frequency", now(), now())
+      ON CONFLICT (email) DO NOTHING
+      RETURNING id, token_version
+    ), t AS (
+      INSERT INTO subscriber_topics (subscriber_id, topic_id) SELECT s.id, topic_id FROM s, unnest(${topicIds}::int[]) AS topic_id
+    ), c AS (
+      INSERT INTO consent_events (subscriber_id, email_hash, action, source, detail, ip, user_agent, created_at)
+      SELECT s.id, ${emailHash(input.email)}, 'subscribe', 'web_form', ${detail}::jsonb, ${context.ip?.slice(0, 64) ?? null}, ${context.userAgent?.slice(0, 300) ?? null}, now() FROM s
+    )
+    SELECT id::text, token_version FROM s`;
+  const [row] = rows;
+  return row ? { outcome: "created", sendConfirmation: true, subscriberId: row.id, tokenVersion: row.token_version, confirmationSentAt: null } : null;
+}
+
+/**
  * The web form's double opt-in. New address: a pending subscriber. Still pending: the new choice
  * of topics is kept and the confirmation re-sent unless one went out in the last few minutes.
  * Unsubscribed, bounced or complained: a new opt-in (pending again, older links revoked).
@@ -126,7 +150,7 @@ export async function subscribe(
       return { outcome: "reopened", sendConfirmation: true, subscriberId: subscriber.id, tokenVersion: subscriber.tokenVersion + 1, confirmationSentAt: null };
     });
   try {
-    return await attempt();
+    return (await createPendingInOneStatement(db, input, context)) ?? (await attempt());
   } catch (err) {
     // Two requests for one new address at once: the second insert loses; run it again as a repeat.
     if (isUniqueViolation(err)) return attempt();
