@@ -116,7 +116,9 @@ describe("the arXiv source against a local replay server", () => {
     const { papers } = await source.fetchDay("2025-12-09");
     expect(papers.map((p) => p.arxivId)).toEqual(["2512.09001", "2512.09002"]);
     expect(server.requests).toHaveLength(2);
-    expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(290);
+    // Spacing is enforced when requests leave; their arrival times jitter under load (without the
+    // limiter the gap is a few ms).
+    expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(250);
     const query = server.requests[0]!.query.get("search_query")!;
     expect(query).toBe("(cat:cs.LG OR cat:cs.CL OR cat:cs.CV OR cat:cs.AI OR cat:stat.ML) AND submittedDate:[202512090000 TO 202512092359]");
     expect(server.requests[0]!.query.get("max_results")).toBe("2");
@@ -127,7 +129,9 @@ describe("the arXiv source against a local replay server", () => {
     const source = arxivSource({ baseUrl: `${server.url}/api/query`, minIntervalMs: 300 });
     await source.fetchDay("2025-12-06");
     await source.fetchDay("2025-12-07");
-    expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(290);
+    // Spacing is enforced when requests leave; their arrival times jitter under load (without the
+    // limiter the gap is a few ms).
+    expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(250);
   });
 
   it("when arXiv answers 500 then a feed, then the retry succeeds", async () => {
