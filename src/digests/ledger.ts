@@ -46,13 +46,6 @@ export async function claimRange(db: Db, digestId: string, range: SendRange, lea
     .sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
-export async function markAccepted(db: Db, id: bigint, result: { messageId: string; response: string; acceptedAt: Date }): Promise<void> {
-  await db.$executeRaw`
-    UPDATE deliveries SET state = 'accepted', message_id = ${result.messageId}, smtp_response = ${result.response.slice(0, 500)},
-      sent_at = ${result.acceptedAt}, last_error = NULL, claimed_at = NULL, updated_at = now()
-    WHERE id = ${id}`;
-}
-
 export interface Acceptance {
   id: bigint;
   messageId: string;

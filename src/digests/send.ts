@@ -74,9 +74,12 @@ export function createSender(deps: SenderDeps) {
   async function sendOne(digestId: string, d: ClaimedDelivery, outcome: BatchOutcome, log: Logger): Promise<string | undefined> {
     const unsubscribeToken = tokens.sign("unsubscribe", d.subscriberId, d.tokenVersion);
     const unsubscribeUrl = `${config.BASE_URL}/unsubscribe/${unsubscribeToken}`;
-    const raw = personalise(await variant(d.variantId), {
+    const compiledVariant = await variant(d.variantId);
+    // Deterministic per delivery: a receiving server can recognise a copy re-sent after a crash.
+    const messageId = `digest-${digestId}-${d.id}@${domain}`;
+    const raw = personalise(compiledVariant, {
       to: d.email,
-      messageId: `digest-${digestId}-${d.id}@${domain}`,
+      messageId,
       date: new Date(),
       unsubscribeUrl,
       preferencesUrl: `${config.BASE_URL}/preferences/${tokens.sign("manage", d.subscriberId, d.tokenVersion)}`,
@@ -84,7 +87,7 @@ export function createSender(deps: SenderDeps) {
     });
     try {
       // The app's mailer counts and times every send (sent, failed, latency) by this kind.
-      const result = await mailer.sendRaw({ from: (await variant(d.variantId)).fromAddress, to: d.email }, raw, `<digest-${digestId}-${d.id}@${domain}>`, { kind: "digest" });
+      const result = await mailer.sendRaw({ from: compiledVariant.fromAddress, to: d.email }, raw, `<${messageId}>`, { kind: "digest" });
       await recordAcceptance({ id: d.id, ...result });
       outcome.accepted++;
       return undefined;
