@@ -14,14 +14,17 @@ const frequency = z.enum(["daily", "weekly"], { message: "Choose daily or weekly
 
 export const HONEYPOT_FIELD = "website";
 
+/** Daily unless the form says weekly. */
+const frequencyField = z
+  .string()
+  .optional()
+  .transform((v) => v || "daily")
+  .pipe(frequency);
+
 export const subscribeForm = z.object({
   email: z.unknown(),
   topics: slugList,
-  frequency: z
-    .string()
-    .optional()
-    .transform((v) => v || "daily")
-    .pipe(frequency),
+  frequency: frequencyField,
   /** The honeypot: invisible to people, irresistible to form-filling bots. */
   [HONEYPOT_FIELD]: z.string().optional(),
 });
@@ -30,11 +33,7 @@ export type SubscribeForm = z.infer<typeof subscribeForm>;
 export const preferencesForm = z.object({
   action: z.enum(["save", "pause", "resubscribe"]).default("save"),
   topics: slugList,
-  frequency: z
-    .string()
-    .optional()
-    .transform((v) => v || "daily")
-    .pipe(frequency),
+  frequency: frequencyField,
 });
 export type PreferencesForm = z.infer<typeof preferencesForm>;
 
