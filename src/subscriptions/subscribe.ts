@@ -1,6 +1,6 @@
 import { Prisma, type ConsentAction, type ConsentSource, type Db, type Frequency, type Subscriber } from "../db";
 import { emailHash, recordConsent, type DbClient, type RequestContext } from "./consent-log";
-import { replaceTopics, resolveTopicSlugs } from "./topics";
+import { replaceTopics, resolveTopicSlugs, resolveTopicSlugsCached } from "./topics";
 
 /** A repeated subscribe re-sends the confirmation at most this often (a few minutes). */
 export const CONFIRMATION_RESEND_COOLDOWN_MS = 5 * 60_000;
@@ -88,7 +88,7 @@ export function importSubscriber(
  * pending subscriber, their topics and the consent entry. Null when the address exists already.
  */
 async function createPendingInOneStatement(db: Db, input: NewSubscription, context: RequestContext): Promise<SubscribeResult | null> {
-  const topicIds = await resolveTopicSlugs(db, input.topicSlugs);
+  const topicIds = await resolveTopicSlugsCached(db, input.topicSlugs);
   const detail = JSON.stringify({ status: "pending", topics: [...new Set(input.topicSlugs)].sort(), frequency: input.frequency });
   const rows = await db.$queryRaw<{ id: string; token_version: number }[]>`
     WITH s AS (

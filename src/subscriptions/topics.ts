@@ -28,3 +28,21 @@ export async function replaceTopics(db: DbClient, subscriberId: string, topicIds
   await db.subscriberTopic.deleteMany({ where: { subscriberId } });
   if (topicIds.length) await db.subscriberTopic.createMany({ data: topicIds.map((topicId) => ({ subscriberId, topicId })) });
 }
+
+/**
+ * The same, from a per-database cache of slug → id. A topic keeps its id for life (topics are
+ * added and edited, never renumbered), so only an unknown slug needs the database: then the whole
+ * list is read again. The cache still expires after a minute, in case a topic was removed by hand.
+ */
+const slugCache = new WeakMap<object, { readAt: number; idBySlug: Map<string, number> }>();
+export async function resolveTopicSlugsCached(db: DbClient, slugs: string[], maxAgeMs = 60_000): Promise<number[]> {
+  const unique = [...new Set(slugs)];
+  if (unique.length === 0) return [];
+  const cached = slugCache.get(db);
+  if (cached && Date.now() - cached.readAt < maxAgeMs && unique.every((s) => cached.idBySlug.has(s))) {
+    return unique.map((s) => cached.idBySlug.get(s)!).sort((a, b) => a - b);
+  }
+  const all = await db.topic.findMany({ select: { id: true, slug: true } });
+  slugCache.set(db, { readAt: Date.now(), idBySlug: new Map(all.map((t) => [t.slug, t.id])) });
+  return resolveTopicSlugs(db, unique);
+}
