@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import IORedis from "ioredis";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,6 +7,21 @@ import { loadConfig } from "../../src/config";
 import { startApp, type RunningApp, type Roles } from "../../src/app";
 import { createLogger } from "../../src/logger";
 import { createTestDatabase, dropTestDatabase } from "./db";
+
+/** Removes a test run's keys once nothing writes them any more (the app has stopped). */
+export async function deleteKeys(redisUrl: string, pattern: string): Promise<void> {
+  const redis = new IORedis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    for await (const keys of redis.scanStream({ match: pattern, count: 500 })) {
+      if ((keys as string[]).length) await redis.unlink(...(keys as string[]));
+    }
+  } catch {
+    // Redis gone (a test killed it): nothing to clean.
+  } finally {
+    redis.disconnect();
+  }
+}
 
 export interface TestApp extends RunningApp {
   /** Stops the app and drops its database and queue keys. */
@@ -42,9 +58,8 @@ export async function startTestApp(env: Record<string, string> = {}, roles: Part
   return Object.assign(app, {
     dataDir,
     async destroy() {
-      const keys = await app.redis.keys(`${prefix}:*`).catch(() => [] as string[]);
-      if (keys.length) await app.redis.del(...keys).catch(() => undefined);
       await app.stop();
+      await deleteKeys(app.redisUrl, `${config.QUEUE_PREFIX}:*`);
       if (!env.DATABASE_URL) await dropTestDatabase(databaseUrl);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

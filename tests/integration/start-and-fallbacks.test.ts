@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { runTs, type RunningProcess } from "../helpers/process";
 import { dropTestDatabase, unusedDatabaseUrl } from "../helpers/db";
+import { deleteKeys } from "../helpers/app";
 
 /** `npm start` as a user runs it: the real entry point in its own process. */
 const startProduct = (env: Record<string, string | undefined>, role = "all"): RunningProcess =>
@@ -22,7 +23,8 @@ async function stopAndExpectCleanExit(p: RunningProcess, withinMs: number) {
 describe("npm start", () => {
   it("when the database is missing, then it is created and migrated, /healthz answers 200, and SIGTERM stops everything cleanly", async () => {
     const databaseUrl = unusedDatabaseUrl();
-    const p = startProduct({ DATABASE_URL: databaseUrl, DATA_DIR: tmpDataDir(), QUEUE_PREFIX: `test-start-${Date.now()}` });
+    const prefix = `test-start-${Date.now()}`;
+    const p = startProduct({ DATABASE_URL: databaseUrl, DATA_DIR: tmpDataDir(), QUEUE_PREFIX: prefix });
     try {
       const [, url] = await p.waitForOutput(/running at (http:\/\/localhost:\d+)/);
       const res = await fetch(`${url}/healthz`);
@@ -32,6 +34,7 @@ describe("npm start", () => {
     } finally {
       p.child.kill("SIGKILL");
       await dropTestDatabase(databaseUrl);
+      await deleteKeys("redis://127.0.0.1:6379", `${prefix}:*`);
     }
   });
 
@@ -78,13 +81,15 @@ describe("npm start", () => {
   });
 
   it("when the worker role runs alone, then it serves no HTTP and stops cleanly", async () => {
-    const p = startProduct({ DATABASE_URL: "", DATA_DIR: tmpDataDir(), QUEUE_PREFIX: `test-worker-${Date.now()}` }, "worker");
+    const prefix = `test-worker-${Date.now()}`;
+    const p = startProduct({ DATABASE_URL: "", DATA_DIR: tmpDataDir(), QUEUE_PREFIX: prefix }, "worker");
     try {
       await p.waitForOutput(/worker running/);
       expect(p.output()).not.toContain("running at");
       await stopAndExpectCleanExit(p, 15_000);
     } finally {
       p.child.kill("SIGKILL");
+      await deleteKeys("redis://127.0.0.1:6379", `${prefix}:*`);
     }
   });
 });
