@@ -12,8 +12,11 @@ export interface PaperListItem extends NormalizedPaper {
 }
 
 /** The most recent day that has papers, YYYY-MM-DD, or null when there are none. */
-export async function latestFeaturedDay(db: Db): Promise<string | null> {
-  const [row] = await db.$queryRaw<{ day: string | null }[]>`SELECT to_char(max(featured_on), 'YYYY-MM-DD') AS day FROM papers`;
+/** The latest day with featured papers; with `upTo`, the latest on or before it (YYYY-MM-DD). */
+export async function latestFeaturedDay(db: Db, upTo?: string): Promise<string | null> {
+  const [row] = await db.$queryRaw<{ day: string | null }[]>`
+    SELECT to_char(max(featured_on), 'YYYY-MM-DD') AS day FROM papers
+    WHERE ${upTo ?? null}::date IS NULL OR featured_on <= ${upTo ?? null}::date`;
   return row?.day ?? null;
 }
 
