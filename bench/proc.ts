@@ -8,25 +8,21 @@ export const root = path.resolve(__dirname, "..");
 /** Clock ticks per second of /proc/PID/stat (100 on every Linux we run on). */
 const CLK_TCK = 100;
 
-/** Peak resident set size (VmHWM) in MB, or undefined when the process is gone. */
-export function peakRssMb(pid: number): number | undefined {
+/** A memory line of /proc/PID/status in MB, or undefined when the process is gone. */
+function statusMb(pid: number, field: "VmHWM" | "VmRSS"): number | undefined {
   try {
-    const m = fs.readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmHWM:\s+(\d+)\s+kB/m);
+    const m = fs.readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m"));
     return m ? Number(m[1]) / 1024 : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** Peak resident set size (VmHWM) in MB. */
+export const peakRssMb = (pid: number) => statusMb(pid, "VmHWM");
+
 /** Current resident set size (VmRSS) in MB. */
-export function rssMb(pid: number): number | undefined {
-  try {
-    const m = fs.readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+)\s+kB/m);
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export const rssMb = (pid: number) => statusMb(pid, "VmRSS");
 
 /** User + system CPU seconds used by the process so far. */
 export function cpuSeconds(pid: number): number | undefined {

@@ -33,16 +33,19 @@ async function withStores<T>(needQueues: boolean, fn: (stores: { db: Db; queues?
   }
 }
 
+/** --date and --frequency, the same on every digest command. */
+const withDayOptions = (command: Command) =>
+  command.requiredOption("--date <YYYY-MM-DD>", "the featured day").option("--frequency <daily|weekly>", "which digest", frequencyOption, "daily");
+
 export function registerDigestCommands(program: Command): void {
   const digest = program.command("digest").description("assemble, send and inspect digests");
 
-  digest
-    .command("send")
+  withDayOptions(digest.command("send"))
     .description("assemble and send a day's digest (a running worker sends it; sending again never doubles)")
-    .requiredOption("--date <YYYY-MM-DD>", "the featured day")
-    .option("--frequency <daily|weekly>", "which digest", frequencyOption, "daily")
     .option("--wait", "wait until every delivery is settled, with a progress bar")
-    .action(async (opts: { date: string; frequency: Frequency; wait?: boolean }) => {
+    .option("--timeout <seconds>", "with --wait: give up waiting after this long (the sending goes on)", (v) => Number(v), 3600)
+    .action(async (opts: { date: string; frequency: Frequency; wait?: boolean; timeout: number }) => {
+      if (!Number.isFinite(opts.timeout) || opts.timeout <= 0) throw new Error("--timeout must be a number of seconds");
       const day = parseDay(opts.date, "--date");
       await withStores(true, async ({ db, queues }) => {
         const row = await ensureDigest(db, day, opts.frequency);
@@ -51,8 +54,18 @@ export function registerDigestCommands(program: Command): void {
         if (!opts.wait) return;
         const bar = new cliProgress.SingleBar({ format: "sending |{bar}| {value}/{total} settled · {sent} sent, {failed} failed", stream: process.stderr }, cliProgress.Presets.shades_classic);
         let started = false;
+        const since = Date.now();
+        let warned = false;
         for (;;) {
           const current = await db.digest.findUniqueOrThrow({ where: { id: row.id } });
+          if (!current.assembledAt && !warned && Date.now() - since > 30_000) {
+            warned = true;
+            console.error("Not assembled after 30 s: is a worker running (npm start or npm run start:worker) on this REDIS_URL and QUEUE_PREFIX?");
+          }
+          if (Date.now() - since > opts.timeout * 1000) {
+            bar.stop();
+            throw new Error(`Still sending after ${opts.timeout} s; 'npx newsletter digest status --date ${day}' shows how far it got.`);
+          }
           const counts = await deliveryCounts(db, row.id);
           if (current.assembledAt) {
             if (!started) bar.start(counts.total, 0, counts);
@@ -68,11 +81,8 @@ export function registerDigestCommands(program: Command): void {
       });
     });
 
-  digest
-    .command("status")
+  withDayOptions(digest.command("status"))
     .description("how far a day's digest got: total, sent, failed, pending")
-    .requiredOption("--date <YYYY-MM-DD>", "the featured day")
-    .option("--frequency <daily|weekly>", "which digest", frequencyOption, "daily")
     .option("--json", "print JSON")
     .action(async (opts: { date: string; frequency: Frequency; json?: boolean }) => {
       const day = parseDay(opts.date, "--date");

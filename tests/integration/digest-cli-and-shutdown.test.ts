@@ -35,6 +35,22 @@ describe("npx newsletter digest send|status", () => {
   }, 60_000);
 });
 
+describe("npx newsletter digest send --wait with no worker running", () => {
+  it("when nothing sends within --timeout, then it stops waiting with a clear error and the digest stays queued", async () => {
+    const app = await startTestApp({}, { web: false, worker: false });
+    const env = { DATABASE_URL: app.databaseUrl, REDIS_URL: app.redisUrl, QUEUE_PREFIX: app.config.QUEUE_PREFIX, LOG_LEVEL: "warn" };
+    try {
+      await seedPapers(app.db, [{ title: "A paper", upvotes: 1, day: DAY }]);
+      const send = runTs("bin/newsletter.js", ["digest", "send", "--date", DAY, "--wait", "--timeout", "1"], env);
+      expect((await send.exited).code).toBe(1);
+      expect(send.output()).toContain(`Still sending after 1 s; 'npx newsletter digest status --date ${DAY}' shows how far it got.`);
+      expect(await app.queues.digests.getWaitingCount()).toBe(1);
+    } finally {
+      await app.destroy();
+    }
+  }, 60_000);
+});
+
 describe("when a worker is stopped in the middle of a batch", () => {
   it("then it hands back what it has not sent, leaves nothing half-done, and the next worker sends the rest exactly once", async () => {
     const readers = 100;
