@@ -104,6 +104,18 @@ describe("the daily digest, end to end", () => {
     expect(await app.db.delivery.count()).toBe(5);
   });
 
+  it("when the admin names a bad date or frequency, then 400 with a reason and nothing is queued", async () => {
+    const before = await app.queues.digests.getJobCounts();
+    for (const path of [`/admin/api/digests/2024-02-30/send`, `/admin/api/digests/yesterday/send`, `/admin/api/digests/${DAY}/send?frequency=hourly`]) {
+      const res = await fetch(`${app.url}${path}`, { method: "POST", headers: auth });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toMatch(/date|frequency/);
+    }
+    expect((await fetch(`${app.url}/admin/api/digests/2020-01-01`, { headers: auth })).status).toBe(404);
+    expect(await app.queues.digests.getJobCounts()).toEqual(before);
+    expect(await app.db.digest.count({ where: { day: new Date("2024-02-29") } })).toBe(0);
+  });
+
   it("when a reader's topics match nothing that day, then they get no email and no delivery", async () => {
     expect(await app.db.delivery.count({ where: { subscriber: { email: "continual@example.org" } } })).toBe(0);
   });
