@@ -7,7 +7,21 @@ module.exports = {
   // CommonJS output, so that dynamic import() (the Prisma client loads its query compiler that way)
   // becomes require() and needs no --experimental-vm-modules.
   transform: {
-    "^.+\\.ts$": ["ts-jest", { diagnostics: false, tsconfig: { isolatedModules: true, module: "commonjs", moduleResolution: "node10", allowImportingTsExtensions: true, noEmit: true, esModuleInterop: true, target: "ES2022" } }],
+    "^.+\\.ts$": [
+      "ts-jest",
+      {
+        diagnostics: false,
+        tsconfig: {
+          isolatedModules: true,
+          module: "commonjs",
+          moduleResolution: "node10",
+          allowImportingTsExtensions: true,
+          noEmit: true,
+          esModuleInterop: true,
+          target: "ES2022",
+        },
+      },
+    ],
   },
   globalSetup: "<rootDir>/tests/helpers/global-setup.ts",
   testTimeout: 60_000,

@@ -21,7 +21,9 @@ app.post("/subscribe", async (req, res) => {
 });
 const server = http.createServer(app);
 server.keepAliveTimeout = 5_000;
-server.listen(Number(process.env.PORT), "127.0.0.1", () => console.log(`bare subscribe listening on ${process.env.PORT}`));
+server.listen(Number(process.env.PORT), "127.0.0.1", () =>
+  console.log(`bare subscribe listening on ${process.env.PORT}`),
+);
 process.on("SIGTERM", () => {
   server.close();
   void pool.end().then(() => process.exit(0));

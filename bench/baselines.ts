@@ -36,7 +36,11 @@ async function digestFor(databaseUrl: string) {
   try {
     const candidates = await loadCandidates(db, BENCH_DAY, "daily");
     const names = await topicNames(db);
-    return digestView(selectPapers(candidates, [], 10), names, { day: BENCH_DAY, frequency: "daily", baseUrl: BASE_URL });
+    return digestView(selectPapers(candidates, [], 10), names, {
+      day: BENCH_DAY,
+      frequency: "daily",
+      baseUrl: BASE_URL,
+    });
   } finally {
     await db.$disconnect();
   }
@@ -49,7 +53,14 @@ const personal = (s: string, i: number) =>
     .replaceAll(Placeholder.email, `baseline${i}@bench.example`);
 
 function transport(sink: Sink, connections: number): Transporter {
-  return nodemailer.createTransport({ host: "127.0.0.1", port: sink.port, secure: false, pool: true, maxConnections: connections, maxMessages: Infinity });
+  return nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: sink.port,
+    secure: false,
+    pool: true,
+    maxConnections: connections,
+    maxMessages: Infinity,
+  });
 }
 
 /** Runs `send(0..count-1)` with at most `inFlight` of them outstanding at once. */
@@ -61,17 +72,35 @@ async function drive(count: number, inFlight: number, send: (i: number) => Promi
   await Promise.all(Array.from({ length: Math.min(inFlight, count) }, lane));
 }
 
-async function measure(sink: Sink, readers: number, messages: number, run: () => Promise<number>): Promise<BaselineResult> {
+async function measure(
+  sink: Sink,
+  readers: number,
+  messages: number,
+  run: () => Promise<number>,
+): Promise<BaselineResult> {
   const before = sink.mark();
   const started = process.hrtime.bigint();
   const htmlChars = await run();
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   await sink.waitForMessages(before + messages, 10_000);
   const emailsPerSecond = messages / (ms / 1000);
-  return { messages, ms, emailsPerSecond, extrapolatedMs: (readers / emailsPerSecond) * 1000, sinkCounted: sink.messages() - before, htmlChars };
+  return {
+    messages,
+    ms,
+    emailsPerSecond,
+    extrapolatedMs: (readers / emailsPerSecond) * 1000,
+    sinkCounted: sink.messages() - before,
+    htmlChars,
+  };
 }
 
-export async function naiveBaseline(opts: { databaseUrl: string; sink: Sink; sample: number; readers: number; connections: number }): Promise<BaselineResult> {
+export async function naiveBaseline(opts: {
+  databaseUrl: string;
+  sink: Sink;
+  sample: number;
+  readers: number;
+  connections: number;
+}): Promise<BaselineResult> {
   const view = await digestFor(opts.databaseUrl);
   const transporter = transport(opts.sink, opts.connections);
   try {
@@ -98,7 +127,14 @@ export async function naiveBaseline(opts: { databaseUrl: string; sink: Sink; sam
   }
 }
 
-export async function plainSendMailBaseline(opts: { databaseUrl: string; sink: Sink; count: number; readers: number; connections: number; inFlight: number }): Promise<BaselineResult> {
+export async function plainSendMailBaseline(opts: {
+  databaseUrl: string;
+  sink: Sink;
+  count: number;
+  readers: number;
+  connections: number;
+  inFlight: number;
+}): Promise<BaselineResult> {
   const content = await renderDigest(await digestFor(opts.databaseUrl));
   const html = personal(content.html, 0);
   const text = personal(content.text, 0);
@@ -106,9 +142,27 @@ export async function plainSendMailBaseline(opts: { databaseUrl: string; sink: S
   const transporter = transport(opts.sink, opts.connections);
   try {
     // Connections opened before the clock starts, as the pipeline's pool is warm too.
-    await drive(opts.connections, opts.connections, (i) => transporter.sendMail({ from: FROM, to: `warmup${i}@bench.example`, subject: content.subject, html, text, headers }));
+    await drive(opts.connections, opts.connections, (i) =>
+      transporter.sendMail({
+        from: FROM,
+        to: `warmup${i}@bench.example`,
+        subject: content.subject,
+        html,
+        text,
+        headers,
+      }),
+    );
     return await measure(opts.sink, opts.readers, opts.count, async () => {
-      await drive(opts.count, opts.inFlight, (i) => transporter.sendMail({ from: FROM, to: `baseline${i}@bench.example`, subject: content.subject, html, text, headers }));
+      await drive(opts.count, opts.inFlight, (i) =>
+        transporter.sendMail({
+          from: FROM,
+          to: `baseline${i}@bench.example`,
+          subject: content.subject,
+          html,
+          text,
+          headers,
+        }),
+      );
       return html.length;
     });
   } finally {

@@ -54,7 +54,8 @@ export class BenchDatabases {
     try {
       await seedDefaultTopics(db);
       const result = await ingestDay(db, sampleSource(), BENCH_DAY);
-      if (result.error || result.inserted === 0) throw new Error(`could not ingest the sample day ${BENCH_DAY}: ${result.error ?? "no papers"}`);
+      if (result.error || result.inserted === 0)
+        throw new Error(`could not ingest the sample day ${BENCH_DAY}: ${result.error ?? "no papers"}`);
     } finally {
       await db.$disconnect();
     }
@@ -66,7 +67,9 @@ export class BenchDatabases {
   async fresh(label: string): Promise<string> {
     const template = await this.ensureTemplate();
     const name = `bench_${this.run}_${label}`.replace(/[^a-z0-9_]/g, "_");
-    await this.admin((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(template)}`));
+    await this.admin((c) =>
+      c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(template)}`),
+    );
     this.created.push(name);
     return this.url(name);
   }
@@ -84,7 +87,10 @@ export class BenchDatabases {
  * everything), the others a pseudo-random subset of the topics (bit i of a hash of the reader
  * number picks topic i), so there are hundreds of distinct choices and many paper lists.
  */
-export async function seedReaders(url: string, count: number): Promise<{ readers: number; choices: number; topicRows: number }> {
+export async function seedReaders(
+  url: string,
+  count: number,
+): Promise<{ readers: number; choices: number; topicRows: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -99,7 +99,13 @@ export async function runPipeline(opts: {
     const sinkCpuBefore = cpuSeconds(sink.pid) ?? 0;
     const sinkBefore = sink.mark();
     const commits = async () =>
-      Number((await client.query<{ n: string }>("SELECT pg_stat_get_db_xact_commit(oid) AS n FROM pg_database WHERE datname = current_database()")).rows[0]!.n);
+      Number(
+        (
+          await client.query<{ n: string }>(
+            "SELECT pg_stat_get_db_xact_commit(oid) AS n FROM pg_database WHERE datname = current_database()",
+          )
+        ).rows[0]!.n,
+      );
     await client.query("SELECT pg_stat_clear_snapshot()");
     const commitsBefore = await commits();
 
@@ -121,12 +127,18 @@ export async function runPipeline(opts: {
       if (digest?.status === "sent" && counted >= opts.readers) break;
       if (Date.now() - lastProgress > 5_000) {
         lastProgress = Date.now();
-        opts.log(`  ${counted} / ${opts.readers} emails at the sink after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        opts.log(
+          `  ${counted} / ${opts.readers} emails at the sink after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        );
       }
       if (Date.now() - started > opts.timeoutMs) {
-        throw new Error(`pipeline did not finish within ${opts.timeoutMs} ms: sink counted ${counted} of ${opts.readers}, digest ${digest?.status ?? "missing"}`);
+        throw new Error(
+          `pipeline did not finish within ${opts.timeoutMs} ms: sink counted ${counted} of ${opts.readers}, digest ${digest?.status ?? "missing"}`,
+        );
       }
-      for (const c of children) if (c.child.exitCode !== null) throw new Error(`a worker exited (${c.child.exitCode}):\n${c.output().slice(-3000)}`);
+      for (const c of children)
+        if (c.child.exitCode !== null)
+          throw new Error(`a worker exited (${c.child.exitCode}):\n${c.output().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     // Anything extra (a message sent twice) would arrive within moments: give it the chance to.
@@ -169,7 +181,12 @@ export async function runPipeline(opts: {
       // Profile files are named CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile.
       for (const f of fs.readdirSync(profileDir).filter((f) => f.endsWith(".cpuprofile") && !before.has(f))) {
         const child = children.find((c) => f.includes(`.${c.pid}.`));
-        if (child) result.profiles.push({ file: path.join(profileDir, f), fromMs: started - child.spawnedAt, toMs: finished - child.spawnedAt });
+        if (child)
+          result.profiles.push({
+            file: path.join(profileDir, f),
+            fromMs: started - child.spawnedAt,
+            toMs: finished - child.spawnedAt,
+          });
       }
     }
     return result;

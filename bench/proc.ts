@@ -51,13 +51,21 @@ export interface Child {
  * Runs a TypeScript entry point with node and tsx's loader (no wrapper process), so the pid is
  * the product's own process: its memory and CPU are what we read.
  */
-export function runTs(script: string, env: Record<string, string>, opts: { nodeArgs?: string[]; args?: string[] } = {}): Child {
+export function runTs(
+  script: string,
+  env: Record<string, string>,
+  opts: { nodeArgs?: string[]; args?: string[] } = {},
+): Child {
   const spawnedAt = Date.now();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), "--import", "tsx", path.join(root, script), ...(opts.args ?? [])], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), "--import", "tsx", path.join(root, script), ...(opts.args ?? [])],
+    {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   const keep = (d: Buffer) => {
     out += d.toString();
@@ -74,8 +82,10 @@ export function runTs(script: string, env: Record<string, string>, opts: { nodeA
     async waitForOutput(pattern, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (!pattern.test(out)) {
-        if (child.exitCode !== null) throw new Error(`${script} exited (${child.exitCode}) before printing ${pattern}:\n${out.slice(-3000)}`);
-        if (Date.now() > deadline) throw new Error(`${script}: no ${pattern} within ${timeoutMs} ms:\n${out.slice(-3000)}`);
+        if (child.exitCode !== null)
+          throw new Error(`${script} exited (${child.exitCode}) before printing ${pattern}:\n${out.slice(-3000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`${script}: no ${pattern} within ${timeoutMs} ms:\n${out.slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

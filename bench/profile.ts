@@ -66,11 +66,16 @@ export function summariseProfiles(files: { file: string; fromMs: number; toMs: n
   }
   const idle = byArea.get("(idle)") ?? 0;
   const busyMs = totalMs - idle;
-  const sorted = (m: Map<string, number>) => [...m].filter(([k]) => k !== "(idle)" && !k.startsWith("(idle)")).sort((a, b) => b[1] - a[1]);
+  const sorted = (m: Map<string, number>) =>
+    [...m].filter(([k]) => k !== "(idle)" && !k.startsWith("(idle)")).sort((a, b) => b[1] - a[1]);
   return {
     totalMs,
     busyMs,
-    byArea: sorted(byArea).slice(0, top).map(([area, ms]) => ({ area, ms, share: ms / busyMs })),
-    topFunctions: sorted(byFn).slice(0, top).map(([fn, ms]) => ({ fn, ms, share: ms / busyMs })),
+    byArea: sorted(byArea)
+      .slice(0, top)
+      .map(([area, ms]) => ({ area, ms, share: ms / busyMs })),
+    topFunctions: sorted(byFn)
+      .slice(0, top)
+      .map(([fn, ms]) => ({ fn, ms, share: ms / busyMs })),
   };
 }

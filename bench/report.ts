@@ -19,7 +19,14 @@ export interface SizeResult {
 
 export interface BenchReport {
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string; loadAverageAtStart: number[] };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    platform: string;
+    loadAverageAtStart: number[];
+  };
   settings: Record<string, unknown>;
   sizes: SizeResult[];
   subscribe?: SubscribeResult;
@@ -55,8 +62,18 @@ export function checkTargets(sizes: SizeResult[], subscribe?: SubscribeResult): 
   const targets: BenchReport["targets"] = [];
   if (largest) {
     const p = largest.pipeline;
-    targets.push({ name: "pipeline vs plain sendMail (b)", target: ">= 1.5x", measured: `${n2(largest.ratioToPlain)}x`, met: largest.ratioToPlain >= 1.5 });
-    targets.push({ name: "emails per second (end to end)", target: ">= 1,000", measured: n0(p.emailsPerSecond), met: p.emailsPerSecond >= 1000 });
+    targets.push({
+      name: "pipeline vs plain sendMail (b)",
+      target: ">= 1.5x",
+      measured: `${n2(largest.ratioToPlain)}x`,
+      met: largest.ratioToPlain >= 1.5,
+    });
+    targets.push({
+      name: "emails per second (end to end)",
+      target: ">= 1,000",
+      measured: n0(p.emailsPerSecond),
+      met: p.emailsPerSecond >= 1000,
+    });
     const at100k = sizes.find((x) => x.pipeline.readers >= 100_000);
     targets.push({
       name: "100,000 delivered",
@@ -65,14 +82,39 @@ export function checkTargets(sizes: SizeResult[], subscribe?: SubscribeResult): 
       met: !!at100k && at100k.pipeline.totalMs < 120_000 && at100k.pipeline.sinkExact,
     });
     const peak = Math.max(...(at100k ?? largest).pipeline.workerPeakRssMb);
-    targets.push({ name: `worker peak RSS at ${n0((at100k ?? largest).pipeline.readers)}`, target: "< 300 MB (at 100,000)", measured: `${n0(peak)} MB`, met: !!at100k && peak < 300 });
-    targets.push({ name: "sink counted exactly N", target: "every size", measured: sizes.map((x) => `${n0(x.pipeline.sinkCounted)}/${n0(x.pipeline.readers)}`).join(", "), met: sizes.every((x) => x.pipeline.sinkExact) });
+    targets.push({
+      name: `worker peak RSS at ${n0((at100k ?? largest).pipeline.readers)}`,
+      target: "< 300 MB (at 100,000)",
+      measured: `${n0(peak)} MB`,
+      met: !!at100k && peak < 300,
+    });
+    targets.push({
+      name: "sink counted exactly N",
+      target: "every size",
+      measured: sizes.map((x) => `${n0(x.pipeline.sinkCounted)}/${n0(x.pipeline.readers)}`).join(", "),
+      met: sizes.every((x) => x.pipeline.sinkExact),
+    });
   }
   if (subscribe?.real && subscribe.throughputRatio !== undefined) {
-    targets.push({ name: "subscribe throughput vs bare", target: ">= 60%", measured: `${n0(subscribe.throughputRatio * 100)}%`, met: subscribe.throughputRatio >= 0.6 });
-    targets.push({ name: "subscribe p99", target: "< 50 ms", measured: `${n1(subscribe.real.p99Ms)} ms`, met: subscribe.real.p99Ms < 50 });
+    targets.push({
+      name: "subscribe throughput vs bare",
+      target: ">= 60%",
+      measured: `${n0(subscribe.throughputRatio * 100)}%`,
+      met: subscribe.throughputRatio >= 0.6,
+    });
+    targets.push({
+      name: "subscribe p99",
+      target: "< 50 ms",
+      measured: `${n1(subscribe.real.p99Ms)} ms`,
+      met: subscribe.real.p99Ms < 50,
+    });
   } else if (subscribe) {
-    targets.push({ name: "subscribe vs bare", target: ">= 60%, p99 < 50 ms", measured: subscribe.realMissing ?? "not measured", met: false });
+    targets.push({
+      name: "subscribe vs bare",
+      target: ">= 60%, p99 < 50 ms",
+      measured: subscribe.realMissing ?? "not measured",
+      met: false,
+    });
   }
   return targets;
 }
@@ -80,10 +122,28 @@ export function checkTargets(sizes: SizeResult[], subscribe?: SubscribeResult): 
 export function render(report: BenchReport): string {
   const out: string[] = [];
   const m = report.machine;
-  out.push(`Daily Papers bench, ${report.startedAt}: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, load ${m.loadAverageAtStart.join(" ")}`);
+  out.push(
+    `Daily Papers bench, ${report.startedAt}: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, load ${m.loadAverageAtStart.join(" ")}`,
+  );
   if (report.sizes.length) {
     out.push("", "Send pipeline (real workers, loopback smtp-sink)");
-    const rows = [["readers", "variants", "assembly", "last accepted", "emails/s", "send phase/s", "sink count", "worker RSS idle", "worker peak RSS", "worker CPU", "CPU ms/reader", "wall ms/reader", "commits/email"]];
+    const rows = [
+      [
+        "readers",
+        "variants",
+        "assembly",
+        "last accepted",
+        "emails/s",
+        "send phase/s",
+        "sink count",
+        "worker RSS idle",
+        "worker peak RSS",
+        "worker CPU",
+        "CPU ms/reader",
+        "wall ms/reader",
+        "commits/email",
+      ],
+    ];
     for (const x of report.sizes) {
       const p = x.pipeline;
       const cpu = p.workerCpuSeconds.reduce((a, b) => a + b, 0);
@@ -104,10 +164,31 @@ export function render(report: BenchReport): string {
       ]);
     }
     out.push(table(rows));
-    out.push("", "Same sink, in one process: (a) naive MJML + sendMail per reader, on a sample; (b) plain pooled sendMail of one rendered message");
-    const b = [["readers", "(a) emails/s", "(a) time for N", "pipeline / (a)", "(b) emails/s", "(b) time for N", "pipeline / (b)"]];
+    out.push(
+      "",
+      "Same sink, in one process: (a) naive MJML + sendMail per reader, on a sample; (b) plain pooled sendMail of one rendered message",
+    );
+    const b = [
+      [
+        "readers",
+        "(a) emails/s",
+        "(a) time for N",
+        "pipeline / (a)",
+        "(b) emails/s",
+        "(b) time for N",
+        "pipeline / (b)",
+      ],
+    ];
     for (const x of report.sizes) {
-      b.push([n0(x.pipeline.readers), n0(x.naive.emailsPerSecond), s(x.naive.extrapolatedMs), `${n1(x.ratioToNaive)}x`, n0(x.plain.emailsPerSecond), s(x.plain.extrapolatedMs), `${n2(x.ratioToPlain)}x`]);
+      b.push([
+        n0(x.pipeline.readers),
+        n0(x.naive.emailsPerSecond),
+        s(x.naive.extrapolatedMs),
+        `${n1(x.ratioToNaive)}x`,
+        n0(x.plain.emailsPerSecond),
+        s(x.plain.extrapolatedMs),
+        `${n2(x.ratioToPlain)}x`,
+      ]);
     }
     out.push(table(b));
   }
@@ -116,21 +197,52 @@ export function render(report: BenchReport): string {
     out.push("", "POST /subscribe under load (autocannon, loopback)");
     const rows = [["endpoint", "body", "requests/s", "p50", "p99", "requests", "non-2xx", "errors"]];
     for (const r of [sub.bare, sub.real].filter((x): x is NonNullable<typeof x> => !!x)) {
-      rows.push([r.target === "bare" ? "bare Express + 1 INSERT" : "real POST /subscribe", r.mode, n0(r.requestsPerSecond), `${n1(r.p50Ms)} ms`, `${n1(r.p99Ms)} ms`, n0(r.requests), n0(r.non2xx), n0(r.errors)]);
+      rows.push([
+        r.target === "bare" ? "bare Express + 1 INSERT" : "real POST /subscribe",
+        r.mode,
+        n0(r.requestsPerSecond),
+        `${n1(r.p50Ms)} ms`,
+        `${n1(r.p99Ms)} ms`,
+        n0(r.requests),
+        n0(r.non2xx),
+        n0(r.errors),
+      ]);
     }
     out.push(table(rows));
-    out.push(sub.real ? `real / bare throughput: ${n0((sub.throughputRatio ?? 0) * 100)}%` : `real endpoint not measured: ${sub.realMissing}`);
+    out.push(
+      sub.real
+        ? `real / bare throughput: ${n0((sub.throughputRatio ?? 0) * 100)}%`
+        : `real endpoint not measured: ${sub.realMissing}`,
+    );
   }
   if (report.profile) {
     const p = report.profile;
-    out.push("", `Where the workers' CPU went (V8 profile, ${n1(p.busyMs / 1000)} s busy of ${n1(p.totalMs / 1000)} s sampled)`);
-    out.push(table([["area", "self time", "share"], ...p.byArea.map((a) => [a.area, `${n0(a.ms)} ms`, `${n0(a.share * 100)}%`])]));
+    out.push(
+      "",
+      `Where the workers' CPU went (V8 profile, ${n1(p.busyMs / 1000)} s busy of ${n1(p.totalMs / 1000)} s sampled)`,
+    );
+    out.push(
+      table([
+        ["area", "self time", "share"],
+        ...p.byArea.map((a) => [a.area, `${n0(a.ms)} ms`, `${n0(a.share * 100)}%`]),
+      ]),
+    );
     out.push("");
-    out.push(table([["function", "self time", "share"], ...p.topFunctions.map((f) => [f.fn, `${n0(f.ms)} ms`, `${n1(f.share * 100)}%`])]));
+    out.push(
+      table([
+        ["function", "self time", "share"],
+        ...p.topFunctions.map((f) => [f.fn, `${n0(f.ms)} ms`, `${n1(f.share * 100)}%`]),
+      ]),
+    );
   }
   if (report.targets.length) {
     out.push("", "Targets");
-    out.push(table([["target", "aim", "measured", "met"], ...report.targets.map((t) => [t.name, t.target, t.measured, t.met ? "yes" : "NO"])]));
+    out.push(
+      table([
+        ["target", "aim", "measured", "met"],
+        ...report.targets.map((t) => [t.name, t.target, t.measured, t.met ? "yes" : "NO"]),
+      ]),
+    );
   }
   return out.join("\n");
 }

@@ -22,7 +22,8 @@ const int = (min: number) => (v: string) => {
 };
 const sizeList = (v: string) => {
   const sizes = v.split(",").map((s) => Number(s.trim().replace(/_/g, "")));
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError("expected sizes such as 5000,20000");
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1))
+    throw new InvalidArgumentError("expected sizes such as 5000,20000");
   return sizes.sort((a, b) => a - b);
 };
 
@@ -31,9 +32,18 @@ const program = new Command("bench")
   .option("--sizes <list>", "reader counts to run the pipeline at, comma-separated", sizeList, [5_000, 20_000])
   .option("--workers <n>", "worker processes", int(1), 2)
   .option("--send-batch-size <n>", "SEND_BATCH_SIZE of the workers", int(1), 1000)
-  .option("--send-concurrency <n>", "SEND_CONCURRENCY of the workers (also their SMTP pool size, at most 10)", int(1), 10)
+  .option(
+    "--send-concurrency <n>",
+    "SEND_CONCURRENCY of the workers (also their SMTP pool size, at most 10)",
+    int(1),
+    10,
+  )
   .option("--worker-concurrency <n>", "WORKER_CONCURRENCY of the workers", int(1), 4)
-  .option("--worker-node-options <options>", "extra node options for the worker processes, space-separated (e.g. --max-old-space-size=160)", "")
+  .option(
+    "--worker-node-options <options>",
+    "extra node options for the worker processes, space-separated (e.g. --max-old-space-size=160)",
+    "",
+  )
   .option("--naive-sample <n>", "emails sent by baseline (a) (MJML per reader), extrapolated", int(10), 300)
   .option("--plain-count <n>", "emails sent by baseline (b) (plain sendMail), extrapolated", int(100), 5_000)
   .option("--duration <seconds>", "seconds of load on each subscribe endpoint", int(1), 10)
@@ -41,7 +51,11 @@ const program = new Command("bench")
   .option("--skip-subscribe", "do not measure the subscribe endpoint")
   .option("--skip-pipeline", "do not measure the send pipeline")
   .option("--no-profile", "do not CPU-profile the workers at the largest size")
-  .option("--database-server <url>", "PostgreSQL server (databases bench_* are created and dropped)", "postgresql://postgres@127.0.0.1:5432")
+  .option(
+    "--database-server <url>",
+    "PostgreSQL server (databases bench_* are created and dropped)",
+    "postgresql://postgres@127.0.0.1:5432",
+  )
   .option("--redis <url>", "Redis (keys under a bench-* prefix, removed at the end)", "redis://127.0.0.1:6379")
   .option("--out <dir>", "where the JSON result goes", path.join(__dirname, "results"));
 
@@ -76,7 +90,10 @@ async function main() {
   const cleanup = () =>
     (cleaning ??= (async () => {
       await sink?.stop();
-      for (const prefix of prefixes) await dropQueueKeys(opts.redis, prefix).catch((err) => console.error(`could not remove Redis keys ${prefix}:*: ${err}`));
+      for (const prefix of prefixes)
+        await dropQueueKeys(opts.redis, prefix).catch((err) =>
+          console.error(`could not remove Redis keys ${prefix}:*: ${err}`),
+        );
       await dbs.dropAll().catch((err) => console.error(`could not drop the bench databases: ${err}`));
     })());
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -93,7 +110,9 @@ async function main() {
     sizes: [],
     targets: [],
   };
-  say(`bench run ${dbs.run}: sizes ${opts.sizes.join(", ")}, ${opts.workers} worker process(es), batch ${opts.sendBatchSize}, send concurrency ${opts.sendConcurrency}, worker concurrency ${opts.workerConcurrency}`);
+  say(
+    `bench run ${dbs.run}: sizes ${opts.sizes.join(", ")}, ${opts.workers} worker process(es), batch ${opts.sendBatchSize}, send concurrency ${opts.sendConcurrency}, worker concurrency ${opts.workerConcurrency}`,
+  );
   try {
     sink = await startSink();
     say(`smtp-sink on ${sink.url}`);
@@ -127,12 +146,27 @@ async function main() {
           timeoutMs: Math.max(120_000, size * 10),
           log: say,
         });
-        say(`  pipeline: ${pipeline.sinkCounted} at the sink in ${(pipeline.totalMs / 1000).toFixed(1)} s, ${Math.round(pipeline.emailsPerSecond)} emails/s`);
+        say(
+          `  pipeline: ${pipeline.sinkCounted} at the sink in ${(pipeline.totalMs / 1000).toFixed(1)} s, ${Math.round(pipeline.emailsPerSecond)} emails/s`,
+        );
         const connections = Math.min(opts.sendConcurrency, 10);
         say(`  baseline (a): naive MJML + sendMail, ${opts.naiveSample} emails`);
-        const naive = await naiveBaseline({ databaseUrl: url, sink, sample: opts.naiveSample, readers: size, connections });
+        const naive = await naiveBaseline({
+          databaseUrl: url,
+          sink,
+          sample: opts.naiveSample,
+          readers: size,
+          connections,
+        });
         say(`  baseline (b): plain pooled sendMail, ${Math.min(opts.plainCount, size)} emails`);
-        const plain = await plainSendMailBaseline({ databaseUrl: url, sink, count: Math.min(opts.plainCount, size), readers: size, connections, inFlight: 50 });
+        const plain = await plainSendMailBaseline({
+          databaseUrl: url,
+          sink,
+          count: Math.min(opts.plainCount, size),
+          readers: size,
+          connections,
+          inFlight: 50,
+        });
         report.sizes.push({
           pipeline,
           naive,

@@ -26,7 +26,9 @@ export interface Sink {
 
 export async function startSink(): Promise<Sink> {
   if (!fs.existsSync(SMTP_SINK)) {
-    throw new Error(`${SMTP_SINK} is missing: install postfix (DEBIAN_FRONTEND=noninteractive apt-get install -y postfix)`);
+    throw new Error(
+      `${SMTP_SINK} is missing: install postfix (DEBIAN_FRONTEND=noninteractive apt-get install -y postfix)`,
+    );
   }
   const port = await freePort();
   // Backlog 1000; -u is required when run as root (it drops to postfix after binding).
@@ -44,7 +46,11 @@ export async function startSink(): Promise<Sink> {
   });
   child.stderr!.on("data", (d) => (errors += String(d)));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await waitFor(async () => child.exitCode === null && (await portAnswers("127.0.0.1", port)), 5_000, `smtp-sink on port ${port} (${errors.trim()})`);
+  await waitFor(
+    async () => child.exitCode === null && (await portAnswers("127.0.0.1", port)),
+    5_000,
+    `smtp-sink on port ${port} (${errors.trim()})`,
+  );
   return {
     port,
     url: `smtp://127.0.0.1:${port}`,

@@ -34,7 +34,12 @@ export interface SubscribeResult {
 
 const TOPICS = ["language-models", "robotics"];
 
-async function startServer(script: string, env: Record<string, string>, ready: RegExp, args: string[] = []): Promise<{ child: Child; url: string }> {
+async function startServer(
+  script: string,
+  env: Record<string, string>,
+  ready: RegExp,
+  args: string[] = [],
+): Promise<{ child: Child; url: string }> {
   const port = await freePort();
   const child = runTs(script, { ...env, PORT: String(port) }, { args });
   try {
@@ -59,35 +64,62 @@ const formBody = (csrf?: string) => (id: string) => {
   if (csrf) params.set("_csrf", csrf);
   return params.toString().replace(encodeURIComponent("[<id>]"), "[<id>]");
 };
-const jsonBody = (id: string) => JSON.stringify({ email: `load-${id}@bench.example`, topics: TOPICS, frequency: "daily" });
+const jsonBody = (id: string) =>
+  JSON.stringify({ email: `load-${id}@bench.example`, topics: TOPICS, frequency: "daily" });
 
 /** What a browser would send: the form, with the CSRF token of the home page when it has one. */
 async function requestShape(url: string): Promise<Shape | { missing: string }> {
   const home = await fetch(`${url}/`, { headers: { accept: "text/html" } });
   const page = await home.text();
   const token = page.match(/name="_csrf"\s+value="([^"]+)"/)?.[1] ?? page.match(/value="([^"]+)"\s+name="_csrf"/)?.[1];
-  const cookie = home.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const cookie = home.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
   const candidates: Shape[] = [
     {
       mode: token ? "form+csrf" : "form",
-      headers: { "content-type": "application/x-www-form-urlencoded", accept: "text/html", ...(cookie ? { cookie } : {}) },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        accept: "text/html",
+        ...(cookie ? { cookie } : {}),
+      },
       body: formBody(token),
     },
     { mode: "json", headers: { "content-type": "application/json", accept: "application/json" }, body: jsonBody },
   ];
   let last = "";
   for (const shape of candidates) {
-    const res = await fetch(`${url}/subscribe`, { method: "POST", headers: shape.headers, body: shape.body(`probe-${shape.mode.replace(/\W/g, "")}-${Date.now()}`) });
+    const res = await fetch(`${url}/subscribe`, {
+      method: "POST",
+      headers: shape.headers,
+      body: shape.body(`probe-${shape.mode.replace(/\W/g, "")}-${Date.now()}`),
+    });
     await res.text();
-    if (res.status === 404) return { missing: "POST /subscribe answers 404 (the subscribe route is not in this build)" };
+    if (res.status === 404)
+      return { missing: "POST /subscribe answers 404 (the subscribe route is not in this build)" };
     if (res.ok) return shape;
     last = `${shape.mode}: ${res.status}`;
   }
   return { missing: `POST /subscribe refused both a form and a JSON post (${last})` };
 }
 
-async function load(target: LoadResult["target"], url: string, shape: Shape, seconds: number, connections: number): Promise<LoadResult> {
-  const opts = { url: `${url}/subscribe`, method: "POST", connections, headers: shape.headers, body: shape.body("[<id>]"), idReplacement: true, timeout: 10 };
+async function load(
+  target: LoadResult["target"],
+  url: string,
+  shape: Shape,
+  seconds: number,
+  connections: number,
+): Promise<LoadResult> {
+  const opts = {
+    url: `${url}/subscribe`,
+    method: "POST",
+    connections,
+    headers: shape.headers,
+    body: shape.body("[<id>]"),
+    idReplacement: true,
+    timeout: 10,
+  };
   // Warm-up (JIT, connection pools), not counted.
   await autocannon({ ...opts, duration: Math.min(2, seconds) });
   const r = await autocannon({ ...opts, duration: seconds });
@@ -117,7 +149,13 @@ export async function runSubscribeLoad(opts: {
   let bare: LoadResult;
   try {
     opts.log(`  bare Express + one INSERT, ${opts.seconds} s, ${opts.connections} connections`);
-    bare = await load("bare", bareServer.url, { mode: "form", headers: { "content-type": "application/x-www-form-urlencoded" }, body: formBody() }, opts.seconds, opts.connections);
+    bare = await load(
+      "bare",
+      bareServer.url,
+      { mode: "form", headers: { "content-type": "application/x-www-form-urlencoded" }, body: formBody() },
+      opts.seconds,
+      opts.connections,
+    );
   } finally {
     await bareServer.child.stop();
   }

@@ -26,7 +26,10 @@ export interface SeedPaper {
 }
 
 export function parseSeed(text: string): SeedPaper[] {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   const papers: SeedPaper[] = [];
   lines.forEach((line, i) => {
     const authors = /^•\s*(\d+)\s+authors?$/.exec(line);

@@ -16,10 +16,22 @@ if (!name) {
 const root = path.resolve(__dirname, "..");
 const old = path.join(os.tmpdir(), `schema-head-${process.pid}.prisma`);
 fs.writeFileSync(old, execFileSync("git", ["show", "HEAD:prisma/schema.prisma"], { cwd: root }));
-const env = { ...process.env, DATABASE_URL: process.env.DATABASE_URL || "postgresql://postgres@127.0.0.1:5432/postgres" };
+const env = {
+  ...process.env,
+  DATABASE_URL: process.env.DATABASE_URL || "postgresql://postgres@127.0.0.1:5432/postgres",
+};
 const sql = execFileSync(
   process.execPath,
-  [require.resolve("prisma/build/index.js"), "migrate", "diff", "--from-schema-datamodel", old, "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
+  [
+    require.resolve("prisma/build/index.js"),
+    "migrate",
+    "diff",
+    "--from-schema-datamodel",
+    old,
+    "--to-schema-datamodel",
+    "prisma/schema.prisma",
+    "--script",
+  ],
   { cwd: root, env, encoding: "utf8" },
 );
 fs.rmSync(old);

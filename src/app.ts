@@ -84,7 +84,8 @@ export interface Infrastructure {
 export async function connectInfrastructure(config: Config, log: Logger): Promise<Infrastructure> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => log.warn({ err: (err as Error).message }, "cleanup step failed"));
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((err) => log.warn({ err: (err as Error).message }, "cleanup step failed"));
     cleanups.length = 0;
   };
   try {
@@ -100,7 +101,10 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
     const db = createDb(postgres.url);
     cleanups.push(() => db.$disconnect());
 
-    const redisInfo = await resolveRedis({ configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE }, log);
+    const redisInfo = await resolveRedis(
+      { configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE },
+      log,
+    );
     cleanups.push(() => redisInfo.stop());
     const redis = createRedis(redisInfo.url, "client");
     cleanups.push(() => closeRedis(redis));
@@ -108,19 +112,37 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
     cleanups.push(() => closeRedis(workerRedis));
     await Promise.all([waitUntilReady(redis, redisInfo.url), waitUntilReady(workerRedis, redisInfo.url)]);
     // Producers fail fast when Redis is away (a request never hangs on it); workers wait for it.
-    const queues = createQueues(redis, config.QUEUE_PREFIX, (queue, err) => log.warn({ queue, err: err.message }, "queue connection error"));
+    const queues = createQueues(redis, config.QUEUE_PREFIX, (queue, err) =>
+      log.warn({ queue, err: err.message }, "queue connection error"),
+    );
     cleanups.push(() => queues.close());
 
     const outboxDir = path.join(config.dataDir, "outbox");
     const mailer = config.SMTP_URL
-      ? createSmtpMailer(config.SMTP_URL, { from: config.MAIL_FROM, dkim: config.dkim, maxConnections: Math.min(config.SEND_CONCURRENCY, 10) })
+      ? createSmtpMailer(config.SMTP_URL, {
+          from: config.MAIL_FROM,
+          dkim: config.dkim,
+          maxConnections: Math.min(config.SEND_CONCURRENCY, 10),
+        })
       : createOutboxMailer(outboxDir, { from: config.MAIL_FROM, dkim: config.dkim });
     cleanups.push(() => mailer.close());
     log.info(
       { postgres: postgres.origin, redis: redisInfo.origin, mail: config.SMTP_URL ? "smtp" : `outbox (${outboxDir})` },
       "infrastructure ready",
     );
-    return { config, log, db, redis, workerRedis, queues, mailer, databaseUrl: postgres.url, redisUrl: redisInfo.url, outboxDir, close };
+    return {
+      config,
+      log,
+      db,
+      redis,
+      workerRedis,
+      queues,
+      mailer,
+      databaseUrl: postgres.url,
+      redisUrl: redisInfo.url,
+      outboxDir,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
@@ -144,7 +166,12 @@ function operationsRouters(deps: AppDeps): express.Router[] {
   const { config, db, redis } = deps;
   return [
     healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() }),
-    metricsRoutes({ metrics: deps.metrics, queues: allQueueNames.map((name) => deps.queues[name]), log: deps.log, token: config.METRICS_TOKEN }),
+    metricsRoutes({
+      metrics: deps.metrics,
+      queues: allQueueNames.map((name) => deps.queues[name]),
+      log: deps.log,
+      token: config.METRICS_TOKEN,
+    }),
   ];
 }
 
@@ -159,7 +186,13 @@ function buildFeatures(deps: AppDeps): Feature[] {
     ...(devOutbox ? [{ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] }] : []),
   ];
   return [
-    { routers: [express.Router().use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" }))] },
+    {
+      routers: [
+        express
+          .Router()
+          .use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" })),
+      ],
+    },
     { routers: operationsRouters(deps) },
     // The admin area mounts the features' operator routes behind its own gate.
     adminFeature(deps, { apiRouters: features.flatMap((f) => f.adminApiRouters ?? []) }),
@@ -206,13 +239,22 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       // Upserted again now and then: after Redis was flushed or replaced, the schedules (and with
       // them the reconciler that rebuilds lost work from PostgreSQL) come back by themselves.
       scheduleKeeper = setInterval(
-        () => void upsertSchedules(schedules).catch((err) => log.warn({ err: (err as Error).message }, "could not refresh job schedulers")),
+        () =>
+          void upsertSchedules(schedules).catch((err) =>
+            log.warn({ err: (err as Error).message }, "could not refresh job schedulers"),
+          ),
         Math.min(60, config.RECONCILE_EVERY_SECONDS) * 1000,
       );
       scheduleKeeper.unref();
     }
     if (opts.roles.web) {
-      const app = createWebApp({ log, views: deps.views, routers, metrics, secure: config.BASE_URL.startsWith("https:") });
+      const app = createWebApp({
+        log,
+        views: deps.views,
+        routers,
+        metrics,
+        secure: config.BASE_URL.startsWith("https:"),
+      });
       server = http.createServer(app);
       server.keepAliveTimeout = 5_000;
       await new Promise<void>((resolve, reject) => {
@@ -225,11 +267,16 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     }
     if (!opts.roles.web && opts.roles.worker && config.METRICS_PORT !== undefined) {
       // A worker sends the emails, so its counters live in its own process: Prometheus scrapes each worker here.
-      server = http.createServer(createWebApp({ log, views: deps.views, routers: operationsRouters(deps), secure: false }));
+      server = http.createServer(
+        createWebApp({ log, views: deps.views, routers: operationsRouters(deps), secure: false }),
+      );
       const listening = server;
       await new Promise<void>((resolve) => {
         listening.once("error", (err) => {
-          log.warn({ port: config.METRICS_PORT, err: err.message }, "METRICS_PORT is not free: this worker serves no /metrics");
+          log.warn(
+            { port: config.METRICS_PORT, err: err.message },
+            "METRICS_PORT is not free: this worker serves no /metrics",
+          );
           server = undefined;
           resolve();
         });
@@ -279,5 +326,19 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     })());
 
   const url = port !== undefined ? `http://localhost:${port}` : undefined;
-  return { config, log, db: infra.db, redis: infra.redis, queues: infra.queues, mailer: deps.mailer, deps, databaseUrl: infra.databaseUrl, redisUrl: infra.redisUrl, url, port, metricsUrl, stop };
+  return {
+    config,
+    log,
+    db: infra.db,
+    redis: infra.redis,
+    queues: infra.queues,
+    mailer: deps.mailer,
+    deps,
+    databaseUrl: infra.databaseUrl,
+    redisUrl: infra.redisUrl,
+    url,
+    port,
+    metricsUrl,
+    stop,
+  };
 }

@@ -91,9 +91,17 @@ const envSchema = z.object({
       "must be huggingface, arxiv, sample or file:PATH",
     ),
   /** Base URL of the Hugging Face API (tests point it at a local server). */
-  HF_API_URL: z.string().trim().pipe(z.url({ protocol: /^https?$/ })).default("https://huggingface.co"),
+  HF_API_URL: z
+    .string()
+    .trim()
+    .pipe(z.url({ protocol: /^https?$/ }))
+    .default("https://huggingface.co"),
   /** The arXiv API query endpoint (tests point it at a local server). */
-  ARXIV_API_URL: z.string().trim().pipe(z.url({ protocol: /^https?$/ })).default("https://export.arxiv.org/api/query"),
+  ARXIV_API_URL: z
+    .string()
+    .trim()
+    .pipe(z.url({ protocol: /^https?$/ }))
+    .default("https://export.arxiv.org/api/query"),
   /** When papers are ingested (today's and yesterday's), in DIGEST_TZ. Failed days are retried hourly. */
   INGEST_CRON: z
     .string()
@@ -183,27 +191,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => `${String(i.path[0] ?? "?")}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])] ?? null)})`),
+      parsed.error.issues.map(
+        (i) => `${String(i.path[0] ?? "?")}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])] ?? null)})`,
+      ),
     );
   }
   const e = parsed.data;
   const problems: string[] = [];
-  if (e.NODE_ENV === "production" && !e.SECRET) problems.push("SECRET: required (at least 32 characters) when NODE_ENV=production");
+  if (e.NODE_ENV === "production" && !e.SECRET)
+    problems.push("SECRET: required (at least 32 characters) when NODE_ENV=production");
   const dkimSet = [e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY].filter(Boolean).length;
-  if (dkimSet !== 0 && dkimSet !== 3) problems.push("DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: set all three or none");
+  if (dkimSet !== 0 && dkimSet !== 3)
+    problems.push("DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: set all three or none");
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = path.resolve(e.DATA_DIR);
   const secret = e.SECRET ?? localSecret(dataDir);
-  const dkimKey = e.DKIM_PRIVATE_KEY && !e.DKIM_PRIVATE_KEY.includes("-----BEGIN") && fs.existsSync(e.DKIM_PRIVATE_KEY)
-    ? fs.readFileSync(e.DKIM_PRIVATE_KEY, "utf8")
-    : e.DKIM_PRIVATE_KEY?.replace(/\\n/g, "\n");
+  const dkimKey =
+    e.DKIM_PRIVATE_KEY && !e.DKIM_PRIVATE_KEY.includes("-----BEGIN") && fs.existsSync(e.DKIM_PRIVATE_KEY)
+      ? fs.readFileSync(e.DKIM_PRIVATE_KEY, "utf8")
+      : e.DKIM_PRIVATE_KEY?.replace(/\\n/g, "\n");
   return {
     ...e,
     BASE_URL: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     baseUrlDefaulted: !e.BASE_URL,
     SECRET: secret,
     dataDir,
-    dkim: dkimSet === 3 ? { domainName: e.DKIM_DOMAIN!, keySelector: e.DKIM_SELECTOR!, privateKey: dkimKey! } : undefined,
+    dkim:
+      dkimSet === 3 ? { domainName: e.DKIM_DOMAIN!, keySelector: e.DKIM_SELECTOR!, privateKey: dkimKey! } : undefined,
   };
 }

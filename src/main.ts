@@ -24,7 +24,9 @@ export async function run(role: string): Promise<void> {
     config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(`${err.message}\nFix these environment variables (or .env) and start again. The README lists every setting.`);
+      console.error(
+        `${err.message}\nFix these environment variables (or .env) and start again. The README lists every setting.`,
+      );
       process.exit(1);
     }
     throw err;
@@ -41,7 +43,9 @@ export async function run(role: string): Promise<void> {
   }
   if (app.url) {
     log.info({ url: config.BASE_URL }, "listening");
-    console.log(`\nDaily Papers is running at ${config.BASE_URL}${app.mailer.kind === "outbox" ? ` (emails: ${config.BASE_URL}/dev/outbox)` : ""}\n`);
+    console.log(
+      `\nDaily Papers is running at ${config.BASE_URL}${app.mailer.kind === "outbox" ? ` (emails: ${config.BASE_URL}/dev/outbox)` : ""}\n`,
+    );
   } else {
     log.info("worker running");
   }

@@ -49,7 +49,11 @@ export function adminApiRouter(deps: { db: Db }): Router {
       where: { id: req.params.id },
       include: {
         topics: { include: { topic: { select: { slug: true } } } },
-        consentEvents: { orderBy: { createdAt: "desc" }, take: 100, select: { action: true, source: true, detail: true, createdAt: true } },
+        consentEvents: {
+          orderBy: { createdAt: "desc" },
+          take: 100,
+          select: { action: true, source: true, detail: true, createdAt: true },
+        },
       },
     });
     if (!subscriber) throw notFound("No such subscriber.");

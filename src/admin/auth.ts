@@ -33,7 +33,10 @@ export function sameSecret(given: string | undefined, expected: string): boolean
  * its own, and changing ADMIN_TOKEN (or SECRET) ends every session at once.
  */
 function sessionMac(config: AdminAuthConfig, expires: number): string {
-  const key = crypto.createHmac("sha256", config.SECRET).update(`admin-session|${config.ADMIN_TOKEN ?? ""}`).digest();
+  const key = crypto
+    .createHmac("sha256", config.SECRET)
+    .update(`admin-session|${config.ADMIN_TOKEN ?? ""}`)
+    .digest();
   return crypto.createHmac("sha256", key).update(String(expires)).digest("base64url");
 }
 
@@ -110,6 +113,11 @@ export function requireAdmin(config: AdminAuthConfig, views?: Views): RequestHan
       }
       return next();
     }
-    refuse(req, res, views, "Sign in with the admin token (ADMIN_TOKEN), or send it as 'Authorization: Bearer <token>'.");
+    refuse(
+      req,
+      res,
+      views,
+      "Sign in with the admin token (ADMIN_TOKEN), or send it as 'Authorization: Bearer <token>'.",
+    );
   };
 }

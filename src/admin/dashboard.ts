@@ -11,7 +11,15 @@ export function queueDashboard(queues: Queue[], basePath = "/admin/queues"): Rou
   createBullBoard({
     queues: queues.map((queue) => new BullMQAdapter(queue)),
     serverAdapter,
-    options: { uiConfig: { boardTitle: "Daily Papers queues", miscLinks: [{ text: "Admin", url: "/admin" }, { text: "Sign out", url: "/admin/logout" }] } },
+    options: {
+      uiConfig: {
+        boardTitle: "Daily Papers queues",
+        miscLinks: [
+          { text: "Admin", url: "/admin" },
+          { text: "Sign out", url: "/admin/logout" },
+        ],
+      },
+    },
   });
   return serverAdapter.getRouter() as Router;
 }

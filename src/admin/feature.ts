@@ -12,7 +12,14 @@ import { AppError } from "../errors";
 import { allQueueNames, type Queues } from "../queue/queues";
 import type { Feature } from "../feature";
 import type { Views } from "../web/views";
-import { ADMIN_COOKIE, issueSession, requireAdmin, sameSecret, sessionCookieOptions, type AdminAuthConfig } from "./auth";
+import {
+  ADMIN_COOKIE,
+  issueSession,
+  requireAdmin,
+  sameSecret,
+  sessionCookieOptions,
+  type AdminAuthConfig,
+} from "./auth";
 import { adminApiRouter } from "./api";
 import { queueDashboard } from "./dashboard";
 import { searchSubscribers, subscriberStats, subscriberStatuses } from "./queries";
@@ -31,7 +38,12 @@ export interface AdminOptions {
 
 /** Where to go after signing in: only a page of the admin area (no open redirect). */
 const safeNext = (next: unknown) =>
-  typeof next === "string" && /^\/admin(\/[\w\-/.?=&%]*)?$/.test(next) && !next.includes("..") && !next.startsWith("/admin/login") ? next : "/admin";
+  typeof next === "string" &&
+  /^\/admin(\/[\w\-/.?=&%]*)?$/.test(next) &&
+  !next.includes("..") &&
+  !next.startsWith("/admin/login")
+    ? next
+    : "/admin";
 
 const percent = (rate: number | null) => (rate === null ? "n/a" : `${(rate * 100).toFixed(2)}%`);
 
@@ -43,16 +55,35 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
   const queues = allQueueNames.map((name) => deps.queues[name]);
 
   const router = Router();
-  const signInAttempts = rateLimit({ windowMs: 15 * 60_000, limit: 20, skipSuccessfulRequests: true, standardHeaders: "draft-8", legacyHeaders: false });
+  const signInAttempts = rateLimit({
+    windowMs: 15 * 60_000,
+    limit: 20,
+    skipSuccessfulRequests: true,
+    standardHeaders: "draft-8",
+    legacyHeaders: false,
+  });
 
   router.get("/admin/login", (req, res) => {
-    res.set("Cache-Control", "no-store").type("html").send(views.render("admin-login", { title: "Admin sign-in", next: safeNext(req.query.next) }));
+    res
+      .set("Cache-Control", "no-store")
+      .type("html")
+      .send(views.render("admin-login", { title: "Admin sign-in", next: safeNext(req.query.next) }));
   });
   router.post("/admin/login", signInAttempts, (req, res) => {
     const body = (req.body ?? {}) as { token?: unknown; next?: unknown };
     if (typeof body.token !== "string" || !sameSecret(body.token.trim(), adminToken)) {
       req.log?.warn({ reason: "wrong admin token" }, "admin sign-in refused");
-      res.status(401).set("Cache-Control", "no-store").type("html").send(views.render("admin-login", { title: "Admin sign-in", message: "That is not the admin token.", next: safeNext(body.next) }));
+      res
+        .status(401)
+        .set("Cache-Control", "no-store")
+        .type("html")
+        .send(
+          views.render("admin-login", {
+            title: "Admin sign-in",
+            message: "That is not the admin token.",
+            next: safeNext(body.next),
+          }),
+        );
       return;
     }
     res.cookie(ADMIN_COOKIE, issueSession(config), sessionCookieOptions(config)).redirect(303, safeNext(body.next));
@@ -68,11 +99,26 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
     const q = typeof req.query.q === "string" ? req.query.q.trim().slice(0, 254) : "";
     const status = subscriberStatuses.find((s) => s === req.query.status);
     const cursor = typeof req.query.cursor === "string" ? req.query.cursor.slice(0, 200) : undefined;
-    const [stats, result] = await Promise.all([subscriberStats(db, 30), searchSubscribers(db, { q: q || undefined, status, limit: 50, cursor })]);
+    const [stats, result] = await Promise.all([
+      subscriberStats(db, 30),
+      searchSubscribers(db, { q: q || undefined, status, limit: 50, cursor }),
+    ]);
     const deliveriesByDay = Object.fromEntries(stats.deliveries.map((d) => [d.day, d]));
-    res.set("Cache-Control", "no-store").type("html").send(
-      views.render("admin", { title: "Admin", stats, deliveriesByDay, result, q, status: status ?? "", statuses: subscriberStatuses, percent }),
-    );
+    res
+      .set("Cache-Control", "no-store")
+      .type("html")
+      .send(
+        views.render("admin", {
+          title: "Admin",
+          stats,
+          deliveriesByDay,
+          result,
+          q,
+          status: status ?? "",
+          statuses: subscriberStatuses,
+          percent,
+        }),
+      );
   });
   const api = Router();
   api.use(adminApiRouter({ db }));
@@ -82,10 +128,14 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
     if (res.headersSent || !(err instanceof AppError) || err.status >= 500) return next(err);
     res.status(err.status).json({ error: err.message, ...(err.hint ? { hint: err.hint } : {}) });
   }) as express.ErrorRequestHandler);
-  gated.use("/api", (_req, res, next) => {
-    res.set("Cache-Control", "no-store");
-    next();
-  }, api);
+  gated.use(
+    "/api",
+    (_req, res, next) => {
+      res.set("Cache-Control", "no-store");
+      next();
+    },
+    api,
+  );
   gated.use("/queues", queueDashboard(queues, "/admin/queues"));
 
   router.use("/admin", requireAdmin(config, views), gated);

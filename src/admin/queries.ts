@@ -4,7 +4,13 @@
 import type { Db, Prisma } from "../db";
 import type { SubscriberStatus } from "../generated/prisma/enums";
 
-export const subscriberStatuses = ["pending", "active", "unsubscribed", "bounced", "complained"] as const satisfies readonly SubscriberStatus[];
+export const subscriberStatuses = [
+  "pending",
+  "active",
+  "unsubscribed",
+  "bounced",
+  "complained",
+] as const satisfies readonly SubscriberStatus[];
 
 export interface SubscriberSearch {
   /** A fragment of the address, case-insensitive. */
@@ -29,7 +35,8 @@ export interface SubscriberRow {
 /** Prisma passes `contains` to LIKE as it is: `%` and `_` in a search must match themselves. */
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-const encodeCursor = (row: { createdAt: Date; id: string }) => Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString("base64url");
+const encodeCursor = (row: { createdAt: Date; id: string }) =>
+  Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString("base64url");
 
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } | undefined {
   const [iso, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
@@ -39,12 +46,17 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } | 
 }
 
 /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while people subscribe. */
-export async function searchSubscribers(db: Db, search: SubscriberSearch): Promise<{ subscribers: SubscriberRow[]; nextCursor: string | null }> {
+export async function searchSubscribers(
+  db: Db,
+  search: SubscriberSearch,
+): Promise<{ subscribers: SubscriberRow[]; nextCursor: string | null }> {
   const after = search.cursor ? decodeCursor(search.cursor) : undefined;
   const where: Prisma.SubscriberWhereInput = {
     ...(search.q ? { email: { contains: escapeLike(search.q), mode: "insensitive" } } : {}),
     ...(search.status ? { status: search.status } : {}),
-    ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+    ...(after
+      ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
+      : {}),
   };
   const rows = await db.subscriber.findMany({
     where,
@@ -75,8 +87,10 @@ export const statsDefinitions = {
     "Per UTC day, from the consent log (it survives the purge of unconfirmed addresses): signups = people who asked to subscribe (web form, or imported pending); " +
     "activated = people who became active (confirmed, imported as opted in, resubscribed); left = people who unsubscribed, hard-bounced or complained; net = activated - left. Each person counts once per day and column.",
   deliveries: "Digest deliveries created per UTC day, by state (pending, sending, accepted, failed, skipped).",
-  bounceRate: "Distinct people hard-bounced in the window / deliveries attempted in the window (accepted + failed). Null when nothing was attempted.",
-  unsubscribeRate: "Distinct people who unsubscribed in the window / deliveries accepted in the window. Null when nothing was accepted.",
+  bounceRate:
+    "Distinct people hard-bounced in the window / deliveries attempted in the window (accepted + failed). Null when nothing was attempted.",
+  unsubscribeRate:
+    "Distinct people who unsubscribed in the window / deliveries accepted in the window. Null when nothing was accepted.",
   complaintRate:
     "Distinct people who complained (spam reports) in the window / deliveries accepted in the window. Gmail and Yahoo want it under 0.3%, ideally under 0.1%.",
 } as const;
@@ -85,7 +99,15 @@ export interface Stats {
   window: { days: number; since: string; until: string };
   subscribers: { byState: Record<SubscriberStatus, number>; total: number };
   growth: { day: string; signups: number; activated: number; left: number; net: number }[];
-  deliveries: { day: string; pending: number; sending: number; accepted: number; failed: number; skipped: number; total: number }[];
+  deliveries: {
+    day: string;
+    pending: number;
+    sending: number;
+    accepted: number;
+    failed: number;
+    skipped: number;
+    total: number;
+  }[];
   rates: {
     deliveriesAttempted: number;
     deliveriesAccepted: number;
@@ -124,7 +146,9 @@ export async function subscriberStats(db: Db, days: number, now = new Date()): P
     FROM days d LEFT JOIN events e ON e.day = d.day
     GROUP BY d.day ORDER BY d.day`;
 
-  const deliveries = await db.$queryRaw<{ day: Date; pending: number; sending: number; accepted: number; failed: number; skipped: number }[]>`
+  const deliveries = await db.$queryRaw<
+    { day: Date; pending: number; sending: number; accepted: number; failed: number; skipped: number }[]
+  >`
     WITH days AS (SELECT generate_series(${since}::date, ${today}::date, interval '1 day')::date AS day),
     rows AS (SELECT created_at::date AS day, state::text AS state FROM deliveries WHERE created_at >= ${since})
     SELECT d.day,
@@ -143,14 +167,28 @@ export async function subscriberStats(db: Db, days: number, now = new Date()): P
       COUNT(DISTINCT COALESCE(subscriber_id::text, email_hash)) FILTER (WHERE action = 'complaint')::int AS complaints
     FROM consent_events WHERE created_at >= ${since}`;
 
-  const deliveryRows = deliveries.map((d) => ({ day: dayString(d.day), pending: d.pending, sending: d.sending, accepted: d.accepted, failed: d.failed, skipped: d.skipped, total: d.pending + d.sending + d.accepted + d.failed + d.skipped }));
+  const deliveryRows = deliveries.map((d) => ({
+    day: dayString(d.day),
+    pending: d.pending,
+    sending: d.sending,
+    accepted: d.accepted,
+    failed: d.failed,
+    skipped: d.skipped,
+    total: d.pending + d.sending + d.accepted + d.failed + d.skipped,
+  }));
   const accepted = deliveryRows.reduce((n, d) => n + d.accepted, 0);
   const attempted = accepted + deliveryRows.reduce((n, d) => n + d.failed, 0);
   const { bounces = 0, unsubscribes = 0, complaints = 0 } = people ?? {};
   return {
     window: { days, since: dayString(since), until: dayString(today) },
     subscribers: { byState, total: Object.values(byState).reduce((a, b) => a + b, 0) },
-    growth: growth.map((g) => ({ day: dayString(g.day), signups: g.signups, activated: g.activated, left: g.left, net: g.activated - g.left })),
+    growth: growth.map((g) => ({
+      day: dayString(g.day),
+      signups: g.signups,
+      activated: g.activated,
+      left: g.left,
+      net: g.activated - g.left,
+    })),
     deliveries: deliveryRows,
     rates: {
       deliveriesAttempted: attempted,

@@ -12,10 +12,14 @@ import { closeRedis, createRedis, waitUntilReady } from "../queue/connection";
 import { createQueues, type Queues } from "../queue/queues";
 
 /** Commands print for people on stdout; the logger only speaks up for warnings (unless LOG_LEVEL says more). */
-export const commandLogger = (config: Config): Logger => createLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL, { app: "daily-papers", role: "cli" });
+export const commandLogger = (config: Config): Logger =>
+  createLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL, { app: "daily-papers", role: "cli" });
 
 export async function openDatabase(config: Config, log: Logger): Promise<{ db: Db; close(): Promise<void> }> {
-  const postgres = await resolvePostgres({ configuredUrl: config.DATABASE_URL, probeUrl: config.DEFAULT_DATABASE_PROBE, dataDir: config.dataDir }, log);
+  const postgres = await resolvePostgres(
+    { configuredUrl: config.DATABASE_URL, probeUrl: config.DEFAULT_DATABASE_PROBE, dataDir: config.dataDir },
+    log,
+  );
   try {
     await ensureDatabase(postgres.url);
     if ((await pendingMigrations(postgres.url)).length) await applyMigrations(postgres.url, log);
@@ -41,7 +45,9 @@ export async function openQueues(config: Config, log: Logger): Promise<{ queues:
   const redisInfo = await resolveRedis({ configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE }, log);
   if (redisInfo.origin === "spawned") {
     await redisInfo.stop();
-    throw new Error("No Redis is running (REDIS_URL is unset and nothing answers on 127.0.0.1:6379): start the app or Redis first, or set REDIS_URL, so the jobs this command queues reach the workers.");
+    throw new Error(
+      "No Redis is running (REDIS_URL is unset and nothing answers on 127.0.0.1:6379): start the app or Redis first, or set REDIS_URL, so the jobs this command queues reach the workers.",
+    );
   }
   const connection = createRedis(redisInfo.url, "worker");
   try {

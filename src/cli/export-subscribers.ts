@@ -12,12 +12,26 @@ import { stringify } from "csv-stringify";
 import type { Db } from "../db";
 import type { SubscriberStatus } from "../generated/prisma/enums";
 
-export const exportColumns = ["email", "status", "frequency", "topics", "opted_in", "opted_in_at", "created_at", "confirmed_at", "unsubscribed_at"] as const;
+export const exportColumns = [
+  "email",
+  "status",
+  "frequency",
+  "topics",
+  "opted_in",
+  "opted_in_at",
+  "created_at",
+  "confirmed_at",
+  "unsubscribed_at",
+] as const;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : "");
 
 /** Writes the CSV to `out` and resolves with the number of subscribers written (the stream is ended). */
-export async function exportSubscribers(db: Db, out: Writable, opts: { statuses?: SubscriberStatus[]; pageSize?: number } = {}): Promise<number> {
+export async function exportSubscribers(
+  db: Db,
+  out: Writable,
+  opts: { statuses?: SubscriberStatus[]; pageSize?: number } = {},
+): Promise<number> {
   const csv = stringify({ header: true, columns: [...exportColumns] });
   csv.pipe(out);
   const done = finished(out);
@@ -37,7 +51,10 @@ export async function exportSubscribers(db: Db, out: Writable, opts: { statuses?
         email: s.email,
         status: s.status,
         frequency: s.frequency,
-        topics: s.topics.map((t) => t.topic.slug).sort().join(";"),
+        topics: s.topics
+          .map((t) => t.topic.slug)
+          .sort()
+          .join(";"),
         opted_in: s.status === "active" ? "yes" : "no",
         opted_in_at: s.status === "active" ? iso(s.confirmedAt) : "",
         created_at: iso(s.createdAt),

@@ -6,7 +6,11 @@ import { z } from "zod";
 import { normalizeEmail } from "../subscriptions/email-address";
 
 /** Header names are compared trimmed, lower-case, with spaces and dashes as underscores. */
-export const normalizeHeader = (name: string) => name.trim().toLowerCase().replace(/[\s-]+/g, "_");
+export const normalizeHeader = (name: string) =>
+  name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, "_");
 
 /** Columns the importer reads; any other column is ignored (and named once in the report). */
 export const knownColumns = ["email", "topics", "frequency", "opted_in", "consent", "opted_in_at", "status"] as const;
@@ -42,22 +46,32 @@ export const importRowSchema = z
     }
 
     const frequency = row.frequency.toLowerCase() || "daily";
-    if (frequency !== "daily" && frequency !== "weekly") return fail(`frequency must be daily or weekly (got "${row.frequency}")`);
+    if (frequency !== "daily" && frequency !== "weekly")
+      return fail(`frequency must be daily or weekly (got "${row.frequency}")`);
 
     const consentText = row.opted_in || row.consent;
-    if (!yes.test(consentText) && !no.test(consentText)) return fail(`opted_in must be yes/no, true/false or 1/0 (got "${consentText}")`);
+    if (!yes.test(consentText) && !no.test(consentText))
+      return fail(`opted_in must be yes/no, true/false or 1/0 (got "${consentText}")`);
     const optedIn = yes.test(consentText);
 
     let optedInAt: Date | undefined;
     if (row.opted_in_at) {
       if (!optedIn) return fail("opted_in_at is given but opted_in is not yes: say yes if the person opted in");
       const at = /^\d{4}-\d{2}-\d{2}/.test(row.opted_in_at) ? new Date(row.opted_in_at) : new Date(NaN);
-      if (Number.isNaN(at.getTime())) return fail(`opted_in_at is not a date such as 2024-05-31 or 2024-05-31T08:00:00Z (got "${row.opted_in_at}")`);
+      if (Number.isNaN(at.getTime()))
+        return fail(`opted_in_at is not a date such as 2024-05-31 or 2024-05-31T08:00:00Z (got "${row.opted_in_at}")`);
       if (at.getTime() > Date.now() + 86_400_000) return fail("opted_in_at is in the future");
       optedInAt = at;
     }
 
-    const topics = [...new Set(row.topics.split(/[;\s,]+/).map((t) => t.trim().toLowerCase()).filter(Boolean))];
+    const topics = [
+      ...new Set(
+        row.topics
+          .split(/[;\s,]+/)
+          .map((t) => t.trim().toLowerCase())
+          .filter(Boolean),
+      ),
+    ];
     const badSlug = topics.find((t) => !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(t));
     if (badSlug) return fail(`"${badSlug}" is not a topic slug`);
 
@@ -67,8 +81,12 @@ export const importRowSchema = z
 export type ImportRow = z.output<typeof importRowSchema>;
 
 /** Validates the fields of one line against the header; the reason reads as a sentence in the report. */
-export function parseImportRow(header: string[], fields: string[]): { ok: true; row: ImportRow } | { ok: false; reason: string } {
-  if (fields.length > header.length) return { ok: false, reason: `has ${fields.length} fields but the header has ${header.length}` };
+export function parseImportRow(
+  header: string[],
+  fields: string[],
+): { ok: true; row: ImportRow } | { ok: false; reason: string } {
+  if (fields.length > header.length)
+    return { ok: false, reason: `has ${fields.length} fields but the header has ${header.length}` };
   const record: Record<string, string> = {};
   header.forEach((name, i) => {
     if ((knownColumns as readonly string[]).includes(name)) record[name] = fields[i] ?? "";

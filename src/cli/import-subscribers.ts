@@ -122,7 +122,10 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
     if (batch.length === 0) return;
     const rows = batch;
     batch = [];
-    const stored = await db.subscriber.findMany({ where: { email: { in: rows.map((r) => r.row.email) } }, select: { email: true, status: true } });
+    const stored = await db.subscriber.findMany({
+      where: { email: { in: rows.map((r) => r.row.email) } },
+      select: { email: true, status: true },
+    });
     const storedStatus = new Map(stored.map((s) => [s.email, s.status]));
     const fresh = rows.filter((r) => {
       const status = storedStatus.get(r.row.email);
@@ -148,7 +151,9 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
         select: { id: true, email: true, status: true },
       });
       const byEmail = new Map(fresh.map((r) => [r.row.email, r]));
-      const links = made.flatMap((s) => byEmail.get(s.email)!.row.topics.map((slug) => ({ subscriberId: s.id, topicId: topics.get(slug)! })));
+      const links = made.flatMap((s) =>
+        byEmail.get(s.email)!.row.topics.map((slug) => ({ subscriberId: s.id, topicId: topics.get(slug)! })),
+      );
       if (links.length) await tx.subscriberTopic.createMany({ data: links, skipDuplicates: true });
       await tx.consentEvent.createMany({
         data: made.map((s) => {
@@ -158,19 +163,31 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
             emailHash: emailHash(s.email),
             action: row.optedIn ? ("import" as const) : ("subscribe" as const),
             source: "cli" as const,
-            detail: { file: path.basename(opts.file), line, optedIn: row.optedIn, ...(row.optedInAt ? { optedInAt: row.optedInAt.toISOString() } : {}) },
+            detail: {
+              file: path.basename(opts.file),
+              line,
+              optedIn: row.optedIn,
+              ...(row.optedInAt ? { optedInAt: row.optedInAt.toISOString() } : {}),
+            },
           };
         }),
       });
       return made;
     });
     const createdEmails = new Set(created.map((s) => s.email));
-    for (const r of fresh) if (!createdEmails.has(r.row.email)) problem({ line: r.line, email: r.row.email, reason: "already stored (subscribed meanwhile): left unchanged" }, "existing");
+    for (const r of fresh)
+      if (!createdEmails.has(r.row.email))
+        problem(
+          { line: r.line, email: r.row.email, reason: "already stored (subscribed meanwhile): left unchanged" },
+          "existing",
+        );
     const pending = created.filter((s) => s.status === "pending");
     report.importedActive += created.length - pending.length;
     report.importedPending += pending.length;
     if (pending.length) {
-      await deps.emails.addBulk(pending.map((s) => ({ name: "confirmation", data: { subscriberId: s.id, requestId: deps.requestId } })));
+      await deps.emails.addBulk(
+        pending.map((s) => ({ name: "confirmation", data: { subscriberId: s.id, requestId: deps.requestId } })),
+      );
       report.confirmationsQueued += pending.length;
     }
   };
@@ -184,14 +201,25 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
       try {
         fields = (parse(text, { relax_column_count: true }) as string[][])[0] ?? [];
       } catch (err) {
-        if (!header) throw new ImportFileError(`line ${lineNumber}: the header cannot be read as CSV (${(err as Error).message})`);
+        if (!header)
+          throw new ImportFileError(`line ${lineNumber}: the header cannot be read as CSV (${(err as Error).message})`);
         report.rows += 1;
-        problem({ line: lineNumber, email: "", reason: `not valid CSV: ${(err as Error).message.replace(/ at line \d+.*$/, "")}` }, "invalid");
+        problem(
+          {
+            line: lineNumber,
+            email: "",
+            reason: `not valid CSV: ${(err as Error).message.replace(/ at line \d+.*$/, "")}`,
+          },
+          "invalid",
+        );
         continue;
       }
       if (!header) {
         header = fields.map(normalizeHeader);
-        if (!header.includes("email")) throw new ImportFileError(`line ${lineNumber}: the header has no "email" column (found: ${header.join(", ") || "nothing"})`);
+        if (!header.includes("email"))
+          throw new ImportFileError(
+            `line ${lineNumber}: the header has no "email" column (found: ${header.join(", ") || "nothing"})`,
+          );
         const twice = header.find((name, i) => header!.indexOf(name) !== i);
         if (twice) throw new ImportFileError(`line ${lineNumber}: the header names "${twice}" twice`);
         report.ignoredColumns = header.filter((name) => !(knownColumns as readonly string[]).includes(name));
@@ -206,7 +234,14 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
       }
       const unknown = parsed.row.topics.filter((slug) => !topics.has(slug));
       if (unknown.length) {
-        problem({ line: lineNumber, email: parsed.row.email, reason: `unknown topic${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}` }, "invalid");
+        problem(
+          {
+            line: lineNumber,
+            email: parsed.row.email,
+            reason: `unknown topic${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`,
+          },
+          "invalid",
+        );
         continue;
       }
       const key = parsed.row.email.toLowerCase();
@@ -222,7 +257,8 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
         opts.onProgress?.(input.bytesRead, report);
       }
     }
-    if (!header) throw new ImportFileError(`${opts.file} is empty: the first line must be a header with an "email" column`);
+    if (!header)
+      throw new ImportFileError(`${opts.file} is empty: the first line must be a header with an "email" column`);
     await flush();
     report.problems.sort((a, b) => a.line - b.line);
     opts.onProgress?.(stat.size, report);

@@ -24,12 +24,17 @@ export function buildCli(): Command {
     .action(async (opts: { status?: boolean }) => {
       const config = loadConfig();
       const log = createLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL);
-      const pgInfo = await resolvePostgres({ configuredUrl: config.DATABASE_URL, probeUrl: config.DEFAULT_DATABASE_PROBE, dataDir: config.dataDir }, log);
+      const pgInfo = await resolvePostgres(
+        { configuredUrl: config.DATABASE_URL, probeUrl: config.DEFAULT_DATABASE_PROBE, dataDir: config.dataDir },
+        log,
+      );
       try {
         if (await ensureDatabase(pgInfo.url)) console.log(`Created database ${redact(pgInfo.url)}`);
         const pending = await pendingMigrations(pgInfo.url);
         if (opts.status || pending.length === 0) {
-          console.log(pending.length ? `Pending migrations:\n  ${pending.join("\n  ")}` : "The database is up to date.");
+          console.log(
+            pending.length ? `Pending migrations:\n  ${pending.join("\n  ")}` : "The database is up to date.",
+          );
           return;
         }
         await applyMigrations(pgInfo.url, log);

@@ -16,8 +16,12 @@ const PRINTED_PROBLEMS = 50;
 
 function printReport(report: ImportReport, rejectsFile: string | undefined, print: (line: string) => void): void {
   const imported = report.importedActive + report.importedPending;
-  print(`${report.dryRun ? "Dry run: would import" : "Imported"} ${imported} subscriber${imported === 1 ? "" : "s"} from ${report.file} (${report.rows} rows read)`);
-  print(`  ${report.importedActive} active (opted in), ${report.importedPending} pending${report.dryRun ? "" : ` (${report.confirmationsQueued} confirmation email${report.confirmationsQueued === 1 ? "" : "s"} queued)`}`);
+  print(
+    `${report.dryRun ? "Dry run: would import" : "Imported"} ${imported} subscriber${imported === 1 ? "" : "s"} from ${report.file} (${report.rows} rows read)`,
+  );
+  print(
+    `  ${report.importedActive} active (opted in), ${report.importedPending} pending${report.dryRun ? "" : ` (${report.confirmationsQueued} confirmation email${report.confirmationsQueued === 1 ? "" : "s"} queued)`}`,
+  );
   print(`  ${report.existing} already stored (left unchanged)`);
   print(`  ${report.duplicates} duplicate${report.duplicates === 1 ? "" : "s"} within the file`);
   print(`  ${report.invalid} refused (invalid)`);
@@ -25,7 +29,8 @@ function printReport(report: ImportReport, rejectsFile: string | undefined, prin
   const problems = report.problems;
   if (problems.length) {
     print("Rows not imported:");
-    for (const p of problems.slice(0, PRINTED_PROBLEMS)) print(`  line ${p.line}: ${p.email ? `${p.email}: ` : ""}${p.reason}`);
+    for (const p of problems.slice(0, PRINTED_PROBLEMS))
+      print(`  line ${p.line}: ${p.email ? `${p.email}: ` : ""}${p.reason}`);
     const more = report.existing + report.duplicates + report.invalid - Math.min(problems.length, PRINTED_PROBLEMS);
     if (more > 0) print(`  ... and ${more} more${rejectsFile ? "" : " (add --rejects FILE to get them all)"}`);
   }
@@ -37,7 +42,9 @@ export function subscribersCommand(): Command {
 
   subscribers
     .command("import")
-    .description("import subscribers from a CSV file (streamed; opted-in rows become active, the others get a confirmation email)")
+    .description(
+      "import subscribers from a CSV file (streamed; opted-in rows become active, the others get a confirmation email)",
+    )
     .addHelpText(
       "after",
       `
@@ -67,7 +74,13 @@ Example:
       const showProgress = opts.progress ?? Boolean(process.stderr.isTTY);
       const bar = showProgress
         ? new SingleBar(
-            { stream: process.stderr, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 1000, format: "Importing [{bar}] {percentage}% | {rows} rows | {imported} imported | {notImported} not imported | ETA {eta_formatted}" },
+            {
+              stream: process.stderr,
+              noTTYOutput: !process.stderr.isTTY,
+              notTTYSchedule: 1000,
+              format:
+                "Importing [{bar}] {percentage}% | {rows} rows | {imported} imported | {notImported} not imported | ETA {eta_formatted}",
+            },
             Presets.shades_classic,
           )
         : undefined;
@@ -82,7 +95,11 @@ Example:
             rejectsFile: opts.rejects,
             dryRun: opts.dryRun,
             onProgress: (bytes, r) =>
-              bar?.update(bytes, { rows: r.rows, imported: r.importedActive + r.importedPending, notImported: r.existing + r.duplicates + r.invalid }),
+              bar?.update(bytes, {
+                rows: r.rows,
+                imported: r.importedActive + r.importedPending,
+                notImported: r.existing + r.duplicates + r.invalid,
+              }),
           },
         );
         bar?.stop();
@@ -97,7 +114,9 @@ Example:
 
   subscribers
     .command("export")
-    .description("write subscribers as CSV (email, status, frequency, topics, opted_in, opted_in_at, created_at, confirmed_at, unsubscribed_at), readable by 'subscribers import'")
+    .description(
+      "write subscribers as CSV (email, status, frequency, topics, opted_in, opted_in_at, created_at, confirmed_at, unsubscribed_at), readable by 'subscribers import'",
+    )
     .option("--out <file>", "write to this file instead of stdout")
     .addOption(new Option("--status <status...>", "only these statuses").choices([...subscriberStatuses]))
     .action(async (opts: { out?: string; status?: SubscriberStatus[] }) => {
@@ -108,7 +127,9 @@ Example:
         // process.stdout must not be ended: it is written through a pass-through that ends on its own.
         const toStdout = new PassThrough();
         if (!opts.out) toStdout.pipe(process.stdout, { end: false });
-        const count = await exportSubscribers(database.db, opts.out ? fs.createWriteStream(opts.out) : toStdout, { statuses: opts.status });
+        const count = await exportSubscribers(database.db, opts.out ? fs.createWriteStream(opts.out) : toStdout, {
+          statuses: opts.status,
+        });
         console.error(`Exported ${count} subscriber${count === 1 ? "" : "s"}${opts.out ? ` to ${opts.out}` : ""}`);
       } finally {
         await database.close();

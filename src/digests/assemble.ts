@@ -34,7 +34,17 @@ export async function ensureDigest(db: Db, day: Day, frequency: Frequency) {
 export async function loadCandidates(db: Db, day: Day, frequency: Frequency): Promise<CandidatePaper[]> {
   const { from, to } = digestRange(day, frequency);
   const rows = await db.$queryRaw<
-    { id: number; arxiv_id: string; title: string; abstract: string; url: string; author_count: number; arxiv_date: Date | null; upvotes: number; topic_ids: number[] }[]
+    {
+      id: number;
+      arxiv_id: string;
+      title: string;
+      abstract: string;
+      url: string;
+      author_count: number;
+      arxiv_date: Date | null;
+      upvotes: number;
+      topic_ids: number[];
+    }[]
   >`
     SELECT p.id, p.arxiv_id, p.title, p.abstract, p.url, coalesce(cardinality(p.authors), 0) AS author_count, p.arxiv_date, p.upvotes,
            coalesce(array_agg(pt.topic_id ORDER BY pt.topic_id) FILTER (WHERE pt.topic_id IS NOT NULL), '{}') AS topic_ids
@@ -56,7 +66,11 @@ export async function loadCandidates(db: Db, day: Day, frequency: Frequency): Pr
 }
 
 /** What a digest of these papers looks like (for the email, the web copy and the preview). */
-export function digestView(papers: CandidatePaper[], topicNames: Map<number, string>, opts: { day: Day; frequency: Frequency; baseUrl: string }): DigestView {
+export function digestView(
+  papers: CandidatePaper[],
+  topicNames: Map<number, string>,
+  opts: { day: Day; frequency: Frequency; baseUrl: string },
+): DigestView {
   return {
     heading: digestHeading(opts.day, opts.frequency),
     webUrl: `${opts.baseUrl}/digests/${opts.day}${opts.frequency === "weekly" ? "?frequency=weekly" : ""}`,
@@ -137,9 +151,25 @@ export async function assembleDigest(
         JOIN unnest(${choiceKeys}::text[], ${variantIds}::int[]) AS m(topic_key, variant_id) ON m.topic_key = r.topic_key
         ON CONFLICT (digest_id, subscriber_id) DO NOTHING`;
 
-      await tx.digest.update({ where: { id: digest.id }, data: { assembledAt: new Date(), status: deliveries > 0 ? "sending" : "sent", completedAt: deliveries > 0 ? null : new Date() } });
+      await tx.digest.update({
+        where: { id: digest.id },
+        data: {
+          assembledAt: new Date(),
+          status: deliveries > 0 ? "sending" : "sent",
+          completedAt: deliveries > 0 ? null : new Date(),
+        },
+      });
       log.info(
-        { digestId: digest.id, day: input.day, frequency: input.frequency, papers: candidates.length, choices: choices.length, variants: listsByKey.size, deliveries, ms: Date.now() - started },
+        {
+          digestId: digest.id,
+          day: input.day,
+          frequency: input.frequency,
+          papers: candidates.length,
+          choices: choices.length,
+          variants: listsByKey.size,
+          deliveries,
+          ms: Date.now() - started,
+        },
         "digest assembled",
       );
       return { digestId: digest.id, assembledNow: true, variants: listsByKey.size, deliveries };

@@ -35,7 +35,9 @@ async function withStores<T>(needQueues: boolean, fn: (stores: { db: Db; queues?
 
 /** --date and --frequency, the same on every digest command. */
 const withDayOptions = (command: Command) =>
-  command.requiredOption("--date <YYYY-MM-DD>", "the featured day").option("--frequency <daily|weekly>", "which digest", frequencyOption, "daily");
+  command
+    .requiredOption("--date <YYYY-MM-DD>", "the featured day")
+    .option("--frequency <daily|weekly>", "which digest", frequencyOption, "daily");
 
 export function registerDigestCommands(program: Command): void {
   const digest = program.command("digest").description("assemble, send and inspect digests");
@@ -43,16 +45,26 @@ export function registerDigestCommands(program: Command): void {
   withDayOptions(digest.command("send"))
     .description("assemble and send a day's digest (a running worker sends it; sending again never doubles)")
     .option("--wait", "wait until every delivery is settled, with a progress bar")
-    .option("--timeout <seconds>", "with --wait: give up waiting after this long (the sending goes on)", (v) => Number(v), 3600)
+    .option(
+      "--timeout <seconds>",
+      "with --wait: give up waiting after this long (the sending goes on)",
+      (v) => Number(v),
+      3600,
+    )
     .action(async (opts: { date: string; frequency: Frequency; wait?: boolean; timeout: number }) => {
       if (!Number.isFinite(opts.timeout) || opts.timeout <= 0) throw new Error("--timeout must be a number of seconds");
       const day = parseDay(opts.date, "--date");
       await withStores(true, async ({ db, queues }) => {
         const row = await ensureDigest(db, day, opts.frequency);
         await queueAssembly(queues!, { day, frequency: opts.frequency });
-        console.log(`Queued the ${opts.frequency} digest of ${day} (id ${row.id}). A worker (npm start or npm run start:worker) assembles and sends it.`);
+        console.log(
+          `Queued the ${opts.frequency} digest of ${day} (id ${row.id}). A worker (npm start or npm run start:worker) assembles and sends it.`,
+        );
         if (!opts.wait) return;
-        const bar = new cliProgress.SingleBar({ format: "sending |{bar}| {value}/{total} settled · {sent} sent, {failed} failed", stream: process.stderr }, cliProgress.Presets.shades_classic);
+        const bar = new cliProgress.SingleBar(
+          { format: "sending |{bar}| {value}/{total} settled · {sent} sent, {failed} failed", stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        );
         let started = false;
         const since = Date.now();
         let warned = false;
@@ -60,11 +72,15 @@ export function registerDigestCommands(program: Command): void {
           const current = await db.digest.findUniqueOrThrow({ where: { id: row.id } });
           if (!current.assembledAt && !warned && Date.now() - since > 30_000) {
             warned = true;
-            console.error("Not assembled after 30 s: is a worker running (npm start or npm run start:worker) on this REDIS_URL and QUEUE_PREFIX?");
+            console.error(
+              "Not assembled after 30 s: is a worker running (npm start or npm run start:worker) on this REDIS_URL and QUEUE_PREFIX?",
+            );
           }
           if (Date.now() - since > opts.timeout * 1000) {
             bar.stop();
-            throw new Error(`Still sending after ${opts.timeout} s; 'npx newsletter digest status --date ${day}' shows how far it got.`);
+            throw new Error(
+              `Still sending after ${opts.timeout} s; 'npx newsletter digest status --date ${day}' shows how far it got.`,
+            );
           }
           const counts = await deliveryCounts(db, row.id);
           if (current.assembledAt) {
@@ -77,7 +93,9 @@ export function registerDigestCommands(program: Command): void {
         }
         bar.stop();
         const counts = await deliveryCounts(db, row.id);
-        console.log(`Done: ${counts.sent} sent, ${counts.failed} failed, ${counts.skipped} skipped of ${counts.total}.`);
+        console.log(
+          `Done: ${counts.sent} sent, ${counts.failed} failed, ${counts.skipped} skipped of ${counts.total}.`,
+        );
       });
     });
 
@@ -87,9 +105,20 @@ export function registerDigestCommands(program: Command): void {
     .action(async (opts: { date: string; frequency: Frequency; json?: boolean }) => {
       const day = parseDay(opts.date, "--date");
       await withStores(false, async ({ db }) => {
-        const row = await db.digest.findUnique({ where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } } });
-        if (!row) throw new Error(`No ${opts.frequency} digest for ${day} yet: 'npx newsletter digest send --date ${day}' creates it.`);
-        const status = { id: row.id, day, frequency: opts.frequency, status: row.status, ...(await deliveryCounts(db, row.id)) };
+        const row = await db.digest.findUnique({
+          where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } },
+        });
+        if (!row)
+          throw new Error(
+            `No ${opts.frequency} digest for ${day} yet: 'npx newsletter digest send --date ${day}' creates it.`,
+          );
+        const status = {
+          id: row.id,
+          day,
+          frequency: opts.frequency,
+          status: row.status,
+          ...(await deliveryCounts(db, row.id)),
+        };
         if (opts.json) console.log(JSON.stringify(status));
         else console.table(status);
       });

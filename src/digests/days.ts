@@ -9,9 +9,11 @@ export type Day = string;
 const dayPattern = /^\d{4}-\d{2}-\d{2}$/;
 
 export function parseDay(value: unknown, name = "date"): Day {
-  if (typeof value !== "string" || !dayPattern.test(value)) throw badRequest(`${name} must be a day written YYYY-MM-DD`);
+  if (typeof value !== "string" || !dayPattern.test(value))
+    throw badRequest(`${name} must be a day written YYYY-MM-DD`);
   const d = new Date(`${value}T00:00:00Z`);
-  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) throw badRequest(`${name} ${value} is not a real day`);
+  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value)
+    throw badRequest(`${name} ${value} is not a real day`);
   return value;
 }
 
@@ -23,8 +25,16 @@ export function weekdayIn(tz: string, now = new Date()): number {
   return ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(name);
 }
 
-const long = (day: Day) => new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", weekday: "long", day: "numeric", month: "long", year: "numeric" }).format(dayToDate(day));
-const short = (day: Day) => new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", day: "numeric", month: "long" }).format(dayToDate(day));
+const long = (day: Day) =>
+  new Intl.DateTimeFormat("en-GB", {
+    timeZone: "UTC",
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+  }).format(dayToDate(day));
+const short = (day: Day) =>
+  new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", day: "numeric", month: "long" }).format(dayToDate(day));
 
 /** The days a digest covers: the day itself, or the seven days ending on it (weekly). */
 export function digestRange(day: Day, frequency: "daily" | "weekly"): { from: Day; to: Day } {

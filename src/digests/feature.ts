@@ -28,7 +28,10 @@ export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean })
   const assembleAndQueue = async (data: AssembleJobData, log: typeof deps.log) => {
     const result = await assembleDigest({ db, config, log }, data);
     // Also after an earlier assembly: queue whatever is still pending (ids deduplicate).
-    await queueSendBatches(queues, result.digestId, await pendingRanges(db, result.digestId, config.SEND_BATCH_SIZE), { ...sendOpts, requestId: data.requestId });
+    await queueSendBatches(queues, result.digestId, await pendingRanges(db, result.digestId, config.SEND_BATCH_SIZE), {
+      ...sendOpts,
+      requestId: data.requestId,
+    });
     return result;
   };
 
@@ -60,9 +63,24 @@ export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean })
       },
     },
     schedules: [
-      { id: "digest-daily", queue: queues.digests, name: DigestJob.scheduledDaily, repeat: { pattern: config.DIGEST_CRON, tz: config.DIGEST_TZ } },
-      { id: "digest-weekly", queue: queues.digests, name: DigestJob.scheduledWeekly, repeat: { pattern: config.DIGEST_CRON, tz: config.DIGEST_TZ } },
-      { id: "deliveries-reconcile", queue: queues.maintenance, name: DigestJob.reconcile, repeat: { every: config.RECONCILE_EVERY_SECONDS * 1000 } },
+      {
+        id: "digest-daily",
+        queue: queues.digests,
+        name: DigestJob.scheduledDaily,
+        repeat: { pattern: config.DIGEST_CRON, tz: config.DIGEST_TZ },
+      },
+      {
+        id: "digest-weekly",
+        queue: queues.digests,
+        name: DigestJob.scheduledWeekly,
+        repeat: { pattern: config.DIGEST_CRON, tz: config.DIGEST_TZ },
+      },
+      {
+        id: "deliveries-reconcile",
+        queue: queues.maintenance,
+        name: DigestJob.reconcile,
+        repeat: { every: config.RECONCILE_EVERY_SECONDS * 1000 },
+      },
     ],
   };
 }

@@ -30,7 +30,10 @@ export interface SendBatchJobData {
 
 export async function queueAssembly(queues: Queues, data: AssembleJobData): Promise<void> {
   // A new job each time (ids never collide with a failed earlier one); assembly itself is idempotent.
-  await queues.digests.add(DigestJob.assemble, data, { jobId: `assemble-${data.frequency}-${data.day}-${Date.now()}`, attempts: 5 });
+  await queues.digests.add(DigestJob.assemble, data, {
+    jobId: `assemble-${data.frequency}-${data.day}-${Date.now()}`,
+    attempts: 5,
+  });
 }
 
 export async function queueSendBatches(
@@ -43,7 +46,12 @@ export async function queueSendBatches(
   await queues.sends.addBulk(
     ranges.map((r) => ({
       name: DigestJob.sendBatch,
-      data: { digestId, fromId: r.fromId.toString(), toId: r.toId.toString(), requestId: opts.requestId } satisfies SendBatchJobData,
+      data: {
+        digestId,
+        fromId: r.fromId.toString(),
+        toId: r.toId.toString(),
+        requestId: opts.requestId,
+      } satisfies SendBatchJobData,
       opts: {
         jobId: `send-${digestId}-${r.fromId}-${r.toId}${opts.suffix ? `-${opts.suffix}` : ""}`,
         attempts: opts.attempts,

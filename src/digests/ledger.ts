@@ -32,8 +32,15 @@ export async function skipInactive(db: Db, digestId: string, range: SendRange): 
  * that vanished (claimed longer ago than the lease). One statement, so two workers never both
  * claim a row.
  */
-export async function claimRange(db: Db, digestId: string, range: SendRange, leaseSeconds: number): Promise<ClaimedDelivery[]> {
-  const rows = await db.$queryRaw<{ id: bigint; variant_id: number; attempts: number; subscriber_id: string; email: string; token_version: number }[]>`
+export async function claimRange(
+  db: Db,
+  digestId: string,
+  range: SendRange,
+  leaseSeconds: number,
+): Promise<ClaimedDelivery[]> {
+  const rows = await db.$queryRaw<
+    { id: bigint; variant_id: number; attempts: number; subscriber_id: string; email: string; token_version: number }[]
+  >`
     UPDATE deliveries d
     SET state = 'sending', claimed_at = now(), attempts = d.attempts + 1, updated_at = now()
     FROM subscribers s
@@ -42,7 +49,14 @@ export async function claimRange(db: Db, digestId: string, range: SendRange, lea
       AND (d.state = 'pending' OR (d.state = 'sending' AND d.claimed_at < now() - make_interval(secs => ${leaseSeconds})))
     RETURNING d.id, d.variant_id, d.attempts, s.id AS subscriber_id, s.email, s.token_version`;
   return rows
-    .map((r) => ({ id: r.id, variantId: r.variant_id, attempts: r.attempts, subscriberId: r.subscriber_id, email: r.email, tokenVersion: r.token_version }))
+    .map((r) => ({
+      id: r.id,
+      variantId: r.variant_id,
+      attempts: r.attempts,
+      subscriberId: r.subscriber_id,
+      email: r.email,
+      tokenVersion: r.token_version,
+    }))
     .sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
@@ -81,7 +95,10 @@ export function createAcceptanceRecorder(db: Db, maxRows = 500): (row: Acceptanc
       const batch = queued.slice(0, maxRows);
       queued = queued.slice(batch.length);
       try {
-        await markAcceptedMany(db, batch.map((b) => b.row));
+        await markAcceptedMany(
+          db,
+          batch.map((b) => b.row),
+        );
         for (const b of batch) b.resolve();
       } catch (err) {
         for (const b of batch) b.reject(err);
@@ -117,7 +134,12 @@ export async function renewClaims(db: Db, ids: bigint[]): Promise<void> {
 }
 
 /** Splits a digest's pending deliveries into id ranges of at most `size` rows (one send job each). */
-export async function pendingRanges(db: Db, digestId: string, size: number, olderThanSeconds = 0): Promise<SendRange[]> {
+export async function pendingRanges(
+  db: Db,
+  digestId: string,
+  size: number,
+  olderThanSeconds = 0,
+): Promise<SendRange[]> {
   const rows = await db.$queryRaw<{ from_id: bigint; to_id: bigint }[]>`
     SELECT min(id) AS from_id, max(id) AS to_id
     FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / ${size} AS bucket
@@ -144,7 +166,13 @@ export async function deliveryCounts(db: Db, digestId: string): Promise<Delivery
       count(*) FILTER (WHERE state IN ('pending', 'sending')) AS pending,
       count(*) FILTER (WHERE state = 'skipped') AS skipped
     FROM deliveries WHERE digest_id = ${digestId}::uuid`;
-  return { total: Number(row!.total), sent: Number(row!.sent), failed: Number(row!.failed), pending: Number(row!.pending), skipped: Number(row!.skipped) };
+  return {
+    total: Number(row!.total),
+    sent: Number(row!.sent),
+    failed: Number(row!.failed),
+    pending: Number(row!.pending),
+    skipped: Number(row!.skipped),
+  };
 }
 
 /** Marks the digest sent once no delivery is left pending or in flight. */

@@ -20,7 +20,12 @@ export const Placeholder = {
 } as const;
 type PlaceholderKey = keyof typeof Placeholder;
 
-const placeholderPattern = new RegExp(Object.values(Placeholder).map((p) => p.replace(/%/g, "\\%")).join("|"), "g");
+const placeholderPattern = new RegExp(
+  Object.values(Placeholder)
+    .map((p) => p.replace(/%/g, "\\%"))
+    .join("|"),
+  "g",
+);
 const keyOf = Object.fromEntries(Object.entries(Placeholder).map(([k, v]) => [v, k])) as Record<string, PlaceholderKey>;
 
 export interface VariantContent {
@@ -107,10 +112,17 @@ export function compileVariant(content: VariantContent, from: string): CompiledV
     header("Subject", content.subject) +
     "MIME-Version: 1.0\r\n" +
     `Content-Type: multipart/alternative;\r\n boundary="${boundary}"\r\n`;
-  return { commonHeaders, boundary, text: fragment(content.text), html: fragment(content.html), fromAddress: sender.address };
+  return {
+    commonHeaders,
+    boundary,
+    text: fragment(content.text),
+    html: fragment(content.html),
+    fromAddress: sender.address,
+  };
 }
 
-const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** One reader's complete RFC 5322 message. */
 export function personalise(variant: CompiledVariant, r: Recipient): string {
@@ -118,7 +130,11 @@ export function personalise(variant: CompiledVariant, r: Recipient): string {
   let head = `To: ${r.to}\r\nDate: ${r.date.toUTCString().replace(/GMT$/, "+0000")}\r\nMessage-ID: <${r.messageId}>\r\n`;
   for (const [name, value] of Object.entries(r.headers)) head += header(name, value);
   const textValues = { unsubscribeUrl: r.unsubscribeUrl, preferencesUrl: r.preferencesUrl, email: r.to };
-  const htmlValues = { unsubscribeUrl: escapeHtml(r.unsubscribeUrl), preferencesUrl: escapeHtml(r.preferencesUrl), email: escapeHtml(r.to) };
+  const htmlValues = {
+    unsubscribeUrl: escapeHtml(r.unsubscribeUrl),
+    preferencesUrl: escapeHtml(r.preferencesUrl),
+    email: escapeHtml(r.to),
+  };
   const b = variant.boundary;
   return (
     head +

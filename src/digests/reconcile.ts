@@ -12,7 +12,12 @@ import { dateToDay } from "./days";
 import { completeIfDone, pendingRanges, releaseExpiredClaims } from "./ledger";
 import { queueAssembly, queueSendBatches } from "./jobs";
 
-export async function reconcile(deps: { db: Db; config: Config; queues: Queues; log: Logger }): Promise<{ released: number; requeued: number; reassembled: number }> {
+export async function reconcile(deps: {
+  db: Db;
+  config: Config;
+  queues: Queues;
+  log: Logger;
+}): Promise<{ released: number; requeued: number; reassembled: number }> {
   const { db, config, queues, log } = deps;
   const lease = config.DELIVERY_LEASE_SECONDS;
   const released = await releaseExpiredClaims(db, lease);
@@ -22,7 +27,11 @@ export async function reconcile(deps: { db: Db; config: Config; queues: Queues; 
   for (const { id } of sending) {
     if (await completeIfDone(db, id)) continue;
     const ranges = await pendingRanges(db, id, config.SEND_BATCH_SIZE, lease);
-    await queueSendBatches(queues, id, ranges, { attempts: config.SEND_MAX_ATTEMPTS, backoffMs: config.SEND_RETRY_BASE_MS, suffix: `r${round}` });
+    await queueSendBatches(queues, id, ranges, {
+      attempts: config.SEND_MAX_ATTEMPTS,
+      backoffMs: config.SEND_RETRY_BASE_MS,
+      suffix: `r${round}`,
+    });
     requeued += ranges.length;
   }
   const stuck = await db.digest.findMany({
@@ -30,6 +39,7 @@ export async function reconcile(deps: { db: Db; config: Config; queues: Queues; 
     select: { day: true, frequency: true },
   });
   for (const d of stuck) await queueAssembly(queues, { day: dateToDay(d.day), frequency: d.frequency });
-  if (released || requeued || stuck.length) log.info({ released, requeued, reassembled: stuck.length }, "reconciled deliveries");
+  if (released || requeued || stuck.length)
+    log.info({ released, requeued, reassembled: stuck.length }, "reconciled deliveries");
   return { released, requeued, reassembled: stuck.length };
 }

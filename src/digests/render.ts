@@ -48,7 +48,15 @@ export async function renderDigest(view: DigestView): Promise<VariantContent> {
     abstract: cut(clean(p.abstract).replace(/\s+/g, " ").trim(), ABSTRACT_LIMIT),
   }));
   const subject = subjectFor(view);
-  const data = { ...view, papers, subject, preview: papers.map((p) => p.title).slice(0, 3).join(" · ") };
+  const data = {
+    ...view,
+    papers,
+    subject,
+    preview: papers
+      .map((p) => p.title)
+      .slice(0, 3)
+      .join(" · "),
+  };
   const source = eta.render("digest.mjml.eta", data);
   const result = await mjml2html(source, { validationLevel: "soft", minify: false });
   if (result.errors?.length) {

@@ -52,7 +52,16 @@ export function digestAdminApi(deps: { db: Db; config: Config; queues: Queues })
     if (!digest) throw notFound(`No ${frequency} digest for ${day} yet.`);
     const counts = await deliveryCounts(deps.db, digest.id);
     const variants = await deps.db.digestVariant.count({ where: { digestId: digest.id } });
-    res.json({ id: digest.id, day, frequency, status: digest.status, ...counts, variants, assembledAt: digest.assembledAt, completedAt: digest.completedAt });
+    res.json({
+      id: digest.id,
+      day,
+      frequency,
+      status: digest.status,
+      ...counts,
+      variants,
+      assembledAt: digest.assembledAt,
+      completedAt: digest.completedAt,
+    });
   });
 
   // The digest template for any topic choice: /admin/api/digests/D/preview?topics=slug,slug
@@ -61,11 +70,20 @@ export function digestAdminApi(deps: { db: Db; config: Config; queues: Queues })
     const frequency = frequencyOf(req.query.frequency);
     const slugs = typeof req.query.topics === "string" && req.query.topics ? req.query.topics.split(",") : [];
     const topics = await deps.db.topic.findMany({ where: { slug: { in: slugs } }, select: { id: true, slug: true } });
-    if (topics.length !== slugs.length) throw badRequest(`unknown topic: ${slugs.filter((s) => !topics.some((t) => t.slug === s)).join(", ")}`);
-    const papers = selectPapers(await loadCandidates(deps.db, day, frequency), topics.map((t) => t.id), deps.config.DIGEST_MAX_PAPERS);
+    if (topics.length !== slugs.length)
+      throw badRequest(`unknown topic: ${slugs.filter((s) => !topics.some((t) => t.slug === s)).join(", ")}`);
+    const papers = selectPapers(
+      await loadCandidates(deps.db, day, frequency),
+      topics.map((t) => t.id),
+      deps.config.DIGEST_MAX_PAPERS,
+    );
     if (papers.length === 0) throw notFound(`Nothing for that topic choice on ${day}: nobody with it gets an email.`);
-    const content = await renderDigest(digestView(papers, await topicNames(deps.db), { day, frequency, baseUrl: deps.config.BASE_URL }));
-    const html = content.html.replace(/%%(UNSUBSCRIBE_URL|PREFERENCES_URL)%%/g, "#").replace(/%%EMAIL%%/g, "reader@example.org");
+    const content = await renderDigest(
+      digestView(papers, await topicNames(deps.db), { day, frequency, baseUrl: deps.config.BASE_URL }),
+    );
+    const html = content.html
+      .replace(/%%(UNSUBSCRIBE_URL|PREFERENCES_URL)%%/g, "#")
+      .replace(/%%EMAIL%%/g, "reader@example.org");
     res.type("html").send(html);
   });
   return router;

@@ -5,7 +5,12 @@ import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 export type SendRateLimiter = (n: number) => Promise<void>;
 
 export function createSendRateLimiter(redis: Redis, prefix: string, perSecond: number): SendRateLimiter {
-  const limiter = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:send-rate`, points: perSecond, duration: 1 });
+  const limiter = new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: `${prefix}:send-rate`,
+    points: perSecond,
+    duration: 1,
+  });
   return async (n) => {
     let remaining = n;
     while (remaining > 0) {

@@ -12,7 +12,17 @@ import type { Metrics } from "../observability/metrics";
 import type { Tokens } from "../subscriptions/tokens";
 import { listHeaders } from "../mail/list-headers";
 import { compileVariant, personalise, type CompiledVariant } from "./personal-message";
-import { claimRange, completeIfDone, createAcceptanceRecorder, markFailed, release, renewClaims, skipInactive, type ClaimedDelivery, type SendRange } from "./ledger";
+import {
+  claimRange,
+  completeIfDone,
+  createAcceptanceRecorder,
+  markFailed,
+  release,
+  renewClaims,
+  skipInactive,
+  type ClaimedDelivery,
+  type SendRange,
+} from "./ledger";
 import type { SendRateLimiter } from "./send-rate";
 
 export interface SenderDeps {
@@ -40,7 +50,10 @@ export interface BatchOutcome {
 
 /** Thrown when some deliveries failed temporarily: BullMQ retries the job with backoff. */
 export class TemporarySendFailure extends Error {
-  constructor(readonly outcome: BatchOutcome, lastError: string) {
+  constructor(
+    readonly outcome: BatchOutcome,
+    lastError: string,
+  ) {
     super(`${outcome.retry} deliveries failed temporarily (last: ${lastError}); retrying later`);
     this.name = "TemporarySendFailure";
   }
@@ -62,7 +75,10 @@ export function createSender(deps: SenderDeps) {
   async function variant(id: number): Promise<CompiledVariant> {
     let v = compiled.get(id);
     if (!v) {
-      const row = await db.digestVariant.findUniqueOrThrow({ where: { id }, select: { subject: true, html: true, text: true } });
+      const row = await db.digestVariant.findUniqueOrThrow({
+        where: { id },
+        select: { subject: true, html: true, text: true },
+      });
       v = compileVariant(row, config.MAIL_FROM);
       // At most ~50 KB each: a bounded cache keeps a worker well inside its heap.
       if (compiled.size >= 1000) compiled.clear();
@@ -71,7 +87,12 @@ export function createSender(deps: SenderDeps) {
     return v;
   }
 
-  async function sendOne(digestId: string, d: ClaimedDelivery, outcome: BatchOutcome, log: Logger): Promise<string | undefined> {
+  async function sendOne(
+    digestId: string,
+    d: ClaimedDelivery,
+    outcome: BatchOutcome,
+    log: Logger,
+  ): Promise<string | undefined> {
     const unsubscribeToken = tokens.sign("unsubscribe", d.subscriberId, d.tokenVersion);
     const unsubscribeUrl = `${config.BASE_URL}/unsubscribe/${unsubscribeToken}`;
     const compiledVariant = await variant(d.variantId);
@@ -87,7 +108,9 @@ export function createSender(deps: SenderDeps) {
     });
     try {
       // The app's mailer counts and times every send (sent, failed, latency) by this kind.
-      const result = await mailer.sendRaw({ from: compiledVariant.fromAddress, to: d.email }, raw, `<${messageId}>`, { kind: "digest" });
+      const result = await mailer.sendRaw({ from: compiledVariant.fromAddress, to: d.email }, raw, `<${messageId}>`, {
+        kind: "digest",
+      });
       await recordAcceptance({ id: d.id, ...result });
       outcome.accepted++;
       return undefined;
@@ -104,8 +127,17 @@ export function createSender(deps: SenderDeps) {
         outcome.bounced++;
         metrics.emailsBounced.inc();
         await db.$transaction(async (tx) => {
-          await tx.subscriber.updateMany({ where: { id: d.subscriberId, status: "active" }, data: { status: "bounced" } });
-          await recordConsent(tx, { subscriberId: d.subscriberId, email: d.email, action: "bounce", source: "smtp", detail: { digestId, deliveryId: d.id.toString(), response: err.message } });
+          await tx.subscriber.updateMany({
+            where: { id: d.subscriberId, status: "active" },
+            data: { status: "bounced" },
+          });
+          await recordConsent(tx, {
+            subscriberId: d.subscriberId,
+            email: d.email,
+            action: "bounce",
+            source: "smtp",
+            detail: { digestId, deliveryId: d.id.toString(), response: err.message },
+          });
         });
         log.warn({ deliveryId: d.id.toString(), response: err.message }, "hard bounce: subscriber marked bounced");
       }
@@ -115,7 +147,15 @@ export function createSender(deps: SenderDeps) {
 
   return {
     async sendBatch(digestId: string, range: SendRange, log: Logger): Promise<BatchOutcome> {
-      const outcome: BatchOutcome = { claimed: 0, accepted: 0, failed: 0, bounced: 0, skipped: 0, retry: 0, handedBack: 0 };
+      const outcome: BatchOutcome = {
+        claimed: 0,
+        accepted: 0,
+        failed: 0,
+        bounced: 0,
+        skipped: 0,
+        retry: 0,
+        handedBack: 0,
+      };
       outcome.skipped = await skipInactive(db, digestId, range);
       const claimed = await claimRange(db, digestId, range, config.DELIVERY_LEASE_SECONDS);
       outcome.claimed = claimed.length;
@@ -125,7 +165,10 @@ export function createSender(deps: SenderDeps) {
       // While this batch works, keep its claim fresh: only a dead worker's claims expire.
       const unfinished = new Set(claimed.map((d) => d.id));
       const heartbeat = setInterval(
-        () => void renewClaims(db, [...unfinished]).catch((err) => log.warn({ err: (err as Error).message }, "could not renew claims")),
+        () =>
+          void renewClaims(db, [...unfinished]).catch((err) =>
+            log.warn({ err: (err as Error).message }, "could not renew claims"),
+          ),
         Math.max(250, (config.DELIVERY_LEASE_SECONDS * 1000) / 4),
       );
       const lane = async () => {

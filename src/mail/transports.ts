@@ -17,8 +17,6 @@ interface TransportSettings {
   dkim?: DkimOptions;
 }
 
-
-
 function toMailOptions(message: MailMessage, from: string): SendMailOptions {
   return {
     from: message.from ?? from,
@@ -31,7 +29,12 @@ function toMailOptions(message: MailMessage, from: string): SendMailOptions {
   };
 }
 
-function wrap(kind: Mailer["kind"], transporter: Transporter, settings: TransportSettings, after?: (info: { messageId: string; message?: Buffer }) => Promise<string>): Mailer {
+function wrap(
+  kind: Mailer["kind"],
+  transporter: Transporter,
+  settings: TransportSettings,
+  after?: (info: { messageId: string; message?: Buffer }) => Promise<string>,
+): Mailer {
   const deliver = async (options: SendMailOptions): Promise<SendResult> => {
     try {
       const info = (await transporter.sendMail(options)) as { messageId: string; response?: string; message?: Buffer };
@@ -71,7 +74,12 @@ export function createSmtpMailer(url: string, settings: TransportSettings & { ma
 
 /** Development default: every email becomes an .eml file in `dir` (shown at /dev/outbox). */
 export function createOutboxMailer(dir: string, settings: TransportSettings): Mailer {
-  const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix", dkim: settings.dkim } as TransportOptions);
+  const transporter = nodemailer.createTransport({
+    streamTransport: true,
+    buffer: true,
+    newline: "unix",
+    dkim: settings.dkim,
+  } as TransportOptions);
   return wrap("outbox", transporter, settings, async (info) => {
     await fs.mkdir(dir, { recursive: true });
     const name = `${new Date().toISOString().replace(/[:.]/g, "-")}-${crypto.randomBytes(4).toString("hex")}.eml`;

@@ -10,7 +10,9 @@ import type { Metrics } from "./metrics";
 export function routeLabel(req: Pick<Request, "baseUrl" | "route">, status: number): string {
   const base = (req.baseUrl ?? "")
     .split("/")
-    .map((segment) => (/^\d[\d-]*$/.test(segment) || /^[\w-]{20,}$/.test(segment) || segment.includes(".") ? ":param" : segment))
+    .map((segment) =>
+      /^\d[\d-]*$/.test(segment) || /^[\w-]{20,}$/.test(segment) || segment.includes(".") ? ":param" : segment,
+    )
     .join("/");
   const pattern = (req.route as { path?: unknown } | undefined)?.path;
   if (typeof pattern === "string") return `${base}${pattern}` || "/";
@@ -22,7 +24,9 @@ export function routeLabel(req: Pick<Request, "baseUrl" | "route">, status: numb
 export function httpMetrics(metrics: Pick<Metrics, "httpLatency">): RequestHandler {
   return (req, res, next) => {
     const end = metrics.httpLatency.startTimer();
-    res.once("finish", () => end({ method: req.method, route: routeLabel(req, res.statusCode), status: String(res.statusCode) }));
+    res.once("finish", () =>
+      end({ method: req.method, route: routeLabel(req, res.statusCode), status: String(res.statusCode) }),
+    );
     next();
   };
 }

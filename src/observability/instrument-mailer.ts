@@ -3,7 +3,8 @@ import { classifySmtpError } from "../mail/mailer";
 import type { Metrics } from "./metrics";
 
 const kinds: ReadonlySet<string> = new Set<EmailKind>(["confirmation", "digest", "notice", "other"]);
-const labelOf = (kind: string | undefined, fallback: EmailKind): EmailKind => (kind && kinds.has(kind) ? (kind as EmailKind) : fallback);
+const labelOf = (kind: string | undefined, fallback: EmailKind): EmailKind =>
+  kind && kinds.has(kind) ? (kind as EmailKind) : fallback;
 
 /**
  * The mailer every feature gets (src/app.ts wraps the transport once): each send is timed in
@@ -12,7 +13,11 @@ const labelOf = (kind: string | undefined, fallback: EmailKind): EmailKind => (k
  * from the message (`message.kind`, or `options.kind` for sendRaw), else `defaultKind`.
  * Wrap a transport once only: wrapping the wrapped mailer would count every email twice.
  */
-export function instrumentMailer(mailer: Mailer, metrics: Pick<Metrics, "emailsSent" | "emailsFailed" | "sendLatency">, defaultKind: EmailKind = "other"): Mailer {
+export function instrumentMailer(
+  mailer: Mailer,
+  metrics: Pick<Metrics, "emailsSent" | "emailsFailed" | "sendLatency">,
+  defaultKind: EmailKind = "other",
+): Mailer {
   const timed = async <T>(kind: EmailKind, send: () => Promise<T>): Promise<T> => {
     const end = metrics.sendLatency.startTimer({ kind });
     try {
@@ -31,7 +36,8 @@ export function instrumentMailer(mailer: Mailer, metrics: Pick<Metrics, "emailsS
       return mailer.kind;
     },
     send: (message: MailMessage) => timed(labelOf(message.kind, defaultKind), () => mailer.send(message)),
-    sendRaw: (envelope, raw, messageId, options) => timed(labelOf(options?.kind, defaultKind), () => mailer.sendRaw(envelope, raw, messageId, options)),
+    sendRaw: (envelope, raw, messageId, options) =>
+      timed(labelOf(options?.kind, defaultKind), () => mailer.sendRaw(envelope, raw, messageId, options)),
     verify: () => mailer.verify(),
     close: () => mailer.close(),
   };

@@ -21,7 +21,11 @@ export function metricsRoutes(opts: MetricsRouteOptions): Router {
   const router = Router();
   router.get("/metrics", async (req, res) => {
     if (opts.token !== undefined && !sameSecret(bearerToken(req.headers.authorization), opts.token)) {
-      res.status(401).set("WWW-Authenticate", 'Bearer realm="metrics"').type("text/plain").send("A bearer token is required (METRICS_TOKEN).\n");
+      res
+        .status(401)
+        .set("WWW-Authenticate", 'Bearer realm="metrics"')
+        .type("text/plain")
+        .send("A bearer token is required (METRICS_TOKEN).\n");
       return;
     }
     try {
@@ -36,4 +40,7 @@ export function metricsRoutes(opts: MetricsRouteOptions): Router {
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+  ]);

@@ -8,7 +8,8 @@ import type { Queue } from "bullmq";
 export function createMetrics() {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  const counter = (name: string, help: string, labelNames: string[] = []) => new client.Counter({ name, help, labelNames, registers: [registry] });
+  const counter = (name: string, help: string, labelNames: string[] = []) =>
+    new client.Counter({ name, help, labelNames, registers: [registry] });
   return {
     registry,
     emailsSent: counter("newsletter_emails_sent_total", "Emails accepted by the SMTP server", ["kind"]),
@@ -31,14 +32,27 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    queueDepth: new client.Gauge({ name: "newsletter_queue_jobs", help: "Jobs per queue and state", labelNames: ["queue", "state"], registers: [registry] }),
+    queueDepth: new client.Gauge({
+      name: "newsletter_queue_jobs",
+      help: "Jobs per queue and state",
+      labelNames: ["queue", "state"],
+      registers: [registry],
+    }),
   };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** The job states reported in newsletter_queue_jobs{queue,state}. */
-export const queueStates = ["waiting", "active", "delayed", "prioritized", "waiting-children", "failed", "completed"] as const;
+export const queueStates = [
+  "waiting",
+  "active",
+  "delayed",
+  "prioritized",
+  "waiting-children",
+  "failed",
+  "completed",
+] as const;
 
 /**
  * Reads every queue's job counts into the `newsletter_queue_jobs` gauge; called on each scrape,

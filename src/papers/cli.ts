@@ -27,7 +27,10 @@ export function registerPaperCommands(program: Command): void {
   program
     .command("ingest")
     .description("fetch papers and store them (by arXiv id: re-running refreshes upvotes, never duplicates)")
-    .option("--date <YYYY-MM-DD>", "the featured day (default: today and yesterday in DIGEST_TZ, or every day of a bundled source)")
+    .option(
+      "--date <YYYY-MM-DD>",
+      "the featured day (default: today and yesterday in DIGEST_TZ, or every day of a bundled source)",
+    )
     .option("--from <YYYY-MM-DD>", "first day of a range (with --to)")
     .option("--to <YYYY-MM-DD>", "last day of a range (default: --from)")
     .option("--source <source>", "huggingface, arxiv, sample or file:PATH (default: PAPERS_SOURCE)")
@@ -37,16 +40,25 @@ export function registerPaperCommands(program: Command): void {
       if (opts.to && !opts.from) throw new Error("--to needs --from");
       await withDb(async (db, config) => {
         const source = sourceFromConfig(config, opts.source ?? config.PAPERS_SOURCE);
-        const days = opts.date ? [opts.date] : opts.from ? dayRange(opts.from, opts.to ?? opts.from) : await defaultDays(source, config.DIGEST_TZ);
+        const days = opts.date
+          ? [opts.date]
+          : opts.from
+            ? dayRange(opts.from, opts.to ?? opts.from)
+            : await defaultDays(source, config.DIGEST_TZ);
         let failures = 0;
         for (const [i, day] of days.entries()) {
           const r = await ingestDay(db, source, day);
           const progress = days.length > 1 ? `[${i + 1}/${days.length}] ` : "";
-          console.log(`${progress}${day} from ${source.name}: fetched ${r.fetched}, new ${r.inserted}, updated ${r.updated}, skipped ${r.skipped.length}${r.error ? `, FAILED: ${r.error}` : ""}`);
+          console.log(
+            `${progress}${day} from ${source.name}: fetched ${r.fetched}, new ${r.inserted}, updated ${r.updated}, skipped ${r.skipped.length}${r.error ? `, FAILED: ${r.error}` : ""}`,
+          );
           for (const s of r.skipped) console.log(`  skipped: ${s.reason}`);
           if (r.error) failures++;
         }
-        if (failures) throw new Error(`${failures} of ${days.length} day(s) failed (recorded in ingest_runs; the hourly retry will try again)`);
+        if (failures)
+          throw new Error(
+            `${failures} of ${days.length} day(s) failed (recorded in ingest_runs; the hourly retry will try again)`,
+          );
       });
     });
 
@@ -56,14 +68,15 @@ export function registerPaperCommands(program: Command): void {
     .description("every topic with its query and how many papers it holds")
     .action(async () => {
       await withDb(async (db) => {
-        for (const t of await listTopics(db)) console.log(`${t.slug}\t${t.name}\t${t.papers} papers\tquery: ${t.query}`);
+        for (const t of await listTopics(db))
+          console.log(`${t.slug}\t${t.name}\t${t.papers} papers\tquery: ${t.query}`);
       });
     });
   topics
     .command("add <slug>")
     .description("add a topic and match recent papers to it")
     .requiredOption("--name <name>", "the name readers see")
-    .requiredOption("--query <query>", 'websearch_to_tsquery syntax, e.g. \'"graph neural network" OR GNN\'')
+    .requiredOption("--query <query>", "websearch_to_tsquery syntax, e.g. '\"graph neural network\" OR GNN'")
     .option("--description <text>", "one line for the subscribe form")
     .action(async (slug: string, opts: { name: string; query: string; description?: string }) => {
       await withDb(async (db) => {
@@ -78,7 +91,8 @@ export function registerPaperCommands(program: Command): void {
     .option("--query <query>", "websearch_to_tsquery syntax")
     .option("--description <text>", "one line for the subscribe form")
     .action(async (slug: string, opts: { name?: string; query?: string; description?: string }) => {
-      if (opts.name === undefined && opts.query === undefined && opts.description === undefined) throw new Error("nothing to change: give --name, --query or --description");
+      if (opts.name === undefined && opts.query === undefined && opts.description === undefined)
+        throw new Error("nothing to change: give --name, --query or --description");
       await withDb(async (db) => {
         const { topic } = await editTopic(db, slug, opts);
         console.log(`Updated ${topic.slug} (${topic.name}): ${topic.papers} papers now match.`);

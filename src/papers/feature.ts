@@ -29,7 +29,10 @@ export interface IngestJobData {
 }
 
 /** The source a configuration names, with the injectable base URLs. */
-export function sourceFromConfig(config: Pick<Config, "PAPERS_SOURCE" | "HF_API_URL" | "ARXIV_API_URL">, spec = config.PAPERS_SOURCE): PaperSource {
+export function sourceFromConfig(
+  config: Pick<Config, "PAPERS_SOURCE" | "HF_API_URL" | "ARXIV_API_URL">,
+  spec = config.PAPERS_SOURCE,
+): PaperSource {
   return createPaperSource(spec, { hf: { baseUrl: config.HF_API_URL }, arxiv: { baseUrl: config.ARXIV_API_URL } });
 }
 
@@ -55,7 +58,8 @@ export function papersFeature(deps: AppDeps, opts: PapersFeatureOptions = {}): F
 
   async function ingestJob(job: Job<IngestJobData>, log: Logger) {
     const data = job.data ?? {};
-    if (data.day !== undefined && !isDay(data.day)) throw new Error(`ingest job: day must be YYYY-MM-DD (got ${JSON.stringify(data.day)})`);
+    if (data.day !== undefined && !isDay(data.day))
+      throw new Error(`ingest job: day must be YYYY-MM-DD (got ${JSON.stringify(data.day)})`);
     const source = sourceFor(data.source);
     const days = data.day ? [data.day] : await defaultDays(source, config.DIGEST_TZ);
     const results: IngestResult[] = [];
@@ -70,7 +74,11 @@ export function papersFeature(deps: AppDeps, opts: PapersFeatureOptions = {}): F
     const failed = await failedDays(db, configured.name, todayIn(config.DIGEST_TZ));
     for (const { day, runId } of failed) {
       // One retry job per failed run: the job id dedupes while that job is kept.
-      await queues.ingest.add(INGEST_JOB, { day, source: configured.name === config.PAPERS_SOURCE ? undefined : configured.name } satisfies IngestJobData, { jobId: `retry-run-${runId}` });
+      await queues.ingest.add(
+        INGEST_JOB,
+        { day, source: configured.name === config.PAPERS_SOURCE ? undefined : configured.name } satisfies IngestJobData,
+        { jobId: `retry-run-${runId}` },
+      );
     }
     if (failed.length) log.info({ days: failed.map((f) => f.day) }, "re-queued failed ingest days");
     return { requeued: failed.length };
@@ -80,7 +88,9 @@ export function papersFeature(deps: AppDeps, opts: PapersFeatureOptions = {}): F
   const page = (day: string | undefined) => async (req: import("express").Request, res: import("express").Response) => {
     const topic = typeof req.query.topic === "string" ? req.query.topic : undefined;
     const listing = await paperListing(db, { day, topic, basePath: "/papers" });
-    res.type("html").send(views.render("papers", { title: listing.dayLabel ? `Papers of ${listing.dayLabel}` : "Papers", listing }));
+    res
+      .type("html")
+      .send(views.render("papers", { title: listing.dayLabel ? `Papers of ${listing.dayLabel}` : "Papers", listing }));
   };
   router.get("/papers", (req, res) => page(undefined)(req, res));
   router.get("/papers/:date", (req, res) => {
@@ -92,15 +102,29 @@ export function papersFeature(deps: AppDeps, opts: PapersFeatureOptions = {}): F
     routers: [router],
     handlers: { ingest: { [INGEST_JOB]: ingestJob, [RETRY_FAILED_JOB]: retryFailedJob } },
     schedules: [
-      { id: "papers-ingest", queue: queues.ingest, repeat: { pattern: config.INGEST_CRON, tz: config.DIGEST_TZ }, name: INGEST_JOB, data: {} },
-      { id: "papers-ingest-retry-failed", queue: queues.ingest, repeat: { pattern: "40 * * * *", tz: config.DIGEST_TZ }, name: RETRY_FAILED_JOB, data: {} },
+      {
+        id: "papers-ingest",
+        queue: queues.ingest,
+        repeat: { pattern: config.INGEST_CRON, tz: config.DIGEST_TZ },
+        name: INGEST_JOB,
+        data: {},
+      },
+      {
+        id: "papers-ingest-retry-failed",
+        queue: queues.ingest,
+        repeat: { pattern: "40 * * * *", tz: config.DIGEST_TZ },
+        name: RETRY_FAILED_JOB,
+        data: {},
+      },
     ],
     async init() {
       await seedDefaultTopics(db);
       // A bundled source (sample, file) has fixed days that no schedule will ask for: load them
       // once into an empty database so the product shows papers right away, offline.
       if (configured.availableDays && (await db.paper.count()) === 0) {
-        await queues.ingest.add(INGEST_JOB, {} satisfies IngestJobData, { jobId: `bootstrap-${configured.name.replace(/[^\w-]/g, "_")}` });
+        await queues.ingest.add(INGEST_JOB, {} satisfies IngestJobData, {
+          jobId: `bootstrap-${configured.name.replace(/[^\w-]/g, "_")}`,
+        });
       }
     },
   };

@@ -48,30 +48,43 @@ export async function getText(url: string, opts: HttpRetryOptions = {}): Promise
     try {
       const res = await fetch(url, {
         signal: AbortSignal.timeout(timeoutMs),
-        headers: { accept: "application/json, application/atom+xml;q=0.9, */*;q=0.1", "user-agent": opts.userAgent ?? "daily-papers-newsletter" },
+        headers: {
+          accept: "application/json, application/atom+xml;q=0.9, */*;q=0.1",
+          "user-agent": opts.userAgent ?? "daily-papers-newsletter",
+        },
       });
       const body = await res.text();
       if (res.ok) return body;
-      lastError = new SourceError(`GET ${url} answered ${res.status}`, { status: res.status, retryable: retryableStatus(res.status) });
+      lastError = new SourceError(`GET ${url} answered ${res.status}`, {
+        status: res.status,
+        retryable: retryableStatus(res.status),
+      });
       if (!lastError.retryable) throw lastError;
       const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
       if (retryAfter !== null) {
         if (retryAfter > maxRetryAfterMs) {
-          throw new SourceError(`GET ${url} answered ${res.status} with Retry-After ${Math.round(retryAfter / 1000)} s: giving up for now`, {
-            status: res.status,
-            retryable: true,
-          });
+          throw new SourceError(
+            `GET ${url} answered ${res.status} with Retry-After ${Math.round(retryAfter / 1000)} s: giving up for now`,
+            {
+              status: res.status,
+              retryable: true,
+            },
+          );
         }
         wait = Math.max(wait, retryAfter);
       }
     } catch (err) {
       if (err instanceof SourceError && (!err.retryable || err.message.includes("Retry-After"))) throw err;
       if (!(err instanceof SourceError)) {
-        const reason = (err as Error).name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : (err as Error).message;
+        const reason =
+          (err as Error).name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : (err as Error).message;
         lastError = new SourceError(`GET ${url} failed: ${reason}`, { retryable: true, cause: err });
       }
     }
     if (attempt < retries) await sleep(wait);
   }
-  throw new SourceError(`${lastError?.message ?? `GET ${url} failed`} (after ${retries + 1} attempts)`, { retryable: true, status: lastError?.options.status });
+  throw new SourceError(`${lastError?.message ?? `GET ${url} failed`} (after ${retries + 1} attempts)`, {
+    retryable: true,
+    status: lastError?.options.status,
+  });
 }

@@ -23,7 +23,11 @@ export interface IngestResult {
  * what another source knew: upvotes only grow (the arXiv source has none), the featured day is the
  * earliest seen, keywords and links are kept when the new record has none.
  */
-export async function upsertPaper(db: Db, p: NormalizedPaper, source: string): Promise<{ id: number; inserted: boolean }> {
+export async function upsertPaper(
+  db: Db,
+  p: NormalizedPaper,
+  source: string,
+): Promise<{ id: number; inserted: boolean }> {
   const rows = await db.$queryRaw<{ id: number; inserted: boolean }[]>`
     INSERT INTO papers (arxiv_id, title, abstract, authors, arxiv_date, featured_on, upvotes, keywords, url, pdf_url, github_url, project_url, source, updated_at)
     VALUES (${p.arxivId}, ${p.title}, ${p.abstract}, ${p.authors}::text[], ${p.arxivDate}::date, ${p.featuredOn}::date, ${p.upvotes},
@@ -51,9 +55,22 @@ export interface IngestOptions {
 }
 
 /** Runs one day. A source failure is recorded on the run and re-thrown (the job then retries). */
-export async function ingestDay(db: Db, source: PaperSource, day: string, opts: IngestOptions = {}): Promise<IngestResult> {
+export async function ingestDay(
+  db: Db,
+  source: PaperSource,
+  day: string,
+  opts: IngestOptions = {},
+): Promise<IngestResult> {
   const run = await db.ingestRun.create({ data: { day: new Date(`${day}T00:00:00Z`), source: source.name } });
-  const result: IngestResult = { runId: run.id, day, source: source.name, fetched: 0, inserted: 0, updated: 0, skipped: [] };
+  const result: IngestResult = {
+    runId: run.id,
+    day,
+    source: source.name,
+    fetched: 0,
+    inserted: 0,
+    updated: 0,
+    skipped: [],
+  };
   try {
     const fetched = await source.fetchDay(day);
     result.fetched = fetched.papers.length + fetched.skipped.length;
@@ -76,10 +93,28 @@ export async function ingestDay(db: Db, source: PaperSource, day: string, opts: 
   }
   await db.ingestRun.update({
     where: { id: run.id },
-    data: { finishedAt: new Date(), fetched: result.fetched, upserted: result.inserted + result.updated, skipped: result.skipped.length, error: result.error ?? null },
+    data: {
+      finishedAt: new Date(),
+      fetched: result.fetched,
+      upserted: result.inserted + result.updated,
+      skipped: result.skipped.length,
+      error: result.error ?? null,
+    },
   });
-  for (const s of result.skipped) opts.log?.warn({ day, source: source.name, reason: s.reason, raw: s.raw }, "paper record skipped");
-  opts.log?.info({ day, source: source.name, fetched: result.fetched, inserted: result.inserted, updated: result.updated, skipped: result.skipped.length, error: result.error }, "ingest run finished");
+  for (const s of result.skipped)
+    opts.log?.warn({ day, source: source.name, reason: s.reason, raw: s.raw }, "paper record skipped");
+  opts.log?.info(
+    {
+      day,
+      source: source.name,
+      fetched: result.fetched,
+      inserted: result.inserted,
+      updated: result.updated,
+      skipped: result.skipped.length,
+      error: result.error,
+    },
+    "ingest run finished",
+  );
   return result;
 }
 
@@ -87,7 +122,12 @@ export async function ingestDay(db: Db, source: PaperSource, day: string, opts: 
  * Days whose latest run for `source` failed, within the last `withinDays` days before `today`,
  * and that no later run fixed: what the retry schedule re-queues.
  */
-export async function failedDays(db: Db, source: string, today: string, withinDays = 7): Promise<{ day: string; runId: number }[]> {
+export async function failedDays(
+  db: Db,
+  source: string,
+  today: string,
+  withinDays = 7,
+): Promise<{ day: string; runId: number }[]> {
   return db.$queryRaw<{ day: string; runId: number }[]>`
     SELECT to_char(day, 'YYYY-MM-DD') AS day, id AS "runId" FROM (
       SELECT DISTINCT ON (day) day, error, id FROM ingest_runs

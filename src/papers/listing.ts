@@ -29,8 +29,14 @@ export function dayLabel(day: string): string {
   return `${MONTHS[(m ?? 1) - 1]} ${d}, ${y}`;
 }
 
-export async function paperListing(db: Db, req: { day?: string; topic?: string; basePath?: string }): Promise<PaperListing> {
-  const topics = await db.topic.findMany({ orderBy: [{ position: "asc" }, { slug: "asc" }], select: { slug: true, name: true } });
+export async function paperListing(
+  db: Db,
+  req: { day?: string; topic?: string; basePath?: string },
+): Promise<PaperListing> {
+  const topics = await db.topic.findMany({
+    orderBy: [{ position: "asc" }, { slug: "asc" }],
+    select: { slug: true, name: true },
+  });
   const topic = req.topic && topics.some((t) => t.slug === req.topic) ? req.topic : null;
   const day = req.day && isDay(req.day) ? req.day : await latestFeaturedDay(db);
   const papers = day ? await listPapers(db, { day, topicSlug: topic ?? undefined }) : [];

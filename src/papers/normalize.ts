@@ -36,8 +36,11 @@ export function dayOf(value: unknown): string | null {
 /** Collapses whitespace, strips control characters and cuts to `max` characters (with an ellipsis). */
 export function cleanText(value: unknown, max: number): string {
   if (typeof value !== "string") return "";
-  // eslint-disable-next-line no-control-regex
-  const text = value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").replace(/\s+/g, " ").trim();
+  const text = value
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
   if (text.length <= max) return text;
   return `${text.slice(0, max - 1).trimEnd()}…`;
 }
@@ -62,7 +65,10 @@ const OLD_STYLE = /^([a-z-]+(?:\.[A-Z]{2})?\/\d{7})(v\d+)?$/;
  */
 export function arxivIdOf(value: unknown): string | null {
   if (typeof value !== "string") return null;
-  const bare = value.trim().replace(/^https?:\/\/(?:export\.)?arxiv\.org\/(?:abs|pdf)\//, "").replace(/\.pdf$/, "");
+  const bare = value
+    .trim()
+    .replace(/^https?:\/\/(?:export\.)?arxiv\.org\/(?:abs|pdf)\//, "")
+    .replace(/\.pdf$/, "");
   const m = NEW_STYLE.exec(bare) ?? OLD_STYLE.exec(bare);
   return m ? m[1]! : null;
 }
@@ -71,7 +77,7 @@ export function arxivIdOf(value: unknown): string | null {
 export function excerpt(raw: unknown, max = 300): string {
   let text: string;
   try {
-    text = typeof raw === "string" ? raw : JSON.stringify(raw) ?? String(raw);
+    text = typeof raw === "string" ? raw : (JSON.stringify(raw) ?? String(raw));
   } catch {
     text = String(raw);
   }
@@ -109,7 +115,10 @@ export function normalizePaper(raw: RawPaperFields): { paper: NormalizedPaper } 
   const keywords = Array.isArray(raw.keywords)
     ? [...new Set(raw.keywords.map((k) => cleanText(k, LIMITS.keyword)).filter(Boolean))].slice(0, LIMITS.keywords)
     : [];
-  const upvotes = typeof raw.upvotes === "number" && Number.isFinite(raw.upvotes) && raw.upvotes > 0 ? Math.min(Math.floor(raw.upvotes), 2_000_000_000) : 0;
+  const upvotes =
+    typeof raw.upvotes === "number" && Number.isFinite(raw.upvotes) && raw.upvotes > 0
+      ? Math.min(Math.floor(raw.upvotes), 2_000_000_000)
+      : 0;
   return {
     paper: {
       arxivId: raw.arxivId,

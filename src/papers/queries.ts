@@ -33,14 +33,15 @@ export interface ListPapersOptions {
 
 /** The papers featured on a day, in trending order (see ranking.ts), with their topics. */
 export async function listPapers(db: Db, opts: ListPapersOptions = {}): Promise<PaperListItem[]> {
-  if (opts.day !== undefined && !isDay(opts.day)) throw new Error(`listPapers: day must be YYYY-MM-DD (got ${JSON.stringify(opts.day)})`);
+  if (opts.day !== undefined && !isDay(opts.day))
+    throw new Error(`listPapers: day must be YYYY-MM-DD (got ${JSON.stringify(opts.day)})`);
   const day = opts.day ?? (await latestFeaturedDay(db));
   if (!day) return [];
   const slugs = [...(opts.topicSlug ? [opts.topicSlug] : []), ...(opts.topicSlugs ?? [])];
   const topicFilter = slugs.length
     ? Prisma.sql`AND EXISTS (SELECT 1 FROM paper_topics pt JOIN topics t ON t.id = pt.topic_id WHERE pt.paper_id = p.id AND t.slug = ANY(${slugs}::text[]))`
     : Prisma.empty;
-  const rows = await db.$queryRaw<(Omit<PaperListItem, "authorCount">)[]>`
+  const rows = await db.$queryRaw<Omit<PaperListItem, "authorCount">[]>`
     SELECT p.id, p.arxiv_id AS "arxivId", p.title, p.abstract, p.authors,
            to_char(p.arxiv_date, 'YYYY-MM-DD') AS "arxivDate", to_char(p.featured_on, 'YYYY-MM-DD') AS "featuredOn",
            p.upvotes, p.keywords, p.url, p.pdf_url AS "pdfUrl", p.github_url AS "githubUrl", p.project_url AS "projectUrl",
@@ -54,7 +55,10 @@ export async function listPapers(db: Db, opts: ListPapersOptions = {}): Promise<
 }
 
 /** Days with papers before `before` (or all), newest first, with how many papers each has. */
-export async function featuredDays(db: Db, opts: { before?: string; after?: string; limit?: number; newestFirst?: boolean } = {}): Promise<{ day: string; papers: number }[]> {
+export async function featuredDays(
+  db: Db,
+  opts: { before?: string; after?: string; limit?: number; newestFirst?: boolean } = {},
+): Promise<{ day: string; papers: number }[]> {
   const rows = await db.$queryRaw<{ day: string; papers: number }[]>`
     SELECT to_char(featured_on, 'YYYY-MM-DD') AS day, count(*)::int AS papers FROM papers
     WHERE (${opts.before ?? null}::date IS NULL OR featured_on < ${opts.before ?? null}::date)

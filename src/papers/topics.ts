@@ -19,15 +19,60 @@ export interface TopicInput {
  * "transform", "tokenization" becomes "token"), so ambiguous single words are avoided or phrased.
  */
 export const DEFAULT_TOPICS: TopicInput[] = [
-  { slug: "language-models", name: "Language models", description: "LLMs, in-context learning, alignment", query: `"language model" OR LLM OR LLMs OR "in-context learning" OR RLHF OR "instruction tuning"` },
-  { slug: "diffusion-generative", name: "Diffusion and generative models", description: "Diffusion, score matching, image synthesis, GANs", query: `diffusion OR "score matching" OR "generative model" OR "generative models" OR GAN OR GANs OR "image synthesis"` },
-  { slug: "reinforcement-learning", name: "Reinforcement learning", description: "Policies, rewards, agents, offline RL", query: `"reinforcement learning" OR RL OR MARL OR "policy gradient" OR "actor-critic" OR "Q-learning" OR "reward function"` },
-  { slug: "computer-vision", name: "Computer vision", description: "Images, video, segmentation, 3D", query: `"computer vision" OR image OR images OR segmentation OR video OR mesh OR "3D" OR photogrammetry` },
-  { slug: "optimization-theory", name: "Optimisation and learning theory", description: "Gradient methods, convergence, generalisation bounds", query: `optimization OR optimisation OR "gradient descent" OR convergence OR "generalization error" OR "neural tangent kernel" OR bilevel OR "learning theory"` },
-  { slug: "continual-learning", name: "Continual learning", description: "Catastrophic forgetting, lifelong and incremental learning", query: `"continual learning" OR "catastrophic forgetting" OR "lifelong learning" OR "incremental learning"` },
-  { slug: "neural-architecture-search", name: "Neural architecture search", description: "NAS, DARTS, supernets", query: `"architecture search" OR NAS OR DARTS OR supernet` },
-  { slug: "multimodal", name: "Multimodal", description: "Vision-language and other multi-modal models", query: `multimodal OR "multi-modal" OR "vision-language" OR "text-to-image" OR "image and text"` },
-  { slug: "robotics", name: "Robotics", description: "Robots, manipulation, locomotion, embodied agents", query: `robot OR robots OR robotic OR robotics OR "object manipulation" OR "robotic manipulation" OR locomotion OR embodied` },
+  {
+    slug: "language-models",
+    name: "Language models",
+    description: "LLMs, in-context learning, alignment",
+    query: `"language model" OR LLM OR LLMs OR "in-context learning" OR RLHF OR "instruction tuning"`,
+  },
+  {
+    slug: "diffusion-generative",
+    name: "Diffusion and generative models",
+    description: "Diffusion, score matching, image synthesis, GANs",
+    query: `diffusion OR "score matching" OR "generative model" OR "generative models" OR GAN OR GANs OR "image synthesis"`,
+  },
+  {
+    slug: "reinforcement-learning",
+    name: "Reinforcement learning",
+    description: "Policies, rewards, agents, offline RL",
+    query: `"reinforcement learning" OR RL OR MARL OR "policy gradient" OR "actor-critic" OR "Q-learning" OR "reward function"`,
+  },
+  {
+    slug: "computer-vision",
+    name: "Computer vision",
+    description: "Images, video, segmentation, 3D",
+    query: `"computer vision" OR image OR images OR segmentation OR video OR mesh OR "3D" OR photogrammetry`,
+  },
+  {
+    slug: "optimization-theory",
+    name: "Optimisation and learning theory",
+    description: "Gradient methods, convergence, generalisation bounds",
+    query: `optimization OR optimisation OR "gradient descent" OR convergence OR "generalization error" OR "neural tangent kernel" OR bilevel OR "learning theory"`,
+  },
+  {
+    slug: "continual-learning",
+    name: "Continual learning",
+    description: "Catastrophic forgetting, lifelong and incremental learning",
+    query: `"continual learning" OR "catastrophic forgetting" OR "lifelong learning" OR "incremental learning"`,
+  },
+  {
+    slug: "neural-architecture-search",
+    name: "Neural architecture search",
+    description: "NAS, DARTS, supernets",
+    query: `"architecture search" OR NAS OR DARTS OR supernet`,
+  },
+  {
+    slug: "multimodal",
+    name: "Multimodal",
+    description: "Vision-language and other multi-modal models",
+    query: `multimodal OR "multi-modal" OR "vision-language" OR "text-to-image" OR "image and text"`,
+  },
+  {
+    slug: "robotics",
+    name: "Robotics",
+    description: "Robots, manipulation, locomotion, embodied agents",
+    query: `robot OR robots OR robotic OR robotics OR "object manipulation" OR "robotic manipulation" OR locomotion OR embodied`,
+  },
 ];
 
 /** Papers featured within this many days of the latest featured day are re-matched when a topic changes. */
@@ -38,7 +83,8 @@ const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 export function validateTopic(input: Partial<TopicInput>, { partial = false } = {}): void {
   const problems: string[] = [];
   if (!partial || input.slug !== undefined) {
-    if (!input.slug || !SLUG.test(input.slug) || input.slug.length > 60) problems.push("slug: lower-case words joined by hyphens, at most 60 characters (e.g. graph-learning)");
+    if (!input.slug || !SLUG.test(input.slug) || input.slug.length > 60)
+      problems.push("slug: lower-case words joined by hyphens, at most 60 characters (e.g. graph-learning)");
   }
   if (!partial || input.name !== undefined) {
     if (!input.name?.trim() || input.name.length > 80) problems.push("name: 1 to 80 characters");
@@ -46,14 +92,16 @@ export function validateTopic(input: Partial<TopicInput>, { partial = false } = 
   if (!partial || input.query !== undefined) {
     if (!input.query?.trim() || input.query.length > 500) problems.push("query: 1 to 500 characters");
   }
-  if (input.description !== undefined && input.description.length > 300) problems.push("description: at most 300 characters");
+  if (input.description !== undefined && input.description.length > 300)
+    problems.push("description: at most 300 characters");
   if (problems.length) throw new AppError(`invalid topic: ${problems.join("; ")}`, 400, { code: "bad_topic" });
 }
 
 /** Refuses a query PostgreSQL reduces to nothing (only stop words), which would match no paper. */
 export async function assertUsefulQuery(db: Db, query: string): Promise<void> {
   const [row] = await db.$queryRaw<{ q: string }[]>`SELECT websearch_to_tsquery('english', ${query})::text AS q`;
-  if (!row?.q) throw new AppError(`query "${query}" has no searchable words (only stop words?)`, 400, { code: "bad_topic" });
+  if (!row?.q)
+    throw new AppError(`query "${query}" has no searchable words (only stop words?)`, 400, { code: "bad_topic" });
 }
 
 /** Re-computes the topics of the given papers. */
@@ -111,23 +159,45 @@ export interface TopicSummary {
 }
 
 export async function listTopics(db: Db): Promise<TopicSummary[]> {
-  const topics = await db.topic.findMany({ orderBy: [{ position: "asc" }, { slug: "asc" }], include: { _count: { select: { papers: true } } } });
-  return topics.map((t) => ({ id: t.id, slug: t.slug, name: t.name, description: t.description, query: t.query, position: t.position, papers: t._count.papers }));
+  const topics = await db.topic.findMany({
+    orderBy: [{ position: "asc" }, { slug: "asc" }],
+    include: { _count: { select: { papers: true } } },
+  });
+  return topics.map((t) => ({
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    description: t.description,
+    query: t.query,
+    position: t.position,
+    papers: t._count.papers,
+  }));
 }
 
 export async function addTopic(db: Db, input: TopicInput): Promise<{ topic: TopicSummary; matched: number }> {
   validateTopic(input);
   await assertUsefulQuery(db, input.query);
-  if (await db.topic.findUnique({ where: { slug: input.slug } })) throw new AppError(`topic "${input.slug}" already exists: use topics edit`, 409, { code: "topic_exists" });
+  if (await db.topic.findUnique({ where: { slug: input.slug } }))
+    throw new AppError(`topic "${input.slug}" already exists: use topics edit`, 409, { code: "topic_exists" });
   const last = await db.topic.aggregate({ _max: { position: true } });
   const topic = await db.topic.create({
-    data: { slug: input.slug, name: input.name.trim(), description: input.description?.trim() ?? "", query: input.query.trim(), position: (last._max.position ?? -1) + 1 },
+    data: {
+      slug: input.slug,
+      name: input.name.trim(),
+      description: input.description?.trim() ?? "",
+      query: input.query.trim(),
+      position: (last._max.position ?? -1) + 1,
+    },
   });
   const matched = await rematchTopic(db, topic.id);
   return { topic: { ...topic, papers: matched }, matched };
 }
 
-export async function editTopic(db: Db, slug: string, changes: Partial<Omit<TopicInput, "slug">>): Promise<{ topic: TopicSummary; matched: number }> {
+export async function editTopic(
+  db: Db,
+  slug: string,
+  changes: Partial<Omit<TopicInput, "slug">>,
+): Promise<{ topic: TopicSummary; matched: number }> {
   validateTopic(changes, { partial: true });
   if (changes.query !== undefined) await assertUsefulQuery(db, changes.query);
   const existing = await db.topic.findUnique({ where: { slug } });

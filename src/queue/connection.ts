@@ -19,7 +19,11 @@ export async function waitUntilReady(redis: Redis, url: string, timeoutMs = 10_0
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`Redis at ${url.replace(/\/\/[^@]*@/, "//***@")} did not answer within ${timeoutMs} ms: check REDIS_URL or start Redis`));
+      reject(
+        new Error(
+          `Redis at ${url.replace(/\/\/[^@]*@/, "//***@")} did not answer within ${timeoutMs} ms: check REDIS_URL or start Redis`,
+        ),
+      );
     }, timeoutMs);
     const onReady = () => {
       cleanup();

@@ -27,7 +27,11 @@ export const defaultJobOptions: JobsOptions = {
 export type Queues = Record<QueueName, Queue> & { close(): Promise<void> };
 
 /** `onError` receives connection errors (Redis away), which BullMQ would otherwise print to the console. */
-export function createQueues(connection: ConnectionOptions, prefix: string, onError?: (queue: QueueName, err: Error) => void): Queues {
+export function createQueues(
+  connection: ConnectionOptions,
+  prefix: string,
+  onError?: (queue: QueueName, err: Error) => void,
+): Queues {
   const entries = allQueueNames.map((name) => {
     const queue = new Queue(name, { connection, prefix, defaultJobOptions });
     if (onError) queue.on("error", (err) => onError(name, err));

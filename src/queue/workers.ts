@@ -31,7 +31,13 @@ export function mergeHandlers(...sets: JobHandlers[]): JobHandlers {
 
 export function startWorkers(
   handlers: JobHandlers,
-  opts: { connection: ConnectionOptions; prefix: string; concurrency: number; log: Logger; concurrencyByQueue?: Partial<Record<QueueName, number>> },
+  opts: {
+    connection: ConnectionOptions;
+    prefix: string;
+    concurrency: number;
+    log: Logger;
+    concurrencyByQueue?: Partial<Record<QueueName, number>>;
+  },
 ): Workers {
   const list = (Object.entries(handlers) as [QueueName, Record<string, JobHandler>][]).map(([queue, byName]) => {
     const worker = new Worker(
@@ -45,10 +51,25 @@ export function startWorkers(
         log.info({ durationMs: Date.now() - started }, "job completed");
         return result;
       },
-      { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrencyByQueue?.[queue] ?? opts.concurrency, autorun: true },
+      {
+        connection: opts.connection,
+        prefix: opts.prefix,
+        concurrency: opts.concurrencyByQueue?.[queue] ?? opts.concurrency,
+        autorun: true,
+      },
     );
     worker.on("failed", (job, err) =>
-      opts.log.warn({ queue, job: job?.name, jobId: job?.id, requestId: job ? requestIdOf(job) : undefined, attemptsMade: job?.attemptsMade, err: err.message }, "job failed"),
+      opts.log.warn(
+        {
+          queue,
+          job: job?.name,
+          jobId: job?.id,
+          requestId: job ? requestIdOf(job) : undefined,
+          attemptsMade: job?.attemptsMade,
+          err: err.message,
+        },
+        "job failed",
+      ),
     );
     worker.on("error", (err) => opts.log.error({ queue, err: err.message }, "worker error"));
     return worker;

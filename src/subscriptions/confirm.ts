@@ -8,7 +8,11 @@ export type ConfirmOutcome = "confirmed" | "already_active" | "not_pending";
  * harmless. A subscriber who left meanwhile (unsubscribed, bounced) is not silently re-enrolled by
  * an old confirmation link: they get a page that offers to subscribe again.
  */
-export async function confirmSubscription(db: Db, subscriber: Subscriber, context: RequestContext = {}): Promise<ConfirmOutcome> {
+export async function confirmSubscription(
+  db: Db,
+  subscriber: Subscriber,
+  context: RequestContext = {},
+): Promise<ConfirmOutcome> {
   if (subscriber.status === "active") return "already_active";
   if (subscriber.status !== "pending") return "not_pending";
   return db.$transaction(async (tx) => {
@@ -17,7 +21,13 @@ export async function confirmSubscription(db: Db, subscriber: Subscriber, contex
       data: { status: "active", confirmedAt: new Date(), unsubscribedAt: null },
     });
     if (count === 0) return "already_active";
-    await recordConsent(tx, { subscriberId: subscriber.id, email: subscriber.email, action: "confirm", source: "link", context });
+    await recordConsent(tx, {
+      subscriberId: subscriber.id,
+      email: subscriber.email,
+      action: "confirm",
+      source: "link",
+      context,
+    });
     return "confirmed";
   });
 }

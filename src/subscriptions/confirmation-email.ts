@@ -32,7 +32,11 @@ export function createConfirmationRenderer(dir = templatesDir) {
   return async function renderConfirmation(data: ConfirmationEmailData): Promise<RenderedEmail> {
     const it = { ...data, frequencyLabel: data.frequency === "weekly" ? "weekly" : "daily" };
     const result = await mjml2html(html.render(mjmlTemplate, it), { validationLevel: "strict" });
-    return { subject: "Confirm your Daily Papers subscription", html: result.html, text: text.render(textTemplate, it) };
+    return {
+      subject: "Confirm your Daily Papers subscription",
+      html: result.html,
+      text: text.render(textTemplate, it),
+    };
   };
 }
 

@@ -47,13 +47,17 @@ export interface ConfirmationJobDeps {
   cooldownMs?: number;
 }
 
-export type ConfirmationJobResult = "sent" | "skipped: not pending" | "skipped: sent recently" | "skipped: no such subscriber";
+export type ConfirmationJobResult =
+  "sent" | "skipped: not pending" | "skipped: sent recently" | "skipped: no such subscriber";
 
 export function confirmationJobHandler(deps: ConfirmationJobDeps) {
   const cooldownMs = deps.cooldownMs ?? CONFIRMATION_RESEND_COOLDOWN_MS;
   return async (job: Job<ConfirmationJobData>, log: Logger): Promise<ConfirmationJobResult> => {
     const { subscriberId } = job.data;
-    const subscriber = await deps.db.subscriber.findUnique({ where: { id: subscriberId }, include: { topics: { include: { topic: true } } } });
+    const subscriber = await deps.db.subscriber.findUnique({
+      where: { id: subscriberId },
+      include: { topics: { include: { topic: true } } },
+    });
     if (!subscriber) return "skipped: no such subscriber";
     if (subscriber.status !== "pending") return "skipped: not pending";
 
@@ -96,7 +100,10 @@ export function confirmationJobHandler(deps: ConfirmationJobDeps) {
     } catch (err) {
       const failure = err instanceof SendError ? err : new SendError(String(err), "temporary");
       // Give the claim back, so a retry (or the next subscribe) may send.
-      await deps.db.subscriber.updateMany({ where: { id: subscriberId, confirmationSentAt: now }, data: { confirmationSentAt: previous } });
+      await deps.db.subscriber.updateMany({
+        where: { id: subscriberId, confirmationSentAt: now },
+        data: { confirmationSentAt: previous },
+      });
       if (failure.kind === "permanent") {
         await markBounced(deps.db, subscriberId, failure.message);
         throw new UnrecoverableError(`confirmation refused by the server: ${failure.message}`);
@@ -112,6 +119,12 @@ async function markBounced(db: Db, subscriberId: string, reason: string) {
     const s = await tx.subscriber.findUnique({ where: { id: subscriberId }, select: { email: true, status: true } });
     if (!s || s.status !== "pending") return;
     await tx.subscriber.update({ where: { id: subscriberId }, data: { status: "bounced" } });
-    await recordConsent(tx, { subscriberId, email: s.email, action: "bounce", source: "smtp", detail: { reason: reason.slice(0, 300), email: "confirmation" } });
+    await recordConsent(tx, {
+      subscriberId,
+      email: s.email,
+      action: "bounce",
+      source: "smtp",
+      detail: { reason: reason.slice(0, 300), email: "confirmation" },
+    });
   });
 }

@@ -32,7 +32,8 @@ export function normalizeEmail(raw: unknown): NormalizedEmail {
   if (trimmed.length > MAX_EMAIL_LENGTH * 2) return { ok: false, reason: "That email address is too long." };
   if (trimmed.split("@").length > 2) return { ok: false, reason: "An email address has exactly one @." };
   const at = trimmed.lastIndexOf("@");
-  if (at <= 0 || at === trimmed.length - 1) return { ok: false, reason: "An email address looks like name@example.org." };
+  if (at <= 0 || at === trimmed.length - 1)
+    return { ok: false, reason: "An email address looks like name@example.org." };
   const local = trimmed.slice(0, at);
   const rawDomain = trimmed.slice(at + 1);
   if (local.length > 64) return { ok: false, reason: "The part before the @ is too long." };

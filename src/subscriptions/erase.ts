@@ -7,12 +7,28 @@ import { emailHash, recordConsent, type RequestContext } from "./consent-log";
  * "delete" entry, so erasure itself stays provable. A later subscribe creates a new row with a new
  * id: every older link is dead and a fresh double opt-in is needed.
  */
-export async function eraseSubscriber(db: Db, subscriberId: string, source: ConsentSource, context: RequestContext = {}, detail?: Record<string, string>): Promise<{ erased: boolean }> {
+export async function eraseSubscriber(
+  db: Db,
+  subscriberId: string,
+  source: ConsentSource,
+  context: RequestContext = {},
+  detail?: Record<string, string>,
+): Promise<{ erased: boolean }> {
   return db.$transaction(async (tx) => {
-    const subscriber = await tx.subscriber.findUnique({ where: { id: subscriberId }, select: { email: true, status: true } });
+    const subscriber = await tx.subscriber.findUnique({
+      where: { id: subscriberId },
+      select: { email: true, status: true },
+    });
     if (!subscriber) return { erased: false };
     await tx.subscriber.delete({ where: { id: subscriberId } });
-    await recordConsent(tx, { subscriberId: null, email: subscriber.email, action: "delete", source, detail: { previousStatus: subscriber.status, ...detail }, context });
+    await recordConsent(tx, {
+      subscriberId: null,
+      email: subscriber.email,
+      action: "delete",
+      source,
+      detail: { previousStatus: subscriber.status, ...detail },
+      context,
+    });
     return { erased: true };
   });
 }

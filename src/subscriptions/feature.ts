@@ -85,8 +85,18 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
     },
     schedules: [
       // Daily, at a quiet hour away from the digest.
-      { id: "purge-pending", queue: queues[QueueName.maintenance], repeat: { pattern: "17 3 * * *", tz: "UTC" }, name: PURGE_PENDING_JOB },
-      { id: "requeue-unsent-confirmations", queue: queues[QueueName.maintenance], repeat: { every: 5 * 60_000 }, name: REQUEUE_CONFIRMATIONS_JOB },
+      {
+        id: "purge-pending",
+        queue: queues[QueueName.maintenance],
+        repeat: { pattern: "17 3 * * *", tz: "UTC" },
+        name: PURGE_PENDING_JOB,
+      },
+      {
+        id: "requeue-unsent-confirmations",
+        queue: queues[QueueName.maintenance],
+        repeat: { every: 5 * 60_000 },
+        name: REQUEUE_CONFIRMATIONS_JOB,
+      },
     ],
   };
 }

@@ -4,7 +4,14 @@
  * and the feature that mounts it all.
  */
 export { normalizeEmail, type NormalizedEmail } from "./email-address";
-export { createSubscriber, importSubscriber, subscribe, CONFIRMATION_RESEND_COOLDOWN_MS, type NewSubscription, type SubscribeResult } from "./subscribe";
+export {
+  createSubscriber,
+  importSubscriber,
+  subscribe,
+  CONFIRMATION_RESEND_COOLDOWN_MS,
+  type NewSubscription,
+  type SubscribeResult,
+} from "./subscribe";
 export { confirmSubscription } from "./confirm";
 export { updatePreferences, resubscribe, currentTopicSlugs } from "./preferences";
 export { unsubscribe } from "./unsubscribe";

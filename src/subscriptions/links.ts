@@ -26,7 +26,13 @@ export function linkUrls(tokens: Tokens, baseUrl: string, subscriber: Pick<Subsc
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The subscriber a link belongs to, or a LinkError (400 broken, 410 expired, 404 unknown). */
-export async function resolveLink(db: Db, tokens: Tokens, purpose: TokenPurpose, token: string, maxAgeMs?: number): Promise<Subscriber> {
+export async function resolveLink(
+  db: Db,
+  tokens: Tokens,
+  purpose: TokenPurpose,
+  token: string,
+  maxAgeMs?: number,
+): Promise<Subscriber> {
   const check = tokens.verify(purpose, token, maxAgeMs);
   if (!check.ok) throw new LinkError(check.reason === "expired" ? "expired" : "broken");
   // A valid signature over a malformed id can only come from a bug; still a 4xx, never a 500.

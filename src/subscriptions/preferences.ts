@@ -9,20 +9,33 @@ export interface Preferences {
 
 /** The subscriber's chosen topic slugs (empty: every topic). */
 export async function currentTopicSlugs(db: Db, subscriberId: string): Promise<string[]> {
-  const rows = await db.subscriberTopic.findMany({ where: { subscriberId }, select: { topic: { select: { slug: true } } } });
+  const rows = await db.subscriberTopic.findMany({
+    where: { subscriberId },
+    select: { topic: { select: { slug: true } } },
+  });
   return rows.map((r) => r.topic.slug).sort();
 }
 
 /** Saves topics and frequency; logged as a "change" only when something actually changed. */
-export async function updatePreferences(db: Db, subscriber: Subscriber, prefs: Preferences, context: RequestContext = {}): Promise<{ changed: boolean }> {
+export async function updatePreferences(
+  db: Db,
+  subscriber: Subscriber,
+  prefs: Preferences,
+  context: RequestContext = {},
+): Promise<{ changed: boolean }> {
   return db.$transaction(async (tx) => {
     const topicIds = await resolveTopicSlugs(tx, prefs.topicSlugs);
-    const before = (await tx.subscriberTopic.findMany({ where: { subscriberId: subscriber.id }, select: { topicId: true } })).map((r) => r.topicId).sort((a, b) => a - b);
+    const before = (
+      await tx.subscriberTopic.findMany({ where: { subscriberId: subscriber.id }, select: { topicId: true } })
+    )
+      .map((r) => r.topicId)
+      .sort((a, b) => a - b);
     const topicsChanged = before.join(",") !== topicIds.join(",");
     const frequencyChanged = subscriber.frequency !== prefs.frequency;
     if (!topicsChanged && !frequencyChanged) return { changed: false };
     if (topicsChanged) await replaceTopics(tx, subscriber.id, topicIds);
-    if (frequencyChanged) await tx.subscriber.update({ where: { id: subscriber.id }, data: { frequency: prefs.frequency } });
+    if (frequencyChanged)
+      await tx.subscriber.update({ where: { id: subscriber.id }, data: { frequency: prefs.frequency } });
     await recordConsent(tx, {
       subscriberId: subscriber.id,
       email: subscriber.email,
@@ -39,7 +52,12 @@ export async function updatePreferences(db: Db, subscriber: Subscriber, prefs: P
  * Back on the list from a link in an email. The link proves the reader holds the mailbox, so this
  * is a confirmed opt-in: no second confirmation email is needed.
  */
-export async function resubscribe(db: Db, subscriber: Subscriber, source: ConsentSource, context: RequestContext = {}): Promise<{ changed: boolean }> {
+export async function resubscribe(
+  db: Db,
+  subscriber: Subscriber,
+  source: ConsentSource,
+  context: RequestContext = {},
+): Promise<{ changed: boolean }> {
   if (subscriber.status === "active") return { changed: false };
   return db.$transaction(async (tx) => {
     const { count } = await tx.subscriber.updateMany({
@@ -47,7 +65,14 @@ export async function resubscribe(db: Db, subscriber: Subscriber, source: Consen
       data: { status: "active", unsubscribedAt: null, confirmedAt: subscriber.confirmedAt ?? new Date() },
     });
     if (count === 0) return { changed: false };
-    await recordConsent(tx, { subscriberId: subscriber.id, email: subscriber.email, action: "resubscribe", source, detail: { previousStatus: subscriber.status }, context });
+    await recordConsent(tx, {
+      subscriberId: subscriber.id,
+      email: subscriber.email,
+      action: "resubscribe",
+      source,
+      detail: { previousStatus: subscriber.status },
+      context,
+    });
     return { changed: true };
   });
 }

@@ -6,7 +6,12 @@ import { recordConsent } from "./consent-log";
  * sent a confirmation more than `days` ago (so a re-sent confirmation gets its full time). Each
  * erasure is logged. Works in batches so one run never holds a long transaction.
  */
-export async function purgeUnconfirmed(db: Db, days: number, now = new Date(), batchSize = 500): Promise<{ purged: number }> {
+export async function purgeUnconfirmed(
+  db: Db,
+  days: number,
+  now = new Date(),
+  batchSize = 500,
+): Promise<{ purged: number }> {
   const cutoff = new Date(now.getTime() - days * 24 * 3600_000);
   let purged = 0;
   for (;;) {
@@ -24,7 +29,13 @@ export async function purgeUnconfirmed(db: Db, days: number, now = new Date(), b
       if (stale.length === 0) return 0;
       await tx.subscriber.deleteMany({ where: { id: { in: stale.map((s) => s.id) }, status: "pending" } });
       for (const s of stale) {
-        await recordConsent(tx, { subscriberId: null, email: s.email, action: "delete", source: "system", detail: { reason: `not confirmed within ${days} days` } });
+        await recordConsent(tx, {
+          subscriberId: null,
+          email: s.email,
+          action: "delete",
+          source: "system",
+          detail: { reason: `not confirmed within ${days} days` },
+        });
       }
       return stale.length;
     });

@@ -40,8 +40,13 @@ export interface SubscriptionRoutesDeps {
 
 const CHECK_INBOX = "Check your inbox: if the address can receive our email, a confirmation link is on its way.";
 
-const contextOf = (req: Request): RequestContext => ({ ip: req.ip, userAgent: req.get("user-agent") ?? undefined, requestId: String(req.id ?? "") || undefined });
-const wantsJson = (req: Request) => Boolean(req.is("application/json")) || (req.accepts(["html", "json"]) === "json" && !req.accepts("html"));
+const contextOf = (req: Request): RequestContext => ({
+  ip: req.ip,
+  userAgent: req.get("user-agent") ?? undefined,
+  requestId: String(req.id ?? "") || undefined,
+});
+const wantsJson = (req: Request) =>
+  Boolean(req.is("application/json")) || (req.accepts(["html", "json"]) === "json" && !req.accepts("html"));
 
 const tokenOf = (req: Request) => {
   const token = (req.params as Record<string, unknown>).token;
@@ -63,11 +68,13 @@ const MAX_MULTIPART_BYTES = 8 * 1024;
 const multipart = multer({ limits: { fields: 10, fieldNameSize: 100, fieldSize: 1024, files: 0, parts: 10 } }).none();
 const parseOneClickBody: RequestHandler = (req, res, next) => {
   if (!req.is("multipart/form-data")) return next();
-  if (Number(req.headers["content-length"] ?? 0) > MAX_MULTIPART_BYTES) return next(new AppError("The request is too large.", 413));
+  if (Number(req.headers["content-length"] ?? 0) > MAX_MULTIPART_BYTES)
+    return next(new AppError("The request is too large.", 413));
   multipart(req, res, (err?: unknown) => {
     if (!err) return next();
     const code = (err as { code?: string }).code ?? "";
-    if (/LIMIT_(FIELD_VALUE|PART_COUNT|FIELD_COUNT|FIELD_KEY)/.test(code)) return next(new AppError("The request is too large.", 413));
+    if (/LIMIT_(FIELD_VALUE|PART_COUNT|FIELD_COUNT|FIELD_KEY)/.test(code))
+      return next(new AppError("The request is too large.", 413));
     next(new AppError("The request body could not be read.", 400));
   });
 };
@@ -77,36 +84,57 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
   const router = Router();
   const confirmMaxAgeMs = deps.confirmTtlHours * 3600_000;
 
-  const renderHome = async (req: Request, res: Response, status: number, extra: { error?: string; errorField?: string; values?: Partial<{ email: string; topics: string[]; frequency: string }> } = {}) => {
+  const renderHome = async (
+    req: Request,
+    res: Response,
+    status: number,
+    extra: {
+      error?: string;
+      errorField?: string;
+      values?: Partial<{ email: string; topics: string[]; frequency: string }>;
+    } = {},
+  ) => {
     const [topics, listing] = await Promise.all([listTopics(db), paperListing(db, { basePath: "/papers" })]);
-    res.status(status).type("html").send(
-      views.render("home", {
-        title: "Get trending papers in your email inbox",
-        topics,
-        listing,
-        csrfToken: csrf.token(req, res),
-        honeypotField: HONEYPOT_FIELD,
-        values: { email: "", topics: [], frequency: "daily", ...extra.values },
-        error: extra.error,
-        errorField: extra.errorField,
-      }),
-    );
+    res
+      .status(status)
+      .type("html")
+      .send(
+        views.render("home", {
+          title: "Get trending papers in your email inbox",
+          topics,
+          listing,
+          csrfToken: csrf.token(req, res),
+          honeypotField: HONEYPOT_FIELD,
+          values: { email: "", topics: [], frequency: "daily", ...extra.values },
+          error: extra.error,
+          errorField: extra.errorField,
+        }),
+      );
   };
 
-  const renderPreferences = async (req: Request, res: Response, subscriber: Subscriber, notice?: string, status = 200) => {
+  const renderPreferences = async (
+    req: Request,
+    res: Response,
+    subscriber: Subscriber,
+    notice?: string,
+    status = 200,
+  ) => {
     const [topics, chosen] = await Promise.all([listTopics(db), currentTopicSlugs(db, subscriber.id)]);
     const links = linkUrls(tokens, "", subscriber);
-    res.status(status).type("html").send(
-      views.render("preferences", {
-        title: "Your Daily Papers preferences",
-        subscriber: { email: subscriber.email, status: subscriber.status, frequency: subscriber.frequency },
-        topics,
-        chosen,
-        notice,
-        action: links.preferences,
-        csrfToken: csrf.token(req, res),
-      }),
-    );
+    res
+      .status(status)
+      .type("html")
+      .send(
+        views.render("preferences", {
+          title: "Your Daily Papers preferences",
+          subscriber: { email: subscriber.email, status: subscriber.status, frequency: subscriber.frequency },
+          topics,
+          chosen,
+          notice,
+          action: links.preferences,
+          csrfToken: csrf.token(req, res),
+        }),
+      );
   };
 
   router.get("/", csrf.cookies, async (req, res) => {
@@ -118,7 +146,11 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
   // ---- POST /subscribe: per-IP limit, CSRF, parse, honeypot, validate, per-address limit, subscribe.
   const parseSubscription: RequestHandler = async (req, res, next) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const values = { email: typeof body.email === "string" ? body.email.slice(0, 300) : "", topics: [] as string[], frequency: "daily" };
+    const values = {
+      email: typeof body.email === "string" ? body.email.slice(0, 300) : "",
+      topics: [] as string[],
+      frequency: "daily",
+    };
     const refuse = async (status: number, error: string, errorField?: string) => {
       metrics.subscribes.inc({ outcome: status === 403 ? "csrf" : "invalid" });
       if (wantsJson(req)) return void res.status(status).json({ error, ...(errorField ? { field: errorField } : {}) });
@@ -136,7 +168,12 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
     }
     const address = normalizeEmail(parsed.data.email);
     if (!address.ok) return refuse(400, address.reason, "email");
-    res.locals.subscription = { email: address.email, topicSlugs: parsed.data.topics, frequency: parsed.data.frequency, values };
+    res.locals.subscription = {
+      email: address.email,
+      topicSlugs: parsed.data.topics,
+      frequency: parsed.data.frequency,
+      values,
+    };
     // Keyed by a hash, so Redis never holds the address itself.
     res.locals.addressKey = crypto.createHash("sha256").update(address.email).digest("hex").slice(0, 32);
     next();
@@ -144,30 +181,52 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
 
   const answerCheckInbox = (req: Request, res: Response) => {
     if (wantsJson(req)) return res.status(200).json({ status: "ok", message: CHECK_INBOX });
-    res.status(200).type("html").send(views.render("check-inbox", { title: "Check your inbox", message: CHECK_INBOX }));
+    res
+      .status(200)
+      .type("html")
+      .send(views.render("check-inbox", { title: "Check your inbox", message: CHECK_INBOX }));
   };
 
-  router.post("/subscribe", deps.limits.perIp, csrf.cookies, parseSubscription, deps.limits.perAddress, async (req, res) => {
-    const { email, topicSlugs, frequency, values } = res.locals.subscription as { email: string; topicSlugs: string[]; frequency: "daily" | "weekly"; values: Record<string, unknown> };
-    try {
-      const result = await subscribe(db, { email, topicSlugs, frequency }, contextOf(req));
-      if (result.sendConfirmation) {
-        // The subscriber is stored: if Redis cannot take the job now, the sweeper queues it later
-        // (requeueUnsentConfirmations), so the reader still gets the same answer.
-        await enqueueConfirmation(deps.emailQueue, { subscriberId: result.subscriberId, requestId: contextOf(req).requestId }, result).catch((err: unknown) =>
-          req.log?.warn({ err: err instanceof Error ? err.message : String(err) }, "could not queue the confirmation email: the sweeper will"),
-        );
+  router.post(
+    "/subscribe",
+    deps.limits.perIp,
+    csrf.cookies,
+    parseSubscription,
+    deps.limits.perAddress,
+    async (req, res) => {
+      const { email, topicSlugs, frequency, values } = res.locals.subscription as {
+        email: string;
+        topicSlugs: string[];
+        frequency: "daily" | "weekly";
+        values: Record<string, unknown>;
+      };
+      try {
+        const result = await subscribe(db, { email, topicSlugs, frequency }, contextOf(req));
+        if (result.sendConfirmation) {
+          // The subscriber is stored: if Redis cannot take the job now, the sweeper queues it later
+          // (requeueUnsentConfirmations), so the reader still gets the same answer.
+          await enqueueConfirmation(
+            deps.emailQueue,
+            { subscriberId: result.subscriberId, requestId: contextOf(req).requestId },
+            result,
+          ).catch((err: unknown) =>
+            req.log?.warn(
+              { err: err instanceof Error ? err.message : String(err) },
+              "could not queue the confirmation email: the sweeper will",
+            ),
+          );
+        }
+        metrics.subscribes.inc({ outcome: result.outcome });
+        req.log?.info({ outcome: result.outcome }, "subscribe request answered");
+        answerCheckInbox(req, res);
+      } catch (err) {
+        if (!(err instanceof InvalidInput)) throw err;
+        metrics.subscribes.inc({ outcome: "invalid" });
+        if (wantsJson(req)) return void res.status(400).json({ error: err.message, field: err.field });
+        await renderHome(req, res, 400, { error: err.message, errorField: err.field, values });
       }
-      metrics.subscribes.inc({ outcome: result.outcome });
-      req.log?.info({ outcome: result.outcome }, "subscribe request answered");
-      answerCheckInbox(req, res);
-    } catch (err) {
-      if (!(err instanceof InvalidInput)) throw err;
-      metrics.subscribes.inc({ outcome: "invalid" });
-      if (wantsJson(req)) return void res.status(400).json({ error: err.message, field: err.field });
-      await renderHome(req, res, 400, { error: err.message, errorField: err.field, values });
-    }
-  });
+    },
+  );
 
   // ---- GET /confirm/:token: the double opt-in link, then the preferences page.
   router.get("/confirm/:token", privatePage, csrf.cookies, async (req, res) => {
@@ -177,7 +236,8 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
     const notices: Record<ConfirmOutcome, string> = {
       confirmed: "You're subscribed. Welcome to Daily Papers! Choose your topics below.",
       already_active: "Your subscription is already confirmed.",
-      not_pending: "You left this list after asking to join it, so this confirmation link no longer subscribes you. Use the button below to come back.",
+      not_pending:
+        "You left this list after asking to join it, so this confirmation link no longer subscribes you. Use the button below to come back.",
     };
     const fresh = await db.subscriber.findUniqueOrThrow({ where: { id: subscriber.id } });
     await renderPreferences(req, res, fresh, notices[outcome]);
@@ -211,7 +271,12 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
       done = "resubscribed";
     } else {
       try {
-        const { changed } = await updatePreferences(db, subscriber, { topicSlugs: form.topics, frequency: form.frequency }, context);
+        const { changed } = await updatePreferences(
+          db,
+          subscriber,
+          { topicSlugs: form.topics, frequency: form.frequency },
+          context,
+        );
         done = changed ? "saved" : "unchanged";
       } catch (err) {
         if (!(err instanceof InvalidInput)) throw err;
@@ -225,18 +290,30 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
   router.post("/preferences/:token/export", privatePage, csrf.cookies, csrf.protect, async (req, res) => {
     const subscriber = await resolveLink(db, tokens, "manage", tokenOf(req));
     const data = await exportSubscriberData(db, subscriber.id);
-    res.attachment("daily-papers-my-data.json").type("application/json").send(JSON.stringify(data, null, 2));
+    res
+      .attachment("daily-papers-my-data.json")
+      .type("application/json")
+      .send(JSON.stringify(data, null, 2));
   });
 
   router.post("/preferences/:token/delete", privatePage, csrf.cookies, csrf.protect, async (req, res) => {
     const subscriber = await resolveLink(db, tokens, "manage", tokenOf(req));
     // Erasure cannot be undone: the form's box must be ticked (browsers enforce it too).
     if ((req.body as Record<string, unknown> | undefined)?.confirm !== "yes") {
-      return renderPreferences(req, res, subscriber, "Nothing was deleted: tick the box to confirm that you want everything erased.", 400);
+      return renderPreferences(
+        req,
+        res,
+        subscriber,
+        "Nothing was deleted: tick the box to confirm that you want everything erased.",
+        400,
+      );
     }
     const { erased } = await eraseSubscriber(db, subscriber.id, "link", contextOf(req));
     if (erased && subscriber.status === "active") metrics.unsubscribes.inc({ source: "link" });
-    res.status(200).type("html").send(views.render("deleted", { title: "Your data is deleted" }));
+    res
+      .status(200)
+      .type("html")
+      .send(views.render("deleted", { title: "Your data is deleted" }));
   });
 
   // ---- Unsubscribe: one button; the POST is also RFC 8058 one-click (no cookies, no CSRF, 200).
@@ -267,15 +344,18 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
       return void res.status(200).type("text/plain").send("You are unsubscribed from Daily Papers.\n");
     }
     const links = linkUrls(tokens, "", subscriber);
-    res.status(200).type("html").send(
-      views.render("unsubscribed", {
-        title: "You're unsubscribed",
-        email: subscriber.email,
-        resubscribeAction: links.preferences,
-        preferencesUrl: links.preferences,
-        csrfToken: csrf.token(req, res),
-      }),
-    );
+    res
+      .status(200)
+      .type("html")
+      .send(
+        views.render("unsubscribed", {
+          title: "You're unsubscribed",
+          email: subscriber.email,
+          resubscribeAction: links.preferences,
+          preferencesUrl: links.preferences,
+          csrfToken: csrf.token(req, res),
+        }),
+      );
   });
 
   return router;

@@ -38,7 +38,13 @@ const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKn
  */
 export async function createSubscriber(
   db: DbClient,
-  input: NewSubscription & { status: "pending" | "active"; action: ConsentAction; source: ConsentSource; context?: RequestContext; detail?: Prisma.InputJsonValue },
+  input: NewSubscription & {
+    status: "pending" | "active";
+    action: ConsentAction;
+    source: ConsentSource;
+    context?: RequestContext;
+    detail?: Prisma.InputJsonValue;
+  },
 ): Promise<{ created: boolean; subscriber: Subscriber }> {
   const existing = await db.subscriber.findUnique({ where: { email: input.email } });
   if (existing) return { created: false, subscriber: existing };
@@ -57,7 +63,12 @@ export async function createSubscriber(
     email: subscriber.email,
     action: input.action,
     source: input.source,
-    detail: { status: input.status, topics: [...new Set(input.topicSlugs)].sort(), frequency: input.frequency, ...(input.detail as object | undefined) },
+    detail: {
+      status: input.status,
+      topics: [...new Set(input.topicSlugs)].sort(),
+      frequency: input.frequency,
+      ...(input.detail as object | undefined),
+    },
     context: input.context,
   });
   return { created: true, subscriber };
@@ -71,11 +82,21 @@ export async function createSubscriber(
  */
 export function importSubscriber(
   db: Db,
-  input: NewSubscription & { optedIn: boolean; source?: ConsentSource; context?: RequestContext; detail?: Prisma.InputJsonValue },
+  input: NewSubscription & {
+    optedIn: boolean;
+    source?: ConsentSource;
+    context?: RequestContext;
+    detail?: Prisma.InputJsonValue;
+  },
 ): Promise<{ created: boolean; subscriber: Subscriber }> {
   return db
     .$transaction((tx) =>
-      createSubscriber(tx, { ...input, status: input.optedIn ? "active" : "pending", action: "import", source: input.source ?? "cli" }),
+      createSubscriber(tx, {
+        ...input,
+        status: input.optedIn ? "active" : "pending",
+        action: "import",
+        source: input.source ?? "cli",
+      }),
     )
     .catch(async (err) => {
       if (!isUniqueViolation(err)) throw err;
@@ -87,9 +108,17 @@ export function importSubscriber(
  * The common case, a new address, in one statement (one round trip, atomic on its own): the
  * pending subscriber, their topics and the consent entry. Null when the address exists already.
  */
-async function createPendingInOneStatement(db: Db, input: NewSubscription, context: RequestContext): Promise<SubscribeResult | null> {
+async function createPendingInOneStatement(
+  db: Db,
+  input: NewSubscription,
+  context: RequestContext,
+): Promise<SubscribeResult | null> {
   const topicIds = await resolveTopicSlugsCached(db, input.topicSlugs);
-  const detail = JSON.stringify({ status: "pending", topics: [...new Set(input.topicSlugs)].sort(), frequency: input.frequency });
+  const detail = JSON.stringify({
+    status: "pending",
+    topics: [...new Set(input.topicSlugs)].sort(),
+    frequency: input.frequency,
+  });
   const rows = await db.$queryRaw<{ id: string; token_version: number }[]>`
     WITH s AS (
       INSERT INTO subscribers (id, email, status, frequency, created_at, updated_at)
@@ -104,7 +133,15 @@ async function createPendingInOneStatement(db: Db, input: NewSubscription, conte
     )
     SELECT id::text, token_version FROM s`;
   const [row] = rows;
-  return row ? { outcome: "created", sendConfirmation: true, subscriberId: row.id, tokenVersion: row.token_version, confirmationSentAt: null } : null;
+  return row
+    ? {
+        outcome: "created",
+        sendConfirmation: true,
+        subscriberId: row.id,
+        tokenVersion: row.token_version,
+        confirmationSentAt: null,
+      }
+    : null;
 }
 
 /**
@@ -123,9 +160,19 @@ export async function subscribe(
   const cooldown = opts.resendCooldownMs ?? CONFIRMATION_RESEND_COOLDOWN_MS;
   const attempt = () =>
     db.$transaction(async (tx): Promise<SubscribeResult> => {
-      const created = await createSubscriber(tx, { ...input, status: "pending", action: "subscribe", source: "web_form", context });
+      const created = await createSubscriber(tx, {
+        ...input,
+        status: "pending",
+        action: "subscribe",
+        source: "web_form",
+        context,
+      });
       const subscriber = created.subscriber;
-      const state = { subscriberId: subscriber.id, tokenVersion: subscriber.tokenVersion, confirmationSentAt: subscriber.confirmationSentAt };
+      const state = {
+        subscriberId: subscriber.id,
+        tokenVersion: subscriber.tokenVersion,
+        confirmationSentAt: subscriber.confirmationSentAt,
+      };
       if (created.created) return { outcome: "created", sendConfirmation: true, ...state };
 
       if (subscriber.status === "active") return { outcome: "already_active", sendConfirmation: false, ...state };
@@ -135,19 +182,47 @@ export async function subscribe(
       if (subscriber.status === "pending") {
         await tx.subscriber.update({ where: { id: subscriber.id }, data: { frequency: input.frequency } });
         await replaceTopics(tx, subscriber.id, topicIds);
-        await recordConsent(tx, { subscriberId: subscriber.id, email: subscriber.email, action: "subscribe", source: "web_form", detail: { ...detail, repeated: true }, context });
-        const recentlySent = subscriber.confirmationSentAt && now.getTime() - subscriber.confirmationSentAt.getTime() < cooldown;
-        return recentlySent ? { outcome: "recently_sent", sendConfirmation: false, ...state } : { outcome: "resent", sendConfirmation: true, ...state };
+        await recordConsent(tx, {
+          subscriberId: subscriber.id,
+          email: subscriber.email,
+          action: "subscribe",
+          source: "web_form",
+          detail: { ...detail, repeated: true },
+          context,
+        });
+        const recentlySent =
+          subscriber.confirmationSentAt && now.getTime() - subscriber.confirmationSentAt.getTime() < cooldown;
+        return recentlySent
+          ? { outcome: "recently_sent", sendConfirmation: false, ...state }
+          : { outcome: "resent", sendConfirmation: true, ...state };
       }
 
       // unsubscribed, bounced or complained: a fresh double opt-in, and every older link dies.
       await tx.subscriber.update({
         where: { id: subscriber.id },
-        data: { status: "pending", frequency: input.frequency, tokenVersion: { increment: 1 }, confirmationSentAt: null },
+        data: {
+          status: "pending",
+          frequency: input.frequency,
+          tokenVersion: { increment: 1 },
+          confirmationSentAt: null,
+        },
       });
       await replaceTopics(tx, subscriber.id, topicIds);
-      await recordConsent(tx, { subscriberId: subscriber.id, email: subscriber.email, action: "resubscribe", source: "web_form", detail: { ...detail, previousStatus: subscriber.status, pending: true }, context });
-      return { outcome: "reopened", sendConfirmation: true, subscriberId: subscriber.id, tokenVersion: subscriber.tokenVersion + 1, confirmationSentAt: null };
+      await recordConsent(tx, {
+        subscriberId: subscriber.id,
+        email: subscriber.email,
+        action: "resubscribe",
+        source: "web_form",
+        detail: { ...detail, previousStatus: subscriber.status, pending: true },
+        context,
+      });
+      return {
+        outcome: "reopened",
+        sendConfirmation: true,
+        subscriberId: subscriber.id,
+        tokenVersion: subscriber.tokenVersion + 1,
+        confirmationSentAt: null,
+      };
     });
   try {
     return (await createPendingInOneStatement(db, input, context)) ?? (await attempt());

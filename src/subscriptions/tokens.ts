@@ -15,8 +15,7 @@ export interface TokenClaims {
 }
 
 export type TokenCheck =
-  | { ok: true; claims: TokenClaims }
-  | { ok: false; reason: "malformed" | "bad-signature" | "expired" };
+  { ok: true; claims: TokenClaims } | { ok: false; reason: "malformed" | "bad-signature" | "expired" };
 
 export interface Tokens {
   sign(purpose: TokenPurpose, subscriberId: string, version: number, now?: number): string;
@@ -29,23 +28,27 @@ const b64 = (buf: Buffer | string) => Buffer.from(buf).toString("base64url");
 export function createTokens(secret: string): Tokens {
   if (secret.length < 32) throw new Error("SECRET must be at least 32 characters");
   const key = crypto.createHmac("sha256", secret).update("daily-papers link tokens v1").digest();
-  const mac = (purpose: TokenPurpose, payload: string) => crypto.createHmac("sha256", key).update(`${purpose}|${payload}`).digest();
+  const mac = (purpose: TokenPurpose, payload: string) =>
+    crypto.createHmac("sha256", key).update(`${purpose}|${payload}`).digest();
   return {
     sign(purpose, subscriberId, version, now = Date.now()) {
       const payload = b64(`${subscriberId}.${version.toString(36)}.${Math.floor(now / 1000).toString(36)}`);
       return `${payload}.${b64(mac(purpose, payload))}`;
     },
     verify(purpose, token, maxAgeMs, now = Date.now()) {
-      if (typeof token !== "string" || token.length > 200 || !/^[\w-]+\.[\w-]+$/.test(token)) return { ok: false, reason: "malformed" };
+      if (typeof token !== "string" || token.length > 200 || !/^[\w-]+\.[\w-]+$/.test(token))
+        return { ok: false, reason: "malformed" };
       const [payload, signature] = token.split(".") as [string, string];
       const expected = mac(purpose, payload);
       const given = Buffer.from(signature, "base64url");
-      if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return { ok: false, reason: "bad-signature" };
+      if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected))
+        return { ok: false, reason: "bad-signature" };
       const parts = Buffer.from(payload, "base64url").toString("utf8").split(".");
       if (parts.length !== 3) return { ok: false, reason: "malformed" };
       const [subscriberId, version, issued] = parts as [string, string, string];
       const claims = { subscriberId, version: parseInt(version, 36), issuedAt: parseInt(issued, 36) * 1000 };
-      if (!Number.isFinite(claims.version) || !Number.isFinite(claims.issuedAt)) return { ok: false, reason: "malformed" };
+      if (!Number.isFinite(claims.version) || !Number.isFinite(claims.issuedAt))
+        return { ok: false, reason: "malformed" };
       if (maxAgeMs !== undefined && now - claims.issuedAt > maxAgeMs) return { ok: false, reason: "expired" };
       return { ok: true, claims };
     },

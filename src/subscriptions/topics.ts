@@ -10,7 +10,10 @@ export interface TopicChoice {
 
 /** The topics a reader can pick, in the order the site shows them. */
 export function listTopics(db: DbClient): Promise<TopicChoice[]> {
-  return db.topic.findMany({ orderBy: [{ position: "asc" }, { name: "asc" }], select: { id: true, slug: true, name: true, description: true } });
+  return db.topic.findMany({
+    orderBy: [{ position: "asc" }, { name: "asc" }],
+    select: { id: true, slug: true, name: true, description: true },
+  });
 }
 
 /** Turns chosen slugs into topic ids; an unknown slug is the reader's mistake, said plainly. */
@@ -26,7 +29,8 @@ export async function resolveTopicSlugs(db: DbClient, slugs: string[]): Promise<
 /** Replaces a subscriber's topics. No topics means every topic (see INTERFACE.md). */
 export async function replaceTopics(db: DbClient, subscriberId: string, topicIds: number[]): Promise<void> {
   await db.subscriberTopic.deleteMany({ where: { subscriberId } });
-  if (topicIds.length) await db.subscriberTopic.createMany({ data: topicIds.map((topicId) => ({ subscriberId, topicId })) });
+  if (topicIds.length)
+    await db.subscriberTopic.createMany({ data: topicIds.map((topicId) => ({ subscriberId, topicId })) });
 }
 
 /**

@@ -7,7 +7,12 @@ import { enqueueConfirmation } from "./confirmation-job";
  * link was never sent. If the job that should have sent it was lost (Redis down at subscribe time,
  * flushed, restarted), it is queued again here. Job ids deduplicate with a job still waiting.
  */
-export async function requeueUnsentConfirmations(db: Db, queue: Queue, olderThanMs = 2 * 60_000, limit = 1000): Promise<number> {
+export async function requeueUnsentConfirmations(
+  db: Db,
+  queue: Queue,
+  olderThanMs = 2 * 60_000,
+  limit = 1000,
+): Promise<number> {
   const waiting = await db.subscriber.findMany({
     where: { status: "pending", confirmationSentAt: null, updatedAt: { lt: new Date(Date.now() - olderThanMs) } },
     select: { id: true, tokenVersion: true, confirmationSentAt: true },

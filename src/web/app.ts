@@ -38,7 +38,11 @@ export function createWebApp(opts: WebAppOptions): Express {
       },
       autoLogging: { ignore: (req) => req.url === "/healthz" || req.url === "/metrics" },
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/\/(confirm|preferences|unsubscribe)\/[^/?]+/, "/$1/…") }),
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url.replace(/\/(confirm|preferences|unsubscribe)\/[^/?]+/, "/$1/…"),
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),

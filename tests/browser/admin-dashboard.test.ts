@@ -13,13 +13,22 @@ describe("the queue dashboard in a browser", () => {
   let app: TestApp;
   let browser: BrowserContext;
   beforeAll(async () => {
-    if (!fs.existsSync(executablePath)) throw new Error(`No Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    if (!fs.existsSync(executablePath))
+      throw new Error(`No Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     app = await startTestApp({ ADMIN_TOKEN }, { worker: false });
     // A fresh profile of its own (launchPersistentContext is how Playwright takes --user-data-dir).
     browser = await chromium.launchPersistentContext(profile, {
       executablePath,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
   afterAll(async () => {

@@ -1,7 +1,14 @@
 import fs from "node:fs";
 import { chromium, type Browser } from "playwright-core";
 import { emailHash } from "../../src/subscriptions/consent-log";
-import { emailsTo, linkFromEmail, listUnsubscribeUrl, startSubscriptionsApp, uniqueEmail, type SubscriptionsFixture } from "../helpers/subscriptions";
+import {
+  emailsTo,
+  linkFromEmail,
+  listUnsubscribeUrl,
+  startSubscriptionsApp,
+  uniqueEmail,
+  type SubscriptionsFixture,
+} from "../helpers/subscriptions";
 
 /**
  * One person, one real browser (Debian's Chromium driven by playwright-core): subscribe on the
@@ -14,12 +21,22 @@ describe("a reader in a browser", () => {
   let f: SubscriptionsFixture;
   let browser: Browser;
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+    if (!fs.existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
     [f, browser] = await Promise.all([
       startSubscriptionsApp(),
       chromium.launch({
         executablePath: CHROMIUM,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+        ],
       }),
     ]);
   });
@@ -39,7 +56,9 @@ describe("a reader in a browser", () => {
 
     // 1. The home page: heading, form, two topics ticked by their labels.
     await page.goto(`${f.app.url}/`);
-    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe("Get trending papers in your email inbox!");
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
+      "Get trending papers in your email inbox!",
+    );
     await page.getByLabel("Email address").fill(email);
     await page.getByLabel("Language models").check();
     await page.getByLabel("Computer vision").check();
@@ -68,7 +87,12 @@ describe("a reader in a browser", () => {
     expect(await stored()).toEqual({ status: "unsubscribed", frequency: "daily", topics: ["llm", "rl"] });
 
     const log = await db.consentEvent.findMany({ where: { emailHash: emailHash(email) }, orderBy: { id: "asc" } });
-    expect(log.map((e) => `${e.action}/${e.source}`)).toEqual(["subscribe/web_form", "confirm/link", "change/link", "unsubscribe/link"]);
+    expect(log.map((e) => `${e.action}/${e.source}`)).toEqual([
+      "subscribe/web_form",
+      "confirm/link",
+      "change/link",
+      "unsubscribe/link",
+    ]);
     expect(log[0]!.userAgent).toMatch(/Chrome/);
   });
 });

@@ -23,8 +23,12 @@ export default async function globalSetup(): Promise<void> {
   await client.connect();
   try {
     // Templates of older migration sets are of no more use.
-    const stale = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'papers\\_template\\_%' AND datname NOT LIKE '%\\_building\\_%' AND datname <> $1", [name]);
-    for (const { datname } of stale.rows) await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)}`).catch(() => undefined);
+    const stale = await client.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE datname LIKE 'papers\\_template\\_%' AND datname NOT LIKE '%\\_building\\_%' AND datname <> $1",
+      [name],
+    );
+    for (const { datname } of stale.rows)
+      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)}`).catch(() => undefined);
     const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
     if (found.rowCount) return;
     const building = `${name}_building_${process.pid}`;

@@ -37,7 +37,8 @@ export function runTs(script: string, args: string[], env: Record<string, string
       for (;;) {
         const m = out.match(pattern);
         if (m) return m;
-        if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before printing ${pattern}:\n${out}`);
+        if (child.exitCode !== null)
+          throw new Error(`process exited (${child.exitCode}) before printing ${pattern}:\n${out}`);
         if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms:\n${out}`);
         await new Promise((r) => setTimeout(r, 100));
       }

@@ -19,7 +19,8 @@ export interface ReplayServer {
   close(): Promise<void>;
 }
 
-export const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "..", "fixtures", "papers", name), "utf8");
+export const fixture = (name: string) =>
+  fs.readFileSync(path.join(__dirname, "..", "fixtures", "papers", name), "utf8");
 
 /**
  * A real HTTP server on loopback that replays recorded responses, so HTTP sources are tested
@@ -32,7 +33,11 @@ export async function startReplayServer(): Promise<ReplayServer> {
     const url = new URL(req.url ?? "/", "http://localhost");
     requests.push({ path: url.pathname, query: url.searchParams, at: Date.now() });
     // Keyed by path plus the `date` and `p` parameters, which is how the sources page.
-    const keys = [`${url.pathname}?date=${url.searchParams.get("date")}&p=${url.searchParams.get("p")}`, `${url.pathname}?start=${url.searchParams.get("start")}`, url.pathname];
+    const keys = [
+      `${url.pathname}?date=${url.searchParams.get("date")}&p=${url.searchParams.get("p")}`,
+      `${url.pathname}?start=${url.searchParams.get("start")}`,
+      url.pathname,
+    ];
     const key = keys.find((k) => routes.has(k));
     const queue = key ? routes.get(key)! : undefined;
     const reply = queue ? (queue.length > 1 ? queue.shift()! : queue[0]!) : { status: 404, body: "not found" };

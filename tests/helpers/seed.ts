@@ -6,7 +6,11 @@ import type { Frequency, SubscriberStatus } from "../../src/generated/prisma/enu
 export async function seedTopics(db: Db, slugs: string[]): Promise<Record<string, number>> {
   const ids: Record<string, number> = {};
   for (const [i, slug] of slugs.entries()) {
-    const t = await db.topic.upsert({ where: { slug }, create: { slug, name: slug.replace(/-/g, " "), query: slug.replace(/-/g, " "), position: i }, update: {} });
+    const t = await db.topic.upsert({
+      where: { slug },
+      create: { slug, name: slug.replace(/-/g, " "), query: slug.replace(/-/g, " "), position: i },
+      update: {},
+    });
     ids[slug] = t.id;
   }
   return ids;
@@ -72,7 +76,12 @@ export async function seedManyReaders(db: Db, count: number, domain = "example.o
     SELECT gen_random_uuid(), 'reader' || g || '@' || ${domain}, 'active', 'daily', now(), now() FROM generate_series(1, ${count}::int) g`;
 }
 
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

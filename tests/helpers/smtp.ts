@@ -9,7 +9,10 @@ export interface ReceivedEmail {
 }
 
 /** Decides the server's answer to each recipient: undefined accepts, otherwise an error with a code. */
-export type RecipientPolicy = (address: string, session: SMTPServerSession) => { code: number; message: string } | undefined;
+export type RecipientPolicy = (
+  address: string,
+  session: SMTPServerSession,
+) => { code: number; message: string } | undefined;
 
 /** A real SMTP server in this process (smtp-server), keeping what arrives parsed with mailparser. */
 export interface TestSmtpServer {
@@ -83,7 +86,8 @@ export async function startSmtpServer(opts: { port?: number } = {}): Promise<Tes
     async waitForCount(count, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       while (received.length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} emails, got ${received.length} within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`expected ${count} emails, got ${received.length} within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 50));
       }
       return received;

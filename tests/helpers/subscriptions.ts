@@ -18,7 +18,12 @@ export interface SubscriptionsFixture {
 /** The real app with a real SMTP server and the test topics; rate limits high unless `env` says otherwise. */
 export async function startSubscriptionsApp(env: Record<string, string> = {}): Promise<SubscriptionsFixture> {
   const smtp = await startSmtpServer();
-  const app = await startTestApp({ SMTP_URL: smtp.url, SUBSCRIBE_LIMIT_PER_IP: "1000", SUBSCRIBE_LIMIT_PER_ADDRESS: "1000", ...env });
+  const app = await startTestApp({
+    SMTP_URL: smtp.url,
+    SUBSCRIBE_LIMIT_PER_IP: "1000",
+    SUBSCRIBE_LIMIT_PER_ADDRESS: "1000",
+    ...env,
+  });
   // The app seeded the default topics at start-up; these tests use their own small set instead.
   await app.db.topic.deleteMany({});
   await app.db.topic.createMany({ data: TEST_TOPICS });
@@ -45,7 +50,12 @@ export async function subscribeThroughForm(app: TestApp, fields: Record<string, 
 }
 
 /** Waits for the email to `to` and returns the link to `path` in its text part. */
-export async function linkFromEmail(smtp: TestSmtpServer, to: string, path: string, timeoutMs = 15_000): Promise<string> {
+export async function linkFromEmail(
+  smtp: TestSmtpServer,
+  to: string,
+  path: string,
+  timeoutMs = 15_000,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const email = smtp.received.find((e) => e.envelopeTo.includes(to));

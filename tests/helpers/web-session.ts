@@ -25,7 +25,11 @@ export class WebSession {
   }
 
   /** Posts a form (urlencoded). Repeated fields: pass an array. */
-  async post(path: string, fields: Record<string, string | string[]>, opts: { redirect?: "manual" | "follow"; headers?: Record<string, string> } = {}) {
+  async post(
+    path: string,
+    fields: Record<string, string | string[]>,
+    opts: { redirect?: "manual" | "follow"; headers?: Record<string, string> } = {},
+  ) {
     const body = new URLSearchParams();
     for (const [k, v] of Object.entries(fields)) for (const item of Array.isArray(v) ? v : [v]) body.append(k, item);
     const res = await fetch(this.url(path), {

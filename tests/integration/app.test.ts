@@ -22,7 +22,17 @@ describe("the app started in-process", () => {
     const tables = await app.db.$queryRaw<{ table_name: string }[]>`
       SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
     expect(tables.map((t) => t.table_name)).toEqual(
-      expect.arrayContaining(["subscribers", "topics", "subscriber_topics", "papers", "paper_topics", "digests", "deliveries", "consent_events", "ingest_runs"]),
+      expect.arrayContaining([
+        "subscribers",
+        "topics",
+        "subscriber_topics",
+        "papers",
+        "paper_topics",
+        "digests",
+        "deliveries",
+        "consent_events",
+        "ingest_runs",
+      ]),
     );
   });
 
@@ -30,12 +40,23 @@ describe("the app started in-process", () => {
     const subscriber = await app.db.subscriber.create({ data: { email: `unique-${Date.now()}@example.org` } });
     const digest = await app.db.digest.create({ data: { day: new Date("2024-01-02"), frequency: "daily" } });
     await app.db.delivery.create({ data: { digestId: digest.id, subscriberId: subscriber.id } });
-    await expect(app.db.delivery.create({ data: { digestId: digest.id, subscriberId: subscriber.id } })).rejects.toThrow(/Unique constraint/);
+    await expect(
+      app.db.delivery.create({ data: { digestId: digest.id, subscriberId: subscriber.id } }),
+    ).rejects.toThrow(/Unique constraint/);
   });
 
   it("when a paper is stored, then its search vector covers title, keywords and abstract", async () => {
     await app.db.paper.create({
-      data: { arxivId: "2401.00001", title: "Score matching for diffusion", abstract: "We study denoising.", authors: ["A"], keywords: ["generative models"], featuredOn: new Date("2024-01-02"), url: "https://arxiv.org/abs/2401.00001", source: "test" },
+      data: {
+        arxivId: "2401.00001",
+        title: "Score matching for diffusion",
+        abstract: "We study denoising.",
+        authors: ["A"],
+        keywords: ["generative models"],
+        featuredOn: new Date("2024-01-02"),
+        url: "https://arxiv.org/abs/2401.00001",
+        source: "test",
+      },
     });
     const rows = await app.db.$queryRaw<{ arxiv_id: string }[]>`
       SELECT arxiv_id FROM papers WHERE search_vector @@ websearch_to_tsquery('english', 'generative denoising')`;
@@ -80,7 +101,11 @@ describe("the app started in-process", () => {
 describe("when Redis goes away", () => {
   it("then /healthz answers 503 naming redis", async () => {
     const port = await freePort();
-    const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    const redis = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      { stdio: "ignore" },
+    );
     await waitFor(() => portAnswers("127.0.0.1", port), 10_000, "redis-server");
     const app = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` }, { worker: false });
     try {

@@ -31,9 +31,16 @@ describe("npx newsletter subscribers import / export", () => {
     databaseUrl = await createTestDatabase();
     db = createDb(databaseUrl);
     env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, DATA_DIR: path.join(dir, "data") };
-    await db.topic.createMany({ data: [{ slug: "nlp", name: "NLP", query: "language" }, { slug: "cv", name: "Vision", query: "vision" }] });
+    await db.topic.createMany({
+      data: [
+        { slug: "nlp", name: "NLP", query: "language" },
+        { slug: "cv", name: "Vision", query: "vision" },
+      ],
+    });
     // Already stored before the import: someone who left, and someone pending.
-    await db.subscriber.create({ data: { email: "left@example.org", status: "unsubscribed", unsubscribedAt: new Date("2025-01-01") } });
+    await db.subscriber.create({
+      data: { email: "left@example.org", status: "unsubscribed", unsubscribedAt: new Date("2025-01-01") },
+    });
     await db.subscriber.create({ data: { email: "waiting@example.org", status: "pending" } });
   });
   afterAll(async () => {
@@ -80,8 +87,16 @@ describe("npx newsletter subscribers import / export", () => {
     expect(output).not.toContain("Importing ["); // stderr is not a terminal: no progress bar unless asked
 
     // What is stored.
-    const stored = await db.subscriber.findMany({ orderBy: { email: "asc" }, include: { topics: { include: { topic: true } } } });
-    const summary = Object.fromEntries(stored.map((s) => [s.email, { status: s.status, frequency: s.frequency, topics: s.topics.map((t) => t.topic.slug).sort() }]));
+    const stored = await db.subscriber.findMany({
+      orderBy: { email: "asc" },
+      include: { topics: { include: { topic: true } } },
+    });
+    const summary = Object.fromEntries(
+      stored.map((s) => [
+        s.email,
+        { status: s.status, frequency: s.frequency, topics: s.topics.map((t) => t.topic.slug).sort() },
+      ]),
+    );
     expect(summary).toEqual({
       "ada@example.org": { status: "active", frequency: "weekly", topics: ["cv", "nlp"] },
       "alan@example.net": { status: "pending", frequency: "daily", topics: ["cv"] },
@@ -96,26 +111,42 @@ describe("npx newsletter subscribers import / export", () => {
 
     // The consent log: `import` for the opted-in, `subscribe` for the pending, all from the CLI.
     const events = await db.consentEvent.findMany({ include: { subscriber: { select: { email: true } } } });
-    const byEmail = Object.fromEntries(events.map((e) => [e.subscriber!.email, { action: e.action, source: e.source, line: (e.detail as { line: number }).line }]));
+    const byEmail = Object.fromEntries(
+      events.map((e) => [
+        e.subscriber!.email,
+        { action: e.action, source: e.source, line: (e.detail as { line: number }).line },
+      ]),
+    );
     expect(byEmail).toEqual({
       "ada@example.org": { action: "import", source: "cli", line: 2 },
       "grace@example.org": { action: "subscribe", source: "cli", line: 3 },
       "alan@example.net": { action: "subscribe", source: "cli", line: 8 },
       "lin@xn--bcher-kva.example": { action: "import", source: "cli", line: 13 },
     });
-    expect(events.find((e) => e.subscriber!.email === "ada@example.org")!.emailHash).toBe(crypto.createHash("sha256").update("ada@example.org").digest("hex"));
+    expect(events.find((e) => e.subscriber!.email === "ada@example.org")!.emailHash).toBe(
+      crypto.createHash("sha256").update("ada@example.org").digest("hex"),
+    );
 
     // The confirmation jobs, one per pending person, carrying the run's request id.
     const jobs = await emails.getJobs(["waiting", "delayed", "prioritized"]);
-    const pendingIds = stored.filter((s) => ["grace@example.org", "alan@example.net"].includes(s.email)).map((s) => s.id).sort();
+    const pendingIds = stored
+      .filter((s) => ["grace@example.org", "alan@example.net"].includes(s.email))
+      .map((s) => s.id)
+      .sort();
     expect(jobs.map((j) => j.name)).toEqual(["confirmation", "confirmation"]);
     expect(jobs.map((j) => j.data.subscriberId).sort()).toEqual(pendingIds);
     expect(jobs.every((j) => /^cli-[0-9a-f-]{36}$/.test(j.data.requestId))).toBe(true);
 
     // The rejected-rows file: every row not imported, with its line and reason.
-    const rows = parse(fs.readFileSync(rejects), { columns: true }) as { line: string; email: string; reason: string }[];
+    const rows = parse(fs.readFileSync(rejects), { columns: true }) as {
+      line: string;
+      email: string;
+      reason: string;
+    }[];
     // Rows already stored are found when their batch is checked, so the file is sorted here.
-    expect(rows.map((r) => [Number(r.line), r.email, r.reason]).sort((a, b) => (a[0] as number) - (b[0] as number))).toEqual([
+    expect(
+      rows.map((r) => [Number(r.line), r.email, r.reason]).sort((a, b) => (a[0] as number) - (b[0] as number)),
+    ).toEqual([
       [5, "ADA@example.org", "duplicate of line 2"],
       [6, "not-an-address", "email: An email address looks like name@example.org."],
       [7, "", expect.stringContaining("not valid CSV: Quote Not Closed")],
@@ -133,14 +164,25 @@ describe("npx newsletter subscribers import / export", () => {
     const { code, output } = await newsletter(["subscribers", "import", path.join(dir, "people.csv"), "--json"], env);
     expect(code).toBe(0);
     const report = JSON.parse(output.slice(output.indexOf("{")));
-    expect(report).toMatchObject({ rows: 13, importedActive: 0, importedPending: 0, confirmationsQueued: 0, existing: 6, duplicates: 1, invalid: 6 });
+    expect(report).toMatchObject({
+      rows: 13,
+      importedActive: 0,
+      importedPending: 0,
+      confirmationsQueued: 0,
+      existing: 6,
+      duplicates: 1,
+      invalid: 6,
+    });
     expect(await db.subscriber.count()).toBe(before);
     expect(await emails.getJobCounts("waiting")).toEqual({ waiting: 2 });
   });
 
   it("when --progress is given, then a progress bar is drawn on stderr even without a terminal", async () => {
     const file = path.join(dir, "more.csv");
-    fs.writeFileSync(file, "email\n" + Array.from({ length: 1200 }, (_, i) => `bulk${i}@example.com`).join("\n") + "\n");
+    fs.writeFileSync(
+      file,
+      "email\n" + Array.from({ length: 1200 }, (_, i) => `bulk${i}@example.com`).join("\n") + "\n",
+    );
     const { code, output } = await newsletter(["subscribers", "import", file, "--progress", "--dry-run"], env);
     expect(code).toBe(0);
     expect(output).toMatch(/Importing \[.*\] 100% \| 1200 rows/);
@@ -165,12 +207,27 @@ describe("npx newsletter subscribers import / export", () => {
     expect(exported.code).toBe(0);
     expect(exported.output).toContain("Exported 6 subscribers");
     const rows = parse(fs.readFileSync(out), { columns: true }) as Record<string, string>[];
-    expect(rows.map((r) => r.email).sort()).toEqual(["ada@example.org", "alan@example.net", "grace@example.org", "left@example.org", "lin@xn--bcher-kva.example", "waiting@example.org"]);
-    expect(rows.find((r) => r.email === "ada@example.org")).toMatchObject({ status: "active", frequency: "weekly", topics: "cv;nlp", opted_in: "yes", opted_in_at: "2024-05-31T00:00:00.000Z" });
+    expect(rows.map((r) => r.email).sort()).toEqual([
+      "ada@example.org",
+      "alan@example.net",
+      "grace@example.org",
+      "left@example.org",
+      "lin@xn--bcher-kva.example",
+      "waiting@example.org",
+    ]);
+    expect(rows.find((r) => r.email === "ada@example.org")).toMatchObject({
+      status: "active",
+      frequency: "weekly",
+      topics: "cv;nlp",
+      opted_in: "yes",
+      opted_in_at: "2024-05-31T00:00:00.000Z",
+    });
 
     const stdout = await newsletter(["subscribers", "export", "--status", "active"], env);
     expect(stdout.code).toBe(0);
-    const activeOnly = parse(stdout.output.slice(stdout.output.indexOf("email,")).replace(/Exported.*\n?/, ""), { columns: true }) as Record<string, string>[];
+    const activeOnly = parse(stdout.output.slice(stdout.output.indexOf("email,")).replace(/Exported.*\n?/, ""), {
+      columns: true,
+    }) as Record<string, string>[];
     expect(activeOnly.map((r) => r.email).sort()).toEqual(["ada@example.org", "lin@xn--bcher-kva.example"]);
 
     const otherUrl = await createTestDatabase();
@@ -178,15 +235,37 @@ describe("npx newsletter subscribers import / export", () => {
     const otherPrefix = `test-${crypto.randomUUID()}`;
     const otherEmails = new Queue("emails", { connection: redis, prefix: otherPrefix });
     try {
-      await other.topic.createMany({ data: [{ slug: "nlp", name: "NLP", query: "language" }, { slug: "cv", name: "Vision", query: "vision" }] });
-      const imported = await newsletter(["subscribers", "import", out], { ...env, DATABASE_URL: otherUrl, QUEUE_PREFIX: otherPrefix });
+      await other.topic.createMany({
+        data: [
+          { slug: "nlp", name: "NLP", query: "language" },
+          { slug: "cv", name: "Vision", query: "vision" },
+        ],
+      });
+      const imported = await newsletter(["subscribers", "import", out], {
+        ...env,
+        DATABASE_URL: otherUrl,
+        QUEUE_PREFIX: otherPrefix,
+      });
       expect(imported.code).toBe(0);
       const restored = await other.subscriber.findMany({ include: { topics: { include: { topic: true } } } });
-      const original = await db.subscriber.findMany({ where: { status: { in: ["active", "pending"] } }, include: { topics: { include: { topic: true } } } });
+      const original = await db.subscriber.findMany({
+        where: { status: { in: ["active", "pending"] } },
+        include: { topics: { include: { topic: true } } },
+      });
       const shape = (list: typeof restored) =>
-        list.map((s) => ({ email: s.email, status: s.status, frequency: s.frequency, confirmedAt: s.confirmedAt, topics: s.topics.map((t) => t.topic.slug).sort() })).sort((a, b) => a.email.localeCompare(b.email));
+        list
+          .map((s) => ({
+            email: s.email,
+            status: s.status,
+            frequency: s.frequency,
+            confirmedAt: s.confirmedAt,
+            topics: s.topics.map((t) => t.topic.slug).sort(),
+          }))
+          .sort((a, b) => a.email.localeCompare(b.email));
       expect(shape(restored)).toEqual(shape(original));
-      expect(imported.output).toMatch(/line \d+: left@example\.org: status is unsubscribed: people who left are not imported/);
+      expect(imported.output).toMatch(
+        /line \d+: left@example\.org: status is unsubscribed: people who left are not imported/,
+      );
       expect(await otherEmails.getJobCounts("waiting")).toEqual({ waiting: 3 });
     } finally {
       await otherEmails.obliterate({ force: true }).catch(() => undefined);
@@ -197,7 +276,12 @@ describe("npx newsletter subscribers import / export", () => {
   });
 
   it("when --help is asked of any subscribers command, then it explains its options", async () => {
-    for (const args of [["--help"], ["subscribers", "--help"], ["subscribers", "import", "--help"], ["subscribers", "export", "--help"]]) {
+    for (const args of [
+      ["--help"],
+      ["subscribers", "--help"],
+      ["subscribers", "import", "--help"],
+      ["subscribers", "export", "--help"],
+    ]) {
       const { code, output } = await newsletter(args, env);
       expect(code).toBe(0);
       expect(output).toContain("Usage: newsletter");

@@ -35,7 +35,10 @@ describe("recording acceptances", () => {
 
   it("when 50 acceptances arrive at once, then each row gets its own values and they share a few statements", async () => {
     const config = loadConfig({ SECRET: "s".repeat(40), DATA_DIR: dataDir, LOG_LEVEL: "silent" });
-    const { digestId } = await assembleDigest({ db, config, log: createLogger("silent") }, { day: DAY, frequency: "daily" });
+    const { digestId } = await assembleDigest(
+      { db, config, log: createLogger("silent") },
+      { day: DAY, frequency: "daily" },
+    );
     const claimed = await claimRange(db, digestId, { fromId: 0n, toId: 9_000_000_000n }, 60);
     expect(claimed).toHaveLength(50);
 
@@ -49,7 +52,16 @@ describe("recording acceptances", () => {
     });
     const record = createAcceptanceRecorder(counting);
     const acceptedAt = (i: number) => new Date(Date.UTC(2024, 11, 10, 8, 0, i));
-    await Promise.all(claimed.map((d, i) => record({ id: d.id, messageId: `<m${i}@example.org>`, response: `250 2.0.0 Ok: queued as ${i}`, acceptedAt: acceptedAt(i) })));
+    await Promise.all(
+      claimed.map((d, i) =>
+        record({
+          id: d.id,
+          messageId: `<m${i}@example.org>`,
+          response: `250 2.0.0 Ok: queued as ${i}`,
+          acceptedAt: acceptedAt(i),
+        }),
+      ),
+    );
 
     // The first is written alone, the 49 that arrived meanwhile together.
     expect(statements).toBe(2);
@@ -65,9 +77,17 @@ describe("recording acceptances", () => {
 
   it("when the write fails, then every caller of that group gets the error and the next acceptance is written again", async () => {
     let fail = true;
-    const flaky = { $executeRaw: (...args: unknown[]) => (fail ? Promise.reject(new Error("connection lost")) : Promise.resolve(args.length)) } as unknown as Db;
+    const flaky = {
+      $executeRaw: (...args: unknown[]) =>
+        fail ? Promise.reject(new Error("connection lost")) : Promise.resolve(args.length),
+    } as unknown as Db;
     const record = createAcceptanceRecorder(flaky);
-    const row = (id: number) => ({ id: BigInt(id), messageId: `<${id}@x>`, response: "250 ok", acceptedAt: new Date() });
+    const row = (id: number) => ({
+      id: BigInt(id),
+      messageId: `<${id}@x>`,
+      response: "250 ok",
+      acceptedAt: new Date(),
+    });
     const results = await Promise.allSettled([record(row(1)), record(row(2)), record(row(3))]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
     fail = false;

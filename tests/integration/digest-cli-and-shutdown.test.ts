@@ -12,7 +12,14 @@ describe("npx newsletter digest send|status", () => {
     const smtp = await startSmtpServer();
     const secret = crypto.randomBytes(32).toString("hex");
     const app = await startTestApp({ SMTP_URL: smtp.url, SECRET: secret }, { web: false });
-    const env = { DATABASE_URL: app.databaseUrl, REDIS_URL: app.redisUrl, QUEUE_PREFIX: app.config.QUEUE_PREFIX, SECRET: secret, SMTP_URL: smtp.url, LOG_LEVEL: "warn" };
+    const env = {
+      DATABASE_URL: app.databaseUrl,
+      REDIS_URL: app.redisUrl,
+      QUEUE_PREFIX: app.config.QUEUE_PREFIX,
+      SECRET: secret,
+      SMTP_URL: smtp.url,
+      LOG_LEVEL: "warn",
+    };
     try {
       await seedPapers(app.db, [{ title: "A paper", upvotes: 1, day: DAY }]);
       await seedReaders(app.db, [{ email: "a@example.org" }, { email: "b@example.org" }, { email: "c@example.org" }]);
@@ -23,7 +30,14 @@ describe("npx newsletter digest send|status", () => {
 
       const status = runTs("bin/newsletter.js", ["digest", "status", "--date", DAY, "--json"], env);
       expect((await status.exited).code).toBe(0);
-      expect(JSON.parse(status.output().trim().split("\n").pop()!)).toMatchObject({ day: DAY, status: "sent", total: 3, sent: 3, failed: 0, pending: 0 });
+      expect(JSON.parse(status.output().trim().split("\n").pop()!)).toMatchObject({
+        day: DAY,
+        status: "sent",
+        total: 3,
+        sent: 3,
+        failed: 0,
+        pending: 0,
+      });
 
       const bad = runTs("bin/newsletter.js", ["digest", "send", "--date", "2024-02-31"], env);
       expect((await bad.exited).code).toBe(1);
@@ -38,12 +52,19 @@ describe("npx newsletter digest send|status", () => {
 describe("npx newsletter digest send --wait with no worker running", () => {
   it("when nothing sends within --timeout, then it stops waiting with a clear error and the digest stays queued", async () => {
     const app = await startTestApp({}, { web: false, worker: false });
-    const env = { DATABASE_URL: app.databaseUrl, REDIS_URL: app.redisUrl, QUEUE_PREFIX: app.config.QUEUE_PREFIX, LOG_LEVEL: "warn" };
+    const env = {
+      DATABASE_URL: app.databaseUrl,
+      REDIS_URL: app.redisUrl,
+      QUEUE_PREFIX: app.config.QUEUE_PREFIX,
+      LOG_LEVEL: "warn",
+    };
     try {
       await seedPapers(app.db, [{ title: "A paper", upvotes: 1, day: DAY }]);
       const send = runTs("bin/newsletter.js", ["digest", "send", "--date", DAY, "--wait", "--timeout", "1"], env);
       expect((await send.exited).code).toBe(1);
-      expect(send.output()).toContain(`Still sending after 1 s; 'npx newsletter digest status --date ${DAY}' shows how far it got.`);
+      expect(send.output()).toContain(
+        `Still sending after 1 s; 'npx newsletter digest status --date ${DAY}' shows how far it got.`,
+      );
       expect(await app.queues.digests.getWaitingCount()).toBe(1);
     } finally {
       await app.destroy();
@@ -78,9 +99,24 @@ describe("when a worker is stopped in the middle of a batch", () => {
       expect(Number(pending?.n)).toBe(readers - accepted);
       expect(pending?.max_attempts).toBe(0); // handed back untried: no attempt counted
 
-      second = await startTestApp({ ...settings, DATABASE_URL: first.databaseUrl, QUEUE_PREFIX: first.config.QUEUE_PREFIX, DISABLE_SCHEDULES: "false", RECONCILE_EVERY_SECONDS: "1", DELIVERY_LEASE_SECONDS: "1" }, { web: false, schedules: true });
+      second = await startTestApp(
+        {
+          ...settings,
+          DATABASE_URL: first.databaseUrl,
+          QUEUE_PREFIX: first.config.QUEUE_PREFIX,
+          DISABLE_SCHEDULES: "false",
+          RECONCILE_EVERY_SECONDS: "1",
+          DELIVERY_LEASE_SECONDS: "1",
+        },
+        { web: false, schedules: true },
+      );
       smtp.setDelay(0);
-      await waitUntil("the rest to be sent", async () => (await second!.db.digest.findFirst())?.status === "sent", 60_000, 200);
+      await waitUntil(
+        "the rest to be sent",
+        async () => (await second!.db.digest.findFirst())?.status === "sent",
+        60_000,
+        200,
+      );
       expect(smtp.received).toHaveLength(readers);
       expect(new Set(smtp.received.map((e) => e.envelopeTo[0])).size).toBe(readers);
     } finally {

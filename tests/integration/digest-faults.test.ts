@@ -25,7 +25,13 @@ async function seedDay(db: Db, readers: number) {
   await seedManyReaders(db, readers);
 }
 
-const digestSent = (db: Db) => waitUntil("every delivery to be settled", async () => (await db.digest.findFirst({ where: { day: new Date(DAY) } }))?.status === "sent", 90_000, 200);
+const digestSent = (db: Db) =>
+  waitUntil(
+    "every delivery to be settled",
+    async () => (await db.digest.findFirst({ where: { day: new Date(DAY) } }))?.status === "sent",
+    90_000,
+    200,
+  );
 
 async function expectEveryoneExactlyOnce(db: Db, smtp: TestSmtpServer, readers: number, allowedDuplicates = 0) {
   const states = await db.delivery.groupBy({ by: ["state"], _count: true });
@@ -55,7 +61,12 @@ describe("when a worker process is killed with SIGKILL in the middle of a batch"
       DELIVERY_LEASE_SECONDS: "2",
       RECONCILE_EVERY_SECONDS: "1",
     };
-    const worker = runTs("workers/index.ts", [], { ...common, DISABLE_SCHEDULES: "true", LOG_LEVEL: "info", DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "papers-w-")) });
+    const worker = runTs("workers/index.ts", [], {
+      ...common,
+      DISABLE_SCHEDULES: "true",
+      LOG_LEVEL: "info",
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "papers-w-")),
+    });
     let second: TestApp | undefined;
     try {
       await seedDay(web.db, readers);
@@ -69,11 +80,16 @@ describe("when a worker process is killed with SIGKILL in the middle of a batch"
       const unrecorded = smtp.received.length - acceptedInDb;
       const inFlight = await web.db.delivery.count({ where: { state: "sending" } });
 
-      second = await startTestApp({ ...common, DISABLE_SCHEDULES: "false" }, { web: false, worker: true, schedules: true });
+      second = await startTestApp(
+        { ...common, DISABLE_SCHEDULES: "false" },
+        { web: false, worker: true, schedules: true },
+      );
       await digestSent(web.db);
       const duplicates = await expectEveryoneExactlyOnce(web.db, smtp, readers, unrecorded);
       // Measured: how many readers got two copies (accepted by SMTP but not yet recorded when killed).
-      console.log(`SIGKILL mid-send: ${smtp.received.length - duplicates} readers, claimed in flight at the kill ${inFlight}, accepted-but-unrecorded ${unrecorded}, duplicates ${duplicates}`);
+      console.log(
+        `SIGKILL mid-send: ${smtp.received.length - duplicates} readers, claimed in flight at the kill ${inFlight}, accepted-but-unrecorded ${unrecorded}, duplicates ${duplicates}`,
+      );
       // Bounded by the sends in flight: 3 batches at once (300 readers, batches of 100) x 5 lanes.
       expect(unrecorded).toBeLessThanOrEqual(15);
     } finally {
@@ -89,12 +105,24 @@ describe("when Redis is flushed in the middle of a send", () => {
   it("then the schedules come back, the reconciler rebuilds the work from PostgreSQL, and everyone gets exactly one digest", async () => {
     const readers = 300;
     const port = await freePort();
-    const redisServer = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    const redisServer = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      { stdio: "ignore" },
+    );
     await waitFor(() => portAnswers("127.0.0.1", port), 10_000, "redis-server");
     const smtp = await startSmtpServer();
     smtp.setDelay(15);
     const app = await startTestApp(
-      { SMTP_URL: smtp.url, REDIS_URL: `redis://127.0.0.1:${port}`, DISABLE_SCHEDULES: "false", SEND_CONCURRENCY: "5", SEND_BATCH_SIZE: "50", DELIVERY_LEASE_SECONDS: "2", RECONCILE_EVERY_SECONDS: "1" },
+      {
+        SMTP_URL: smtp.url,
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+        DISABLE_SCHEDULES: "false",
+        SEND_CONCURRENCY: "5",
+        SEND_BATCH_SIZE: "50",
+        DELIVERY_LEASE_SECONDS: "2",
+        RECONCILE_EVERY_SECONDS: "1",
+      },
       { schedules: true },
     );
     const admin = new IORedis(`redis://127.0.0.1:${port}`);
@@ -123,20 +151,39 @@ describe("when the SMTP server refuses (4xx), then refuses one reader for good (
     try {
       await seedPapers(app.db, [{ title: "A paper", upvotes: 1, day: DAY }]);
       const emails = ["a@example.org", "b@example.org", "c@example.org", "bad@example.org"];
-      const [, , , bad] = await seedReaders(app.db, emails.map((email) => ({ email })));
+      const [, , , bad] = await seedReaders(
+        app.db,
+        emails.map((email) => ({ email })),
+      );
       await queueAssembly(app.queues, { day: DAY, frequency: "daily" });
-      await waitUntil("two refused attempts each", async () => (await app.db.delivery.count({ where: { attempts: { gte: 2 }, state: "pending" } })) === 4);
+      await waitUntil(
+        "two refused attempts each",
+        async () => (await app.db.delivery.count({ where: { attempts: { gte: 2 }, state: "pending" } })) === 4,
+      );
       expect(smtp.received).toHaveLength(0);
       expect((await app.db.delivery.findFirstOrThrow()).lastError).toMatch(/451/);
 
-      smtp.setPolicy((address) => (address === "bad@example.org" ? { code: 550, message: "5.1.1 no such user" } : undefined));
+      smtp.setPolicy((address) =>
+        address === "bad@example.org" ? { code: 550, message: "5.1.1 no such user" } : undefined,
+      );
       await digestSent(app.db);
-      const byEmail = new Map((await app.db.delivery.findMany({ include: { subscriber: true } })).map((d) => [d.subscriber.email, d]));
+      const byEmail = new Map(
+        (await app.db.delivery.findMany({ include: { subscriber: true } })).map((d) => [d.subscriber.email, d]),
+      );
       for (const email of emails.slice(0, 3)) expect(byEmail.get(email)).toMatchObject({ state: "accepted" });
-      expect(byEmail.get("bad@example.org")).toMatchObject({ state: "failed", lastError: expect.stringMatching(/550/) });
+      expect(byEmail.get("bad@example.org")).toMatchObject({
+        state: "failed",
+        lastError: expect.stringMatching(/550/),
+      });
       expect(await app.db.subscriber.findUniqueOrThrow({ where: { id: bad! } })).toMatchObject({ status: "bounced" });
-      expect(await app.db.consentEvent.count({ where: { subscriberId: bad!, action: "bounce", source: "smtp" } })).toBe(1);
-      expect([...smtp.countsByRecipient().entries()].sort()).toEqual([["a@example.org", 1], ["b@example.org", 1], ["c@example.org", 1]]);
+      expect(await app.db.consentEvent.count({ where: { subscriberId: bad!, action: "bounce", source: "smtp" } })).toBe(
+        1,
+      );
+      expect([...smtp.countsByRecipient().entries()].sort()).toEqual([
+        ["a@example.org", 1],
+        ["b@example.org", 1],
+        ["c@example.org", 1],
+      ]);
     } finally {
       await app.destroy();
       await smtp.close();
@@ -145,13 +192,20 @@ describe("when the SMTP server refuses (4xx), then refuses one reader for good (
 
   it("then a server that is down for a while gets every digest once it is back", async () => {
     const port = await freePort();
-    const app = await startTestApp({ SMTP_URL: `smtp://127.0.0.1:${port}`, SEND_RETRY_BASE_MS: "100", SEND_MAX_ATTEMPTS: "30" });
+    const app = await startTestApp({
+      SMTP_URL: `smtp://127.0.0.1:${port}`,
+      SEND_RETRY_BASE_MS: "100",
+      SEND_MAX_ATTEMPTS: "30",
+    });
     let smtp: TestSmtpServer | undefined;
     try {
       await seedPapers(app.db, [{ title: "A paper", upvotes: 1, day: DAY }]);
       await seedReaders(app.db, [{ email: "x@example.org" }, { email: "y@example.org" }]);
       await queueAssembly(app.queues, { day: DAY, frequency: "daily" });
-      await waitUntil("a failed connection", async () => (await app.db.delivery.count({ where: { attempts: { gte: 2 } } })) === 2);
+      await waitUntil(
+        "a failed connection",
+        async () => (await app.db.delivery.count({ where: { attempts: { gte: 2 } } })) === 2,
+      );
       smtp = await startSmtpServer({ port });
       await digestSent(app.db);
       await expectEveryoneExactlyOnce(app.db, smtp, 2, 0);
@@ -170,7 +224,11 @@ describe("when assembly and sending are triggered twice at once", () => {
       const t = await seedTopics(app.db, ["diffusion"]);
       await seedPapers(app.db, [{ title: "Diffusion", upvotes: 3, topics: [t.diffusion!], day: DAY }]);
       await seedManyReaders(app.db, 120);
-      const post = () => fetch(`${app.url}/admin/api/digests/${DAY}/send`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const post = () =>
+        fetch(`${app.url}/admin/api/digests/${DAY}/send`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        });
       const results = await Promise.all([
         post(),
         post(),

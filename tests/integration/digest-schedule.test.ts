@@ -36,7 +36,10 @@ describe("the digest schedule", () => {
 
   it("when the scheduled job runs today, then the latest featured day's digest is assembled and sent, the future ignored", async () => {
     await app.queues.digests.add(DigestJob.scheduledDaily, {});
-    await waitUntil("the scheduled digest to be sent", async () => (await app.db.digest.findFirst({ where: { status: "sent" } })) ?? false);
+    await waitUntil(
+      "the scheduled digest to be sent",
+      async () => (await app.db.digest.findFirst({ where: { status: "sent" } })) ?? false,
+    );
     const digests = await app.db.digest.findMany({ select: { day: true, frequency: true } });
     expect(digests).toEqual([{ day: new Date("2024-12-10T00:00:00Z"), frequency: "daily" }]);
     const [email] = await smtp.waitForCount(1);

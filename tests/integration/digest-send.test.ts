@@ -17,15 +17,50 @@ describe("the daily digest, end to end", () => {
 
   beforeAll(async () => {
     smtp = await startSmtpServer();
-    app = await startTestApp({ SMTP_URL: smtp.url, ADMIN_TOKEN, DIGEST_MAX_PAPERS: "3", MAIL_FROM: "Daily Papers <papers@example.org>" });
+    app = await startTestApp({
+      SMTP_URL: smtp.url,
+      ADMIN_TOKEN,
+      DIGEST_MAX_PAPERS: "3",
+      MAIL_FROM: "Daily Papers <papers@example.org>",
+    });
     topic = await seedTopics(app.db, ["diffusion", "language-models", "robotics", "continual-learning"]);
     await seedPapers(app.db, [
-      { title: "Score estimation in diffusion models", upvotes: 50, topics: [topic.diffusion!], day: DAY, arxivId: "2412.00001" },
-      { title: "A small language model", upvotes: 40, topics: [topic["language-models"]!], day: DAY, arxivId: "2412.00002" },
-      { title: "Diffusion language models", upvotes: 30, topics: [topic.diffusion!, topic["language-models"]!], day: DAY, arxivId: "2412.00003" },
-      { title: "Robots <script>alert('x')</script> & arms", upvotes: 20, topics: [topic.robotics!], day: DAY, arxivId: "2412.00004" },
+      {
+        title: "Score estimation in diffusion models",
+        upvotes: 50,
+        topics: [topic.diffusion!],
+        day: DAY,
+        arxivId: "2412.00001",
+      },
+      {
+        title: "A small language model",
+        upvotes: 40,
+        topics: [topic["language-models"]!],
+        day: DAY,
+        arxivId: "2412.00002",
+      },
+      {
+        title: "Diffusion language models",
+        upvotes: 30,
+        topics: [topic.diffusion!, topic["language-models"]!],
+        day: DAY,
+        arxivId: "2412.00003",
+      },
+      {
+        title: "Robots <script>alert('x')</script> & arms",
+        upvotes: 20,
+        topics: [topic.robotics!],
+        day: DAY,
+        arxivId: "2412.00004",
+      },
       { title: "Untopical paper", upvotes: 10, day: DAY, arxivId: "2412.00005" },
-      { title: "Yesterday's diffusion paper", upvotes: 99, topics: [topic.diffusion!], day: "2024-12-09", arxivId: "2412.00006" },
+      {
+        title: "Yesterday's diffusion paper",
+        upvotes: 99,
+        topics: [topic.diffusion!],
+        day: "2024-12-09",
+        arxivId: "2412.00006",
+      },
     ]);
     await seedReaders(app.db, [
       { email: "dif1@example.org", topics: [topic.diffusion!] },
@@ -52,16 +87,29 @@ describe("the daily digest, end to end", () => {
     const { id } = (await res.json()) as { id: string };
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
 
-    await waitUntil("the digest to be sent", async () => (await app.db.digest.findUnique({ where: { id } }))?.status === "sent");
+    await waitUntil(
+      "the digest to be sent",
+      async () => (await app.db.digest.findUnique({ where: { id } }))?.status === "sent",
+    );
     await smtp.waitForCount(5);
     const mail = byRecipient();
-    expect([...mail.keys()].sort()).toEqual(["all@example.org", "dif1@example.org", "dif2@example.org", "lm@example.org", "robot@example.org"]);
+    expect([...mail.keys()].sort()).toEqual([
+      "all@example.org",
+      "dif1@example.org",
+      "dif2@example.org",
+      "lm@example.org",
+      "robot@example.org",
+    ]);
     expect(smtp.received).toHaveLength(5);
 
     const titles = (to: string) => [...(mail.get(to)!.parsed.text ?? "").matchAll(/^\d+\. (.+)$/gm)].map((m) => m[1]);
     expect(titles("dif1@example.org")).toEqual(["Score estimation in diffusion models", "Diffusion language models"]);
     expect(titles("lm@example.org")).toEqual(["A small language model", "Diffusion language models"]);
-    expect(titles("all@example.org")).toEqual(["Score estimation in diffusion models", "A small language model", "Diffusion language models"]);
+    expect(titles("all@example.org")).toEqual([
+      "Score estimation in diffusion models",
+      "A small language model",
+      "Diffusion language models",
+    ]);
     expect(titles("robot@example.org")).toEqual(["Robots <script>alert('x')</script> & arms"]);
 
     const status = await (await fetch(`${app.url}/admin/api/digests/${DAY}`, { headers: auth })).json();
@@ -83,7 +131,10 @@ describe("the daily digest, end to end", () => {
       expect(email.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
       expect(email.raw).toMatch(/^List-Id: Daily Papers <daily-papers\.localhost>\r$/m);
       const token = email.raw.match(/^List-Unsubscribe:\s+<http:\/\/localhost:\d+\/unsubscribe\/([\w.-]+)>/m)![1]!;
-      expect(app.deps.tokens.verify("unsubscribe", token)).toEqual({ ok: true, claims: expect.objectContaining({ subscriberId: subscriber.id }) });
+      expect(app.deps.tokens.verify("unsubscribe", token)).toEqual({
+        ok: true,
+        claims: expect.objectContaining({ subscriberId: subscriber.id }),
+      });
       expect(email.parsed.html).toContain(`/unsubscribe/${token}"`);
       expect(email.parsed.text).toContain(`/unsubscribe/${token}`);
       expect(email.parsed.text).toContain(`${to} subscribed`);
@@ -106,7 +157,11 @@ describe("the daily digest, end to end", () => {
 
   it("when the admin names a bad date or frequency, then 400 with a reason and nothing is queued", async () => {
     const before = await app.queues.digests.getJobCounts();
-    for (const path of [`/admin/api/digests/2024-02-30/send`, `/admin/api/digests/yesterday/send`, `/admin/api/digests/${DAY}/send?frequency=hourly`]) {
+    for (const path of [
+      `/admin/api/digests/2024-02-30/send`,
+      `/admin/api/digests/yesterday/send`,
+      `/admin/api/digests/${DAY}/send?frequency=hourly`,
+    ]) {
       const res = await fetch(`${app.url}${path}`, { method: "POST", headers: auth });
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: string }).error).toMatch(/date|frequency/);
@@ -137,11 +192,16 @@ describe("the daily digest, end to end", () => {
     const html = await res.text();
     expect(html).toContain("Robots &lt;script&gt;");
     expect(html).not.toContain("Score estimation");
-    expect((await fetch(`${app.url}/admin/api/digests/${DAY}/preview?topics=nope`, { headers: auth })).status).toBe(400);
+    expect((await fetch(`${app.url}/admin/api/digests/${DAY}/preview?topics=nope`, { headers: auth })).status).toBe(
+      400,
+    );
   });
 
   it("when the weekly digest is assembled, then weekly readers get the week's best", async () => {
-    const result = await assembleDigest({ db: app.db, config: app.config, log: app.log }, { day: DAY, frequency: "weekly" });
+    const result = await assembleDigest(
+      { db: app.db, config: app.config, log: app.log },
+      { day: DAY, frequency: "weekly" },
+    );
     expect(result).toMatchObject({ assembledNow: true, deliveries: 1 });
     const variant = await app.db.digestVariant.findFirstOrThrow({ where: { digestId: result.digestId } });
     expect(variant.text).toContain("Yesterday's diffusion paper");
@@ -155,14 +215,34 @@ describe("a reader who leaves after assembly", () => {
     try {
       const t = await seedTopics(app.db, ["diffusion"]);
       await seedPapers(app.db, [{ title: "A diffusion paper", upvotes: 3, topics: [t.diffusion!], day: DAY }]);
-      const [stays, leaves] = await seedReaders(app.db, [{ email: "stays@example.org" }, { email: "leaves@example.org" }]);
-      const { digestId } = await assembleDigest({ db: app.db, config: app.config, log: app.log }, { day: DAY, frequency: "daily" });
+      const [stays, leaves] = await seedReaders(app.db, [
+        { email: "stays@example.org" },
+        { email: "leaves@example.org" },
+      ]);
+      const { digestId } = await assembleDigest(
+        { db: app.db, config: app.config, log: app.log },
+        { day: DAY, frequency: "daily" },
+      );
       await app.db.subscriber.update({ where: { id: leaves! }, data: { status: "unsubscribed" } });
-      await queueSendBatches(app.queues, digestId, await pendingRanges(app.db, digestId, 100), { attempts: 3, backoffMs: 100 });
-      await waitUntil("the digest to finish", async () => (await app.db.digest.findUnique({ where: { id: digestId } }))?.status === "sent");
+      await queueSendBatches(app.queues, digestId, await pendingRanges(app.db, digestId, 100), {
+        attempts: 3,
+        backoffMs: 100,
+      });
+      await waitUntil(
+        "the digest to finish",
+        async () => (await app.db.digest.findUnique({ where: { id: digestId } }))?.status === "sent",
+      );
       expect(smtp.received.map((e) => e.envelopeTo[0])).toEqual(["stays@example.org"]);
-      const states = await app.db.delivery.findMany({ where: { digestId }, select: { subscriberId: true, state: true } });
-      expect(states).toEqual(expect.arrayContaining([{ subscriberId: stays, state: "accepted" }, { subscriberId: leaves, state: "skipped" }]));
+      const states = await app.db.delivery.findMany({
+        where: { digestId },
+        select: { subscriberId: true, state: true },
+      });
+      expect(states).toEqual(
+        expect.arrayContaining([
+          { subscriberId: stays, state: "accepted" },
+          { subscriberId: leaves, state: "skipped" },
+        ]),
+      );
     } finally {
       await app.destroy();
       await smtp.close();
@@ -184,8 +264,14 @@ describe("when DKIM is configured", () => {
     try {
       await seedPapers(app.db, [{ title: "Signed paper", upvotes: 1, day: DAY }]);
       await seedReaders(app.db, [{ email: "signed@example.org" }]);
-      const { digestId } = await assembleDigest({ db: app.db, config: app.config, log: app.log }, { day: DAY, frequency: "daily" });
-      await queueSendBatches(app.queues, digestId, await pendingRanges(app.db, digestId, 100), { attempts: 3, backoffMs: 100 });
+      const { digestId } = await assembleDigest(
+        { db: app.db, config: app.config, log: app.log },
+        { day: DAY, frequency: "daily" },
+      );
+      await queueSendBatches(app.queues, digestId, await pendingRanges(app.db, digestId, 100), {
+        attempts: 3,
+        backoffMs: 100,
+      });
       const [email] = await smtp.waitForCount(1);
       const signature = email!.raw.match(/^DKIM-Signature:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)/m)?.[1]?.replace(/\s+/g, "");
       expect(signature).toBeDefined();

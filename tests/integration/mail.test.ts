@@ -37,7 +37,10 @@ describe("the SMTP mailer", () => {
   it("when the server answers 4xx, then the failure is temporary; 5xx, then permanent", async () => {
     const mailer = createSmtpMailer(smtp.url, { from: "papers@example.org" });
     smtp.setPolicy(() => ({ code: 451, message: "try again later" }));
-    await expect(mailer.send({ to: "a@example.org", subject: "s", text: "t" })).rejects.toMatchObject({ kind: "temporary", responseCode: 451 });
+    await expect(mailer.send({ to: "a@example.org", subject: "s", text: "t" })).rejects.toMatchObject({
+      kind: "temporary",
+      responseCode: 451,
+    });
     smtp.setPolicy(() => ({ code: 550, message: "no such user" }));
     const err = await mailer.send({ to: "a@example.org", subject: "s", text: "t" }).catch((e) => e);
     expect(err).toBeInstanceOf(SendError);
@@ -47,7 +50,9 @@ describe("the SMTP mailer", () => {
 
   it("when nothing listens, then the failure is temporary", async () => {
     const mailer = createSmtpMailer("smtp://127.0.0.1:1", { from: "papers@example.org" });
-    await expect(mailer.send({ to: "a@example.org", subject: "s", text: "t" })).rejects.toMatchObject({ kind: "temporary" });
+    await expect(mailer.send({ to: "a@example.org", subject: "s", text: "t" })).rejects.toMatchObject({
+      kind: "temporary",
+    });
     await mailer.close();
   });
 });
@@ -67,13 +72,18 @@ describe("the outbox (no SMTP_URL)", () => {
     const app = await startTestApp({}, { worker: false });
     try {
       expect(app.mailer.kind).toBe("outbox");
-      await app.mailer.send({ to: "reader@example.org", subject: "Confirm <your> subscription", text: "text", html: "<p>Hi <b>there</b></p>" });
+      await app.mailer.send({
+        to: "reader@example.org",
+        subject: "Confirm <your> subscription",
+        text: "text",
+        html: "<p>Hi <b>there</b></p>",
+      });
       const list = await (await fetch(`${app.url}/dev/outbox`)).text();
       expect(list).toContain("Confirm &lt;your&gt; subscription");
       const file = list.match(/href="\/dev\/outbox\/([^"]+)"/)![1]!;
       const page = await fetch(`${app.url}/dev/outbox/${file}`);
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain("srcdoc=\"&lt;p&gt;Hi &lt;b&gt;there&lt;/b&gt;&lt;/p&gt;");
+      expect(await page.text()).toContain('srcdoc="&lt;p&gt;Hi &lt;b&gt;there&lt;/b&gt;&lt;/p&gt;');
       expect((await fetch(`${app.url}/dev/outbox/..%2F..%2Fsecret`)).status).toBe(404);
     } finally {
       await app.destroy();

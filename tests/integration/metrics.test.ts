@@ -50,10 +50,17 @@ describe("/metrics", () => {
   it("when emails are sent through the app's mailer, then sent, failed and send latency are counted by kind", async () => {
     await app.mailer.send({ to: "reader@example.org", subject: "Confirm", text: "link", kind: "confirmation" });
     await app.mailer.send({ to: "reader2@example.org", subject: "Digest", text: "papers", kind: "digest" });
-    await app.mailer.sendRaw({ from: "papers@example.org", to: "reader3@example.org" }, "Subject: raw\r\n\r\nbody\r\n", "<raw@example.org>", { kind: "digest" });
+    await app.mailer.sendRaw(
+      { from: "papers@example.org", to: "reader3@example.org" },
+      "Subject: raw\r\n\r\nbody\r\n",
+      "<raw@example.org>",
+      { kind: "digest" },
+    );
     await smtp.waitForCount(3);
     smtp.setPolicy(() => ({ code: 550, message: "no such user" }));
-    const failure = await app.mailer.send({ to: "gone@example.org", subject: "Digest", text: "papers", kind: "digest" }).catch((e) => e);
+    const failure = await app.mailer
+      .send({ to: "gone@example.org", subject: "Digest", text: "papers", kind: "digest" })
+      .catch((e) => e);
     smtp.setPolicy(undefined);
     expect(failure).toBeInstanceOf(SendError);
 
@@ -70,12 +77,20 @@ describe("/metrics", () => {
     await fetch(`${app.url}/healthz`);
     await fetch(`${app.url}/healthz`);
     const secretId = crypto.randomUUID();
-    await fetch(`${app.url}/admin/api/subscribers/${secretId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    await fetch(`${app.url}/admin/api/subscribers/${secretId}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     await fetch(`${app.url}/no/such/page/with-a-secret-token-${secretId}`);
     const text = await scrape();
-    expect(sample(text, 'http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}')).toBeGreaterThanOrEqual(2);
-    expect(sample(text, 'http_request_duration_seconds_count{method="GET",route="/admin/api/subscribers/:id",status="404"}')).toBe(1);
-    expect(sample(text, 'http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}'),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(text, 'http_request_duration_seconds_count{method="GET",route="/admin/api/subscribers/:id",status="404"}'),
+    ).toBe(1);
+    expect(
+      sample(text, 'http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}'),
+    ).toBeGreaterThanOrEqual(1);
     expect(text).not.toContain(secretId);
   });
 
@@ -101,7 +116,9 @@ describe("/metrics with METRICS_TOKEN set", () => {
       const none = await fetch(`${app.url}/metrics`);
       expect(none.status).toBe(401);
       expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/);
-      expect((await fetch(`${app.url}/metrics`, { headers: { authorization: "Bearer wrong-token-wrong-token" } })).status).toBe(401);
+      expect(
+        (await fetch(`${app.url}/metrics`, { headers: { authorization: "Bearer wrong-token-wrong-token" } })).status,
+      ).toBe(401);
       const ok = await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
       expect(ok.status).toBe(200);
       expect(await ok.text()).toContain("newsletter_emails_sent_total");
@@ -146,19 +163,36 @@ describe("/metrics after a digest is sent through the app", () => {
     const app = await startTestApp({ SMTP_URL: smtp.url, ADMIN_TOKEN, MAIL_FROM: "Daily Papers <papers@example.org>" });
     try {
       const topic = await seedTopics(app.db, ["diffusion"]);
-      await seedPapers(app.db, [{ title: "Score matching", upvotes: 5, topics: [topic.diffusion!], day: "2024-12-10" }]);
-      await seedReaders(app.db, [{ email: "one@example.org" }, { email: "two@example.org" }, { email: "three@example.org", topics: [topic.diffusion!] }]);
-      const res = await fetch(`${app.url}/admin/api/digests/2024-12-10/send`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      await seedPapers(app.db, [
+        { title: "Score matching", upvotes: 5, topics: [topic.diffusion!], day: "2024-12-10" },
+      ]);
+      await seedReaders(app.db, [
+        { email: "one@example.org" },
+        { email: "two@example.org" },
+        { email: "three@example.org", topics: [topic.diffusion!] },
+      ]);
+      const res = await fetch(`${app.url}/admin/api/digests/2024-12-10/send`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
       expect(res.status).toBe(202);
       const { id } = (await res.json()) as { id: string };
-      await waitUntil("the digest to be sent", async () => (await app.db.digest.findUnique({ where: { id } }))?.status === "sent");
+      await waitUntil(
+        "the digest to be sent",
+        async () => (await app.db.digest.findUnique({ where: { id } }))?.status === "sent",
+      );
       await smtp.waitForCount(3);
       const text = await (await fetch(`${app.url}/metrics`)).text();
       expect(sample(text, 'newsletter_emails_sent_total{kind="digest"}')).toBe(3);
       expect(sample(text, 'newsletter_email_send_seconds_count{kind="digest"}')).toBe(3);
       expect(sample(text, 'newsletter_emails_sent_total{kind="other"}')).toBeUndefined();
       expect(sample(text, 'newsletter_queue_jobs{queue="sends",state="waiting"}')).toBe(0);
-      expect(sample(text, 'http_request_duration_seconds_count{method="POST",route="/admin/api/digests/:date/send",status="202"}')).toBe(1);
+      expect(
+        sample(
+          text,
+          'http_request_duration_seconds_count{method="POST",route="/admin/api/digests/:date/send",status="202"}',
+        ),
+      ).toBe(1);
     } finally {
       await app.destroy();
       await smtp.close();
@@ -178,15 +212,25 @@ describe("/metrics after a subscribe, a confirmation and an unsubscribe", () => 
       expect((await fetch(confirm)).status).toBe(200);
       const reader = await app.db.subscriber.findUniqueOrThrow({ where: { email } });
       const unsubscribe = `${app.url}/unsubscribe/${app.deps.tokens.sign("unsubscribe", reader.id, reader.tokenVersion)}`;
-      const oneClick = await fetch(unsubscribe, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
+      const oneClick = await fetch(unsubscribe, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "List-Unsubscribe=One-Click",
+      });
       expect(oneClick.status).toBe(200);
 
       const text = await (await fetch(`${app.url}/metrics`)).text();
-      const subscribed = text.split("\n").filter((l) => l.startsWith("newsletter_subscribe_requests_total{")).map((l) => Number(l.split(" ").pop()));
+      const subscribed = text
+        .split("\n")
+        .filter((l) => l.startsWith("newsletter_subscribe_requests_total{"))
+        .map((l) => Number(l.split(" ").pop()));
       expect(subscribed.reduce((a, b) => a + b, 0)).toBe(1);
       expect(sample(text, "newsletter_confirmations_total")).toBe(1);
       expect(sample(text, 'newsletter_emails_sent_total{kind="confirmation"}')).toBe(1);
-      const unsubscribed = text.split("\n").filter((l) => l.startsWith("newsletter_unsubscribes_total{")).map((l) => Number(l.split(" ").pop()));
+      const unsubscribed = text
+        .split("\n")
+        .filter((l) => l.startsWith("newsletter_unsubscribes_total{"))
+        .map((l) => Number(l.split(" ").pop()));
       expect(unsubscribed.reduce((a, b) => a + b, 0)).toBe(1);
     } finally {
       await fixture.close();

@@ -36,7 +36,9 @@ describe("the papers feature in the running app, with the bundled sample", () =>
     const html = await res.text();
     expect(html).toContain('<time datetime="2025-12-10">Dec 10, 2025</time>');
     // Dec 10 holds the seed's first eight papers; "Efficient Personalization..." has 2 upvotes, the rest 0.
-    const titles = [...html.matchAll(/<h3><a href="[^"]+" rel="noopener noreferrer">([^<]+)<\/a><\/h3>/g)].map((m) => m[1]);
+    const titles = [...html.matchAll(/<h3><a href="[^"]+" rel="noopener noreferrer">([^<]+)<\/a><\/h3>/g)].map(
+      (m) => m[1],
+    );
     expect(titles).toHaveLength(8);
     expect(titles[0]).toBe("Efficient Personalization of Quantized Diffusion Model without Backpropagation");
     expect(html).toContain("3 authors");
@@ -89,7 +91,16 @@ describe("the ingest job against a local Hugging Face replay server", () => {
     hf.reply("/api/daily_papers?date=2025-12-10&p=2", { body: "[]" });
     const job = await app.queues.ingest.add(INGEST_JOB, { day: "2025-12-10", requestId: "test-1" });
     const result = await job.waitUntilFinished(events, 20_000);
-    expect(result).toEqual([expect.objectContaining({ day: "2025-12-10", source: "huggingface", fetched: 6, inserted: 3, updated: 0, skipped: 3 })]);
+    expect(result).toEqual([
+      expect.objectContaining({
+        day: "2025-12-10",
+        source: "huggingface",
+        fetched: 6,
+        inserted: 3,
+        updated: 0,
+        skipped: 3,
+      }),
+    ]);
     const html = await (await fetch(`${app.url}/papers`)).text();
     expect(html).not.toContain("<script>alert");
     expect(html).toContain("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; Rethinking Architecture Selection");
@@ -114,7 +125,11 @@ describe("the ingest job against a local Hugging Face replay server", () => {
     expect(await retry.waitUntilFinished(events, 20_000)).toEqual({ requeued: 1 });
     const requeued = await waitFor(async () => app.queues.ingest.getJob(`retry-run-${run!.id}`));
     await requeued.waitUntilFinished(events, 20_000).catch(() => undefined);
-    await waitFor(async () => (await app.db.ingestRun.count({ where: { day: new Date(today), error: null, finishedAt: { not: null } } })) >= 1);
+    await waitFor(
+      async () =>
+        (await app.db.ingestRun.count({ where: { day: new Date(today), error: null, finishedAt: { not: null } } })) >=
+        1,
+    );
   });
 });
 
@@ -130,13 +145,23 @@ describe("the newsletter command line", () => {
 
   it("when ingest and topics commands run, then they print counts and change the database", async () => {
     const env = { DATABASE_URL: app.databaseUrl, LOG_LEVEL: "warn", DATA_DIR: app.dataDir };
-    const ingest = runTs("bin/newsletter.js", ["ingest", "--source", "file:tests/fixtures/papers/hf-2025-12-10-p1.json", "--date", "2025-12-10"], env);
+    const ingest = runTs(
+      "bin/newsletter.js",
+      ["ingest", "--source", "file:tests/fixtures/papers/hf-2025-12-10-p1.json", "--date", "2025-12-10"],
+      env,
+    );
     expect((await ingest.exited).code).toBe(0);
-    expect(ingest.output()).toMatch(/2025-12-10 from file:tests\/fixtures\/papers\/hf-2025-12-10-p1.json: fetched 5, new 2, updated 0, skipped 3/);
+    expect(ingest.output()).toMatch(
+      /2025-12-10 from file:tests\/fixtures\/papers\/hf-2025-12-10-p1.json: fetched 5, new 2, updated 0, skipped 3/,
+    );
     expect(ingest.output()).toContain("skipped: no valid arXiv id");
     expect(ingest.output()).toContain("skipped: entry without a featured day (publishedAt)");
 
-    const add = runTs("bin/newsletter.js", ["topics", "add", "submodular", "--name", "Submodularity", "--query", "submodular"], env);
+    const add = runTs(
+      "bin/newsletter.js",
+      ["topics", "add", "submodular", "--name", "Submodularity", "--query", "submodular"],
+      env,
+    );
     expect((await add.exited).code).toBe(0);
     expect(add.output()).toContain("Added submodular (Submodularity): 1 recent papers matched.");
 
@@ -157,7 +182,10 @@ describe("the newsletter command line", () => {
 describe("the ingest schedules", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ DISABLE_SCHEDULES: "false", INGEST_CRON: "5 4 * * *", DIGEST_TZ: "Europe/Paris" }, { web: false, worker: false, schedules: true });
+    app = await startTestApp(
+      { DISABLE_SCHEDULES: "false", INGEST_CRON: "5 4 * * *", DIGEST_TZ: "Europe/Paris" },
+      { web: false, worker: false, schedules: true },
+    );
   });
   afterAll(async () => {
     await app?.destroy();

@@ -36,7 +36,8 @@ function scriptedSource(byDay: Record<string, NormalizedPaper[] | Error>): Paper
 const diffusionPaper = paper({
   arxivId: "2512.10001",
   title: "Efficient Personalization of Quantized Diffusion Model without Backpropagation",
-  abstract: "Diffusion models have shown remarkable performance in image synthesis. We denoise the estimated score with a subspace method for Stable Diffusion personalization.",
+  abstract:
+    "Diffusion models have shown remarkable performance in image synthesis. We denoise the estimated score with a subspace method for Stable Diffusion personalization.",
   keywords: ["diffusion models", "textual inversion"],
   upvotes: 2,
 });
@@ -55,22 +56,56 @@ describe("ingestion into PostgreSQL and topic matching", () => {
   });
 
   it("when a day is ingested twice with new upvotes, then papers are refreshed, never duplicated, and both runs are recorded", async () => {
-    const first = await ingestDay(db, scriptedSource({ "2025-11-03": [paper({ arxivId: "2511.00001", title: "First", featuredOn: "2025-11-03", upvotes: 5 })] }), "2025-11-03");
+    const first = await ingestDay(
+      db,
+      scriptedSource({
+        "2025-11-03": [paper({ arxivId: "2511.00001", title: "First", featuredOn: "2025-11-03", upvotes: 5 })],
+      }),
+      "2025-11-03",
+    );
     expect(first).toMatchObject({ fetched: 1, inserted: 1, updated: 0, skipped: [] });
-    const second = await ingestDay(db, scriptedSource({ "2025-11-03": [paper({ arxivId: "2511.00001", title: "First (v2 title)", featuredOn: "2025-11-03", upvotes: 12 })] }), "2025-11-03");
+    const second = await ingestDay(
+      db,
+      scriptedSource({
+        "2025-11-03": [
+          paper({ arxivId: "2511.00001", title: "First (v2 title)", featuredOn: "2025-11-03", upvotes: 12 }),
+        ],
+      }),
+      "2025-11-03",
+    );
     expect(second).toMatchObject({ inserted: 0, updated: 1 });
     const rows = await db.paper.findMany({ where: { arxivId: "2511.00001" } });
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ upvotes: 12, title: "First (v2 title)", source: "scripted" });
     const runs = await db.ingestRun.findMany({ where: { day: new Date("2025-11-03") }, orderBy: { id: "asc" } });
-    expect(runs.map((r) => [r.fetched, r.upserted, r.skipped, r.error])).toEqual([[1, 1, 0, null], [1, 1, 0, null]]);
+    expect(runs.map((r) => [r.fetched, r.upserted, r.skipped, r.error])).toEqual([
+      [1, 1, 0, null],
+      [1, 1, 0, null],
+    ]);
     expect(runs.every((r) => r.finishedAt)).toBe(true);
   });
 
   it("when a source without upvotes (arXiv) re-ingests a paper, then the known upvotes and keywords stay", async () => {
-    await ingestDay(db, scriptedSource({ "2025-11-04": [paper({ arxivId: "2511.00002", title: "Kept", featuredOn: "2025-11-04", upvotes: 30, keywords: ["k"] })] }), "2025-11-04");
-    await ingestDay(db, scriptedSource({ "2025-11-04": [paper({ arxivId: "2511.00002", title: "Kept", featuredOn: "2025-11-04", upvotes: 0 })] }), "2025-11-04");
-    expect(await db.paper.findUnique({ where: { arxivId: "2511.00002" } })).toMatchObject({ upvotes: 30, keywords: ["k"] });
+    await ingestDay(
+      db,
+      scriptedSource({
+        "2025-11-04": [
+          paper({ arxivId: "2511.00002", title: "Kept", featuredOn: "2025-11-04", upvotes: 30, keywords: ["k"] }),
+        ],
+      }),
+      "2025-11-04",
+    );
+    await ingestDay(
+      db,
+      scriptedSource({
+        "2025-11-04": [paper({ arxivId: "2511.00002", title: "Kept", featuredOn: "2025-11-04", upvotes: 0 })],
+      }),
+      "2025-11-04",
+    );
+    expect(await db.paper.findUnique({ where: { arxivId: "2511.00002" } })).toMatchObject({
+      upvotes: 30,
+      keywords: ["k"],
+    });
   });
 
   it("when the source fails, then the run records the error and the day is listed for a retry until a run succeeds", async () => {
@@ -95,18 +130,38 @@ describe("ingestion into PostgreSQL and topic matching", () => {
 
   it("when a paper on diffusion models is ingested, then it lands in the diffusion topic and not in unrelated ones", async () => {
     await ingestDay(db, scriptedSource({ "2025-12-10": [diffusionPaper] }), "2025-12-10");
-    const topics = await db.paperTopic.findMany({ where: { paper: { arxivId: diffusionPaper.arxivId } }, include: { topic: true } });
+    const topics = await db.paperTopic.findMany({
+      where: { paper: { arxivId: diffusionPaper.arxivId } },
+      include: { topic: true },
+    });
     const slugs = topics.map((t) => t.topic.slug);
     expect(slugs).toContain("diffusion-generative");
-    for (const unrelated of ["reinforcement-learning", "robotics", "neural-architecture-search", "continual-learning", "language-models"]) expect(slugs).not.toContain(unrelated);
+    for (const unrelated of [
+      "reinforcement-learning",
+      "robotics",
+      "neural-architecture-search",
+      "continual-learning",
+      "language-models",
+    ])
+      expect(slugs).not.toContain(unrelated);
   });
 
   it("when papers on several subjects are ingested, then each lands in its topics, some in several", async () => {
-    const rl = paper({ arxivId: "2512.10002", title: "Distributional Soft Actor-Critic with Three Refinements", abstract: "Reinforcement learning (RL) has shown success in control tasks such as humanoid locomotion." });
-    const lm = paper({ arxivId: "2512.10003", title: "Policy-Gradient Training of Language Models for Ranking", abstract: "We train large language models with reinforcement learning to rank documents." });
+    const rl = paper({
+      arxivId: "2512.10002",
+      title: "Distributional Soft Actor-Critic with Three Refinements",
+      abstract: "Reinforcement learning (RL) has shown success in control tasks such as humanoid locomotion.",
+    });
+    const lm = paper({
+      arxivId: "2512.10003",
+      title: "Policy-Gradient Training of Language Models for Ranking",
+      abstract: "We train large language models with reinforcement learning to rank documents.",
+    });
     await ingestDay(db, scriptedSource({ "2025-12-10": [rl, lm] }), "2025-12-10");
     const slugsOf = async (arxivId: string) =>
-      (await db.paperTopic.findMany({ where: { paper: { arxivId } }, include: { topic: true } })).map((t) => t.topic.slug).sort();
+      (await db.paperTopic.findMany({ where: { paper: { arxivId } }, include: { topic: true } }))
+        .map((t) => t.topic.slug)
+        .sort();
     expect(await slugsOf(rl.arxivId)).toEqual(["reinforcement-learning", "robotics"]);
     expect(await slugsOf(lm.arxivId)).toEqual(expect.arrayContaining(["language-models", "reinforcement-learning"]));
     expect(await slugsOf(lm.arxivId)).not.toContain("diffusion-generative");
@@ -121,16 +176,25 @@ describe("ingestion into PostgreSQL and topic matching", () => {
   });
 
   it("when a topic is added or its query edited, then recent papers are re-matched", async () => {
-    const { matched } = await addTopic(db, { slug: "personalization", name: "Personalization", query: "personalization OR personalisation" });
+    const { matched } = await addTopic(db, {
+      slug: "personalization",
+      name: "Personalization",
+      query: "personalization OR personalisation",
+    });
     expect(matched).toBe(1);
     await editTopic(db, "personalization", { query: `"soft actor-critic"` });
-    const members = await db.paperTopic.findMany({ where: { topic: { slug: "personalization" } }, include: { paper: true } });
+    const members = await db.paperTopic.findMany({
+      where: { topic: { slug: "personalization" } },
+      include: { paper: true },
+    });
     expect(members.map((m) => m.paper.arxivId)).toEqual(["2512.10002"]);
   });
 
   it("when a topic is invalid or its query has no searchable words, then it is refused", async () => {
     await expect(addTopic(db, { slug: "Bad Slug", name: "x", query: "x" })).rejects.toThrow(/slug/);
-    await expect(addTopic(db, { slug: "stop-words", name: "Stop words", query: "the and of" })).rejects.toThrow(/no searchable words/);
+    await expect(addTopic(db, { slug: "stop-words", name: "Stop words", query: "the and of" })).rejects.toThrow(
+      /no searchable words/,
+    );
     await expect(addTopic(db, { slug: "robotics", name: "Again", query: "robot" })).rejects.toThrow(/already exists/);
     await expect(editTopic(db, "missing", { name: "x" })).rejects.toThrow(/no topic "missing"/);
   });
@@ -149,7 +213,11 @@ describe("ingestion into PostgreSQL and topic matching", () => {
     expect(listed.every((p) => p.featuredOn === "2025-12-10")).toBe(true);
     const diffusion = await listPapers(db, { topicSlug: "diffusion-generative", limit: 10 });
     expect(diffusion.map((p) => p.arxivId)).toEqual([diffusionPaper.arxivId]);
-    expect(diffusion[0]).toMatchObject({ authorCount: 1, arxivDate: "2025-12-01", topics: expect.arrayContaining([{ slug: "diffusion-generative", name: "Diffusion and generative models" }]) });
+    expect(diffusion[0]).toMatchObject({
+      authorCount: 1,
+      arxivDate: "2025-12-01",
+      topics: expect.arrayContaining([{ slug: "diffusion-generative", name: "Diffusion and generative models" }]),
+    });
     expect(await listPapers(db, { day: "2025-11-03" })).toHaveLength(1);
   });
 });

@@ -20,7 +20,8 @@ describe("the Hugging Face source against a local replay server", () => {
     await server.close();
   });
 
-  const hf = (extra: Parameters<typeof huggingFaceSource>[0] = {}) => huggingFaceSource({ baseUrl: server.url, backoffMs: 10, retries: 3, ...extra });
+  const hf = (extra: Parameters<typeof huggingFaceSource>[0] = {}) =>
+    huggingFaceSource({ baseUrl: server.url, backoffMs: 10, retries: 3, ...extra });
 
   it("when a day spans two pages and a paper appears on both, then pages are read until empty and the paper comes once", async () => {
     server.reply("/api/daily_papers?date=2025-12-10&p=0", { body: fixture("hf-2025-12-10-p0.json") });
@@ -43,7 +44,11 @@ describe("the Hugging Face source against a local replay server", () => {
 
   it("when the API answers 429 with Retry-After, then the source waits that long and tries again", async () => {
     const { waits, sleep } = fakeSleep();
-    server.reply("/api/daily_papers?date=2025-12-10&p=0", { status: 429, headers: { "retry-after": "2" }, body: '{"error":"rate limited"}' }, { body: fixture("hf-2025-12-10-p0.json") });
+    server.reply(
+      "/api/daily_papers?date=2025-12-10&p=0",
+      { status: 429, headers: { "retry-after": "2" }, body: '{"error":"rate limited"}' },
+      { body: fixture("hf-2025-12-10-p0.json") },
+    );
     server.reply("/api/daily_papers?date=2025-12-10&p=1", { body: "[]" });
     const { papers } = await hf({ sleep }).fetchDay("2025-12-10");
     expect(papers).toHaveLength(2);
@@ -53,13 +58,20 @@ describe("the Hugging Face source against a local replay server", () => {
   it("when Retry-After asks for longer than allowed, then the source fails at once with a clear error", async () => {
     const { waits, sleep } = fakeSleep();
     server.reply("/api/daily_papers?date=2025-12-10&p=0", { status: 429, headers: { "retry-after": "3600" } });
-    await expect(hf({ sleep, maxRetryAfterMs: 60_000 }).fetchDay("2025-12-10")).rejects.toThrow(/429 with Retry-After 3600 s/);
+    await expect(hf({ sleep, maxRetryAfterMs: 60_000 }).fetchDay("2025-12-10")).rejects.toThrow(
+      /429 with Retry-After 3600 s/,
+    );
     expect(waits).toEqual([]);
   });
 
   it("when the API answers 500 twice, then it retries with growing backoff and succeeds", async () => {
     const { waits, sleep } = fakeSleep();
-    server.reply("/api/daily_papers?date=2025-12-10&p=0", { status: 500 }, { status: 502 }, { body: fixture("hf-2025-12-10-p0.json") });
+    server.reply(
+      "/api/daily_papers?date=2025-12-10&p=0",
+      { status: 500 },
+      { status: 502 },
+      { body: fixture("hf-2025-12-10-p0.json") },
+    );
     server.reply("/api/daily_papers?date=2025-12-10&p=1", { body: "[]" });
     const { papers } = await hf({ sleep, backoffMs: 100 }).fetchDay("2025-12-10");
     expect(papers).toHaveLength(2);
@@ -110,8 +122,14 @@ describe("the arXiv source against a local replay server", () => {
   });
 
   it("when results span two requests, then they are spaced by the minimum interval and versions are deduplicated", async () => {
-    server.reply("/api/query?start=0", { body: fixture("arxiv-2025-12-09.xml"), headers: { "content-type": "application/atom+xml" } });
-    server.reply("/api/query?start=2", { body: fixture("arxiv-2025-12-09-page2.xml"), headers: { "content-type": "application/atom+xml" } });
+    server.reply("/api/query?start=0", {
+      body: fixture("arxiv-2025-12-09.xml"),
+      headers: { "content-type": "application/atom+xml" },
+    });
+    server.reply("/api/query?start=2", {
+      body: fixture("arxiv-2025-12-09-page2.xml"),
+      headers: { "content-type": "application/atom+xml" },
+    });
     const source = arxivSource({ baseUrl: `${server.url}/api/query`, pageSize: 2, minIntervalMs: 300, backoffMs: 10 });
     const { papers } = await source.fetchDay("2025-12-09");
     expect(papers.map((p) => p.arxivId)).toEqual(["2512.09001", "2512.09002"]);
@@ -120,12 +138,16 @@ describe("the arXiv source against a local replay server", () => {
     // limiter the gap is a few ms).
     expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(250);
     const query = server.requests[0]!.query.get("search_query")!;
-    expect(query).toBe("(cat:cs.LG OR cat:cs.CL OR cat:cs.CV OR cat:cs.AI OR cat:stat.ML) AND submittedDate:[202512090000 TO 202512092359]");
+    expect(query).toBe(
+      "(cat:cs.LG OR cat:cs.CL OR cat:cs.CV OR cat:cs.AI OR cat:stat.ML) AND submittedDate:[202512090000 TO 202512092359]",
+    );
     expect(server.requests[0]!.query.get("max_results")).toBe("2");
   });
 
   it("when two days are fetched back to back, then the interval holds across calls too", async () => {
-    server.reply("/api/query?start=0", { body: '<feed xmlns="http://www.w3.org/2005/Atom"><totalResults>0</totalResults></feed>' });
+    server.reply("/api/query?start=0", {
+      body: '<feed xmlns="http://www.w3.org/2005/Atom"><totalResults>0</totalResults></feed>',
+    });
     const source = arxivSource({ baseUrl: `${server.url}/api/query`, minIntervalMs: 300 });
     await source.fetchDay("2025-12-06");
     await source.fetchDay("2025-12-07");
@@ -138,7 +160,11 @@ describe("the arXiv source against a local replay server", () => {
     const waits: number[] = [];
     server.reply("/api/query?start=0", { status: 500 }, { body: fixture("arxiv-2025-12-09.xml") });
     server.reply("/api/query?start=2", { body: fixture("arxiv-2025-12-09-page2.xml") });
-    const source = arxivSource({ baseUrl: `${server.url}/api/query`, minIntervalMs: 0, sleep: async (ms) => void waits.push(ms) });
+    const source = arxivSource({
+      baseUrl: `${server.url}/api/query`,
+      minIntervalMs: 0,
+      sleep: async (ms) => void waits.push(ms),
+    });
     const { papers } = await source.fetchDay("2025-12-09");
     expect(papers.map((p) => p.arxivId)).toEqual(["2512.09001", "2512.09002"]);
     expect(waits.length).toBeGreaterThanOrEqual(1);
@@ -154,7 +180,9 @@ describe("the file and sample sources", () => {
   });
 
   it("when the file is missing, then the error names it", async () => {
-    await expect(jsonFileSource("/nonexistent/papers.json").fetchDay("2025-12-10")).rejects.toThrow(/cannot read paper file \/nonexistent\/papers.json/);
+    await expect(jsonFileSource("/nonexistent/papers.json").fetchDay("2025-12-10")).rejects.toThrow(
+      /cannot read paper file \/nonexistent\/papers.json/,
+    );
   });
 
   it("when the bundled sample is read, then its 32 papers are spread over several days with title-search links", async () => {

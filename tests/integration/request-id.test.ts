@@ -82,7 +82,12 @@ describe("the request id", () => {
     expect((requestLog?.req as { id?: string })?.id).toBe("req-abc-123");
     const jobLines = lines.filter((l) => l.queue === queueName);
     expect(jobLines.map((l) => `${l.job}: ${l.msg}`)).toEqual(
-      expect.arrayContaining(["first: first step", "first: job completed", "second: second step", "second: job completed"]),
+      expect.arrayContaining([
+        "first: first step",
+        "first: job completed",
+        "second: second step",
+        "second: job completed",
+      ]),
     );
     expect(jobLines.every((l) => l.requestId === "req-abc-123")).toBe(true);
   });

@@ -7,7 +7,13 @@ import { deleteKeys } from "../helpers/app";
 
 /** `npm start` as a user runs it: the real entry point in its own process. */
 const startProduct = (env: Record<string, string | undefined>, role = "all"): RunningProcess =>
-  runTs("src/main.ts", [role], { PORT: "0", LOG_LEVEL: "info", SHUTDOWN_TIMEOUT_SECONDS: "15", DISABLE_SCHEDULES: "true", ...env });
+  runTs("src/main.ts", [role], {
+    PORT: "0",
+    LOG_LEVEL: "info",
+    SHUTDOWN_TIMEOUT_SECONDS: "15",
+    DISABLE_SCHEDULES: "true",
+    ...env,
+  });
 
 const tmpDataDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "papers-start-"));
 

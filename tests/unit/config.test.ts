@@ -46,10 +46,14 @@ describe("configuration", () => {
   });
 
   it("when only part of DKIM is set, then start-up stops", () => {
-    expect(() => loadConfig({ DATA_DIR: tmp(), DKIM_DOMAIN: "example.org" })).toThrow(/DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY/);
+    expect(() => loadConfig({ DATA_DIR: tmp(), DKIM_DOMAIN: "example.org" })).toThrow(
+      /DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY/,
+    );
   });
 
   it("when BASE_URL has a trailing slash, then links are built without a double slash", () => {
-    expect(loadConfig({ DATA_DIR: tmp(), BASE_URL: "https://papers.example.org/" }).BASE_URL).toBe("https://papers.example.org");
+    expect(loadConfig({ DATA_DIR: tmp(), BASE_URL: "https://papers.example.org/" }).BASE_URL).toBe(
+      "https://papers.example.org",
+    );
   });
 });

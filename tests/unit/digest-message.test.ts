@@ -6,8 +6,23 @@ const view: DigestView = {
   heading: "Tuesday 10 December 2024",
   webUrl: "http://localhost:3000/digests/2024-12-10",
   papers: [
-    { title: "Score <b>estimation</b> & diffusion", url: "https://arxiv.org/abs/2401.00001", abstract: "A".repeat(2000), authorCount: 3, arxivDate: "2024-01-28", upvotes: 42, topics: ["Diffusion"] },
-    { title: "Ünïcödé %%UNSUBSCRIBE_URL%% title", url: "https://arxiv.org/abs/2401.00002", abstract: "short <script>alert(1)</script>", authorCount: 1, upvotes: 7, topics: [] },
+    {
+      title: "Score <b>estimation</b> & diffusion",
+      url: "https://arxiv.org/abs/2401.00001",
+      abstract: "A".repeat(2000),
+      authorCount: 3,
+      arxivDate: "2024-01-28",
+      upvotes: 42,
+      topics: ["Diffusion"],
+    },
+    {
+      title: "Ünïcödé %%UNSUBSCRIBE_URL%% title",
+      url: "https://arxiv.org/abs/2401.00002",
+      abstract: "short <script>alert(1)</script>",
+      authorCount: 1,
+      upvotes: 7,
+      topics: [],
+    },
   ],
 };
 
@@ -19,7 +34,9 @@ describe("a digest variant rendered once and personalised per reader", () => {
     expect(content.html).not.toContain("A".repeat(700));
     expect(content.html.split(Placeholder.unsubscribeUrl)).toHaveLength(2);
     expect(content.text.split(Placeholder.unsubscribeUrl)).toHaveLength(2);
-    expect(content.subject).toBe("Daily Papers · Tuesday 10 December 2024: Score <b>estimation</b> & diffusion and 1 more");
+    expect(content.subject).toBe(
+      "Daily Papers · Tuesday 10 December 2024: Score <b>estimation</b> & diffusion and 1 more",
+    );
   });
 
   it("when personalised, then the message parses with both parts, the reader's own links and the list headers", async () => {
@@ -37,7 +54,9 @@ describe("a digest variant rendered once and personalised per reader", () => {
     const body = raw.slice(raw.indexOf("\r\n\r\n"));
     expect(body.split("\r\n").filter((l) => l.length > 76 && !l.startsWith("--"))).toEqual([]);
     const parsed = await simpleParser(raw);
-    expect(parsed.subject).toBe("Daily Papers · Tuesday 10 December 2024: Score <b>estimation</b> & diffusion and 1 more");
+    expect(parsed.subject).toBe(
+      "Daily Papers · Tuesday 10 December 2024: Score <b>estimation</b> & diffusion and 1 more",
+    );
     expect(parsed.from?.value[0]).toMatchObject({ name: "Daily Papers", address: "papers@example.org" });
     expect(parsed.messageId).toBe("<delivery-1@example.org>");
     expect(parsed.text).toContain(`Unsubscribe: ${unsubscribeUrl}`);
@@ -51,7 +70,14 @@ describe("a digest variant rendered once and personalised per reader", () => {
   it("when a recipient address carries a line break, then no message is built", async () => {
     const compiled = compileVariant(await renderDigest(view), "papers@example.org");
     expect(() =>
-      personalise(compiled, { to: "a@example.org\r\nBcc: x@evil.example", messageId: "m@x", date: new Date(), unsubscribeUrl: "u", preferencesUrl: "p", headers: {} }),
+      personalise(compiled, {
+        to: "a@example.org\r\nBcc: x@evil.example",
+        messageId: "m@x",
+        date: new Date(),
+        unsubscribeUrl: "u",
+        preferencesUrl: "p",
+        headers: {},
+      }),
     ).toThrow(/forbidden/);
   });
 });

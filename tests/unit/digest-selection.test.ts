@@ -2,7 +2,15 @@ import { selectPapers, variantKey, type CandidatePaper } from "../../src/digests
 import { digestHeading, digestRange, parseDay } from "../../src/digests/days";
 
 const paper = (id: number, upvotes: number, topicIds: number[]): CandidatePaper => ({
-  id, arxivId: `2412.0000${id}`, title: `P${id}`, abstract: "", url: "", authorCount: 1, arxivDate: "2024-12-10", upvotes, topicIds,
+  id,
+  arxivId: `2412.0000${id}`,
+  title: `P${id}`,
+  abstract: "",
+  url: "",
+  authorCount: 1,
+  arxivDate: "2024-12-10",
+  upvotes,
+  topicIds,
 });
 // Already in trending order, as loadCandidates returns them.
 const candidates = [paper(1, 50, [1]), paper(2, 40, [2]), paper(3, 30, [1, 2]), paper(4, 20, [3]), paper(5, 10, [])];

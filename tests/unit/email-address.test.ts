@@ -2,7 +2,10 @@ import { normalizeEmail } from "../../src/subscriptions/email-address";
 
 describe("normalizeEmail", () => {
   it("when an address has spaces around it and an upper-case domain, then it is trimmed and the domain lower-cased", () => {
-    expect(normalizeEmail("  Ada.Lovelace+papers@Example.ORG \t")).toEqual({ ok: true, email: "Ada.Lovelace+papers@example.org" });
+    expect(normalizeEmail("  Ada.Lovelace+papers@Example.ORG \t")).toEqual({
+      ok: true,
+      email: "Ada.Lovelace+papers@example.org",
+    });
   });
 
   it("when the domain is internationalised, then it is stored in ASCII (punycode)", () => {

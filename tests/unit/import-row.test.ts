@@ -6,16 +6,28 @@ describe("a subscriber CSV row", () => {
   it("when every column is valid, then the row is typed and normalised", () => {
     expect(parseImportRow(header, [" Ada@Example.ORG ", "nlp; CV nlp", "Weekly", "Yes", "2024-05-31"])).toEqual({
       ok: true,
-      row: { email: "Ada@example.org", topics: ["nlp", "cv"], frequency: "weekly", optedIn: true, optedInAt: new Date("2024-05-31") },
+      row: {
+        email: "Ada@example.org",
+        topics: ["nlp", "cv"],
+        frequency: "weekly",
+        optedIn: true,
+        optedInAt: new Date("2024-05-31"),
+      },
     });
   });
 
   it("when only the email is given, then the person is daily, on every topic, and not opted in", () => {
-    expect(parseImportRow(["email"], ["a@example.org"])).toEqual({ ok: true, row: { email: "a@example.org", topics: [], frequency: "daily", optedIn: false, optedInAt: undefined } });
+    expect(parseImportRow(["email"], ["a@example.org"])).toEqual({
+      ok: true,
+      row: { email: "a@example.org", topics: [], frequency: "daily", optedIn: false, optedInAt: undefined },
+    });
   });
 
   it("when the consent column is called consent, then it counts as opted_in", () => {
-    expect(parseImportRow(["email", "consent"], ["a@example.org", "1"])).toMatchObject({ ok: true, row: { optedIn: true } });
+    expect(parseImportRow(["email", "consent"], ["a@example.org", "1"])).toMatchObject({
+      ok: true,
+      row: { optedIn: true },
+    });
   });
 
   it.each([

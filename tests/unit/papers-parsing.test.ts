@@ -40,13 +40,33 @@ describe("normalising untrusted paper fields", () => {
   });
 
   it("when a record has no title, then it is refused with a reason naming it", () => {
-    const result = normalizePaper({ arxivId: "2401.00001", title: " ", abstract: "", authors: [], arxivDate: null, featuredOn: "2024-01-02", upvotes: 1, keywords: [], url: "" });
+    const result = normalizePaper({
+      arxivId: "2401.00001",
+      title: " ",
+      abstract: "",
+      authors: [],
+      arxivDate: null,
+      featuredOn: "2024-01-02",
+      upvotes: 1,
+      keywords: [],
+      url: "",
+    });
     expect(result).toEqual({ reason: "2401.00001: no title" });
   });
 
   it("when upvotes are negative, fractional or not numbers, then they become a sane count", () => {
-    const base = { arxivId: "2401.00001", title: "T", abstract: "", authors: [{ name: "A" }, "B", null], arxivDate: null, featuredOn: "2024-01-02", keywords: [], url: "" };
-    const paper = (upvotes: unknown) => (normalizePaper({ ...base, upvotes }) as { paper: { upvotes: number; authors: string[] } }).paper;
+    const base = {
+      arxivId: "2401.00001",
+      title: "T",
+      abstract: "",
+      authors: [{ name: "A" }, "B", null],
+      arxivDate: null,
+      featuredOn: "2024-01-02",
+      keywords: [],
+      url: "",
+    };
+    const paper = (upvotes: unknown) =>
+      (normalizePaper({ ...base, upvotes }) as { paper: { upvotes: number; authors: string[] } }).paper;
     expect(paper(-3).upvotes).toBe(0);
     expect(paper(7.9).upvotes).toBe(7);
     expect(paper("12").upvotes).toBe(0);
@@ -56,9 +76,15 @@ describe("normalising untrusted paper fields", () => {
 
 describe("parsing Hugging Face daily papers", () => {
   it("when a page holds good, broken and hostile records, then good ones are kept and broken ones reported", () => {
-    const { papers, skipped } = parseDailyPapers(JSON.parse(fixture("hf-2025-12-10-p1.json")), { featuredOn: "2025-12-10" });
+    const { papers, skipped } = parseDailyPapers(JSON.parse(fixture("hf-2025-12-10-p1.json")), {
+      featuredOn: "2025-12-10",
+    });
     expect(papers.map((p) => p.arxivId)).toEqual(["2512.08802", "2512.08803"]);
-    expect(skipped.map((s) => s.reason)).toEqual(["no valid arXiv id", "2512.08804: no title", "entry without a paper object"]);
+    expect(skipped.map((s) => s.reason)).toEqual([
+      "no valid arXiv id",
+      "2512.08804: no title",
+      "entry without a paper object",
+    ]);
     const hostile = papers[1]!;
     expect(hostile.projectUrl).toBeNull();
     // Markup is kept as text: escaping is the job of every place that shows it.
@@ -114,12 +140,16 @@ describe("parsing arXiv Atom", () => {
   });
 
   it("when arXiv reports a query error, then the source fails with its message", () => {
-    expect(() => parseArxivFeed(fixture("arxiv-error.xml"), "2025-12-09")).toThrow(/arXiv refused the query: incorrect id format/);
+    expect(() => parseArxivFeed(fixture("arxiv-error.xml"), "2025-12-09")).toThrow(
+      /arXiv refused the query: incorrect id format/,
+    );
   });
 
   it("when the XML is malformed, then the source fails clearly", () => {
     expect(() => parseArxivFeed("<feed><entry></feed>", "2025-12-09")).toThrow(/malformed XML/);
-    expect(() => parseArxivFeed("<html><body>Service unavailable</body></html>", "2025-12-09")).toThrow(/not an Atom feed/);
+    expect(() => parseArxivFeed("<html><body>Service unavailable</body></html>", "2025-12-09")).toThrow(
+      /not an Atom feed/,
+    );
   });
 });
 
@@ -145,18 +175,35 @@ describe("timing helpers", () => {
 });
 
 describe("the bundled sample", () => {
-  const seedText = fs.readFileSync(path.join(__dirname, "..", "..", "src", "papers", "sources", "sample-seed.txt"), "utf8");
+  const seedText = fs.readFileSync(
+    path.join(__dirname, "..", "..", "src", "papers", "sources", "sample-seed.txt"),
+    "utf8",
+  );
 
   it("when the seed page is parsed, then its 32 papers come with author counts, dates and upvotes as shown", () => {
     const seed = parseSeed(seedText);
     expect(seed).toHaveLength(32);
-    expect(seed[0]).toMatchObject({ title: "Neural Network-Based Score Estimation in Diffusion Models: Optimization and Generalization", authorCount: 3, arxivDate: "2024-01-28", upvotes: 0 });
-    expect(seed.find((p) => p.title.startsWith("MMaDA"))).toMatchObject({ authorCount: 7, arxivDate: "2025-05-21", upvotes: 6 });
-    expect(seed.find((p) => p.title.startsWith("Efficient Personalization"))).toMatchObject({ arxivDate: "2025-03-18", upvotes: 2 });
+    expect(seed[0]).toMatchObject({
+      title: "Neural Network-Based Score Estimation in Diffusion Models: Optimization and Generalization",
+      authorCount: 3,
+      arxivDate: "2024-01-28",
+      upvotes: 0,
+    });
+    expect(seed.find((p) => p.title.startsWith("MMaDA"))).toMatchObject({
+      authorCount: 7,
+      arxivDate: "2025-05-21",
+      upvotes: 6,
+    });
+    expect(seed.find((p) => p.title.startsWith("Efficient Personalization"))).toMatchObject({
+      arxivDate: "2025-03-18",
+      upvotes: 2,
+    });
   });
 
   it("when the committed sample file is compared with the seed, then it is up to date", () => {
-    const committed = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "src", "papers", "sources", "sample-papers.json"), "utf8"));
+    const committed = JSON.parse(
+      fs.readFileSync(path.join(__dirname, "..", "..", "src", "papers", "sources", "sample-papers.json"), "utf8"),
+    );
     expect(committed).toEqual(toDailyPapers(parseSeed(seedText)));
     const days = new Set(committed.map((e: { publishedAt: string }) => e.publishedAt.slice(0, 10)));
     expect(days.size).toBeGreaterThan(1);

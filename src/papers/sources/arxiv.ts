@@ -21,9 +21,17 @@ const parser = new XMLParser({
   isArray: (name) => ["entry", "author", "link", "category"].includes(name),
 });
 
-type AtomEntry = Record<string, unknown> & { link?: { "@_href"?: string; "@_title"?: string; "@_rel"?: string }[]; author?: { name?: unknown }[] };
+type AtomEntry = Record<string, unknown> & {
+  link?: { "@_href"?: string; "@_title"?: string; "@_rel"?: string }[];
+  author?: { name?: unknown }[];
+};
 
-const text = (v: unknown): string => (typeof v === "string" ? v : typeof v === "object" && v && "#text" in v ? String((v as { "#text": unknown })["#text"]) : "");
+const text = (v: unknown): string =>
+  typeof v === "string"
+    ? v
+    : typeof v === "object" && v && "#text" in v
+      ? String((v as { "#text": unknown })["#text"])
+      : "";
 
 /** Parses one Atom answer into papers featured on `day`, plus the feed's total count. */
 export function parseArxivFeed(xml: string, day: string): DayResult & { total: number; entries: number } {
@@ -31,7 +39,8 @@ export function parseArxivFeed(xml: string, day: string): DayResult & { total: n
   if (valid !== true) throw new SourceError(`arXiv answered malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
   const doc = parser.parse(xml) as { feed?: Record<string, unknown> };
   const feed = doc.feed;
-  if (!feed || typeof feed !== "object") throw new SourceError(`arXiv answer is not an Atom feed: ${excerpt(xml, 120)}`);
+  if (!feed || typeof feed !== "object")
+    throw new SourceError(`arXiv answer is not an Atom feed: ${excerpt(xml, 120)}`);
   const entries = (feed.entry as AtomEntry[] | undefined) ?? [];
   // The API reports a bad query as a single entry whose id is an error page.
   const apiError = entries.find((e) => text(e.id).includes("/api/errors"));
@@ -51,13 +60,19 @@ export function parseArxivFeed(xml: string, day: string): DayResult & { total: n
       upvotes: 0,
       keywords: [],
       url: arxivId ? `https://arxiv.org/abs/${arxivId}` : "",
-      pdfUrl: links.find((l) => l["@_title"] === "pdf")?.["@_href"] ?? (arxivId ? `https://arxiv.org/pdf/${arxivId}` : null),
+      pdfUrl:
+        links.find((l) => l["@_title"] === "pdf")?.["@_href"] ?? (arxivId ? `https://arxiv.org/pdf/${arxivId}` : null),
     });
     if ("reason" in result) skipped.push({ reason: result.reason, raw: excerpt(entry) });
     else papers.push(result.paper);
   }
   const total = Number.parseInt(text(feed.totalResults), 10);
-  return { papers, skipped, total: Number.isFinite(total) ? total : papers.length + skipped.length, entries: entries.length };
+  return {
+    papers,
+    skipped,
+    total: Number.isFinite(total) ? total : papers.length + skipped.length,
+    entries: entries.length,
+  };
 }
 
 /** Spaces calls at least `intervalMs` apart, however many callers share it. */
@@ -102,7 +117,13 @@ export function arxivSource(opts: ArxivSourceOptions = {}): PaperSource {
       const papers: NormalizedPaper[] = [];
       const skipped: SkippedRecord[] = [];
       for (let page = 0, start = 0; page < maxPages; page++) {
-        const params = new URLSearchParams({ search_query: query, sortBy: "submittedDate", sortOrder: "descending", start: String(start), max_results: String(pageSize) });
+        const params = new URLSearchParams({
+          search_query: query,
+          sortBy: "submittedDate",
+          sortOrder: "descending",
+          start: String(start),
+          max_results: String(pageSize),
+        });
         await throttle();
         const result = parseArxivFeed(await getText(`${base}?${params}`, opts), day);
         papers.push(...result.papers);

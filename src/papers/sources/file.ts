@@ -26,7 +26,8 @@ export function jsonFileSource(filePath: string, opts: JsonFileSourceOptions = {
         } catch (err) {
           throw new SourceError(`paper file ${filePath} is not valid JSON: ${(err as Error).message}`, { cause: err });
         }
-        if (!Array.isArray(json)) throw new SourceError(`paper file ${filePath} must hold an array of daily papers (the Hugging Face shape)`);
+        if (!Array.isArray(json))
+          throw new SourceError(`paper file ${filePath} must hold an array of daily papers (the Hugging Face shape)`);
         return json;
       })
       .catch((err) => {
@@ -38,13 +39,22 @@ export function jsonFileSource(filePath: string, opts: JsonFileSourceOptions = {
     async fetchDay(day) {
       const all = await load();
       const featured = (e: unknown) => dayOf((e as { publishedAt?: unknown } | null)?.publishedAt);
-      const { papers, skipped } = parseDailyPapers(all.filter((e) => featured(e) === day), opts);
+      const { papers, skipped } = parseDailyPapers(
+        all.filter((e) => featured(e) === day),
+        opts,
+      );
       // An entry without a featured day belongs to no day: report it with every day read, not silently drop it.
-      for (const e of all) if (featured(e) === null) skipped.push({ reason: "entry without a featured day (publishedAt)", raw: excerpt(e) });
+      for (const e of all)
+        if (featured(e) === null)
+          skipped.push({ reason: "entry without a featured day (publishedAt)", raw: excerpt(e) });
       return { papers: dedupeById(papers), skipped };
     },
     async availableDays() {
-      const days = new Set((await load()).map((e) => dayOf((e as { publishedAt?: unknown } | null)?.publishedAt)).filter((d): d is string => d !== null));
+      const days = new Set(
+        (await load())
+          .map((e) => dayOf((e as { publishedAt?: unknown } | null)?.publishedAt))
+          .filter((d): d is string => d !== null),
+      );
       return [...days].sort();
     },
   };

@@ -23,7 +23,9 @@ const hfLink = (id: string) => `${HF_DEFAULT_URL}/papers/${id}`;
 /** Parses one answer (already JSON-decoded). Not an array: the whole answer is refused. */
 export function parseDailyPapers(json: unknown, opts: ParseOptions = {}): DayResult {
   if (!Array.isArray(json)) {
-    throw new SourceError(`Hugging Face answer is not an array of daily papers (got ${json === null ? "null" : typeof json}: ${excerpt(json, 120)})`);
+    throw new SourceError(
+      `Hugging Face answer is not an array of daily papers (got ${json === null ? "null" : typeof json}: ${excerpt(json, 120)})`,
+    );
   }
   const papers: NormalizedPaper[] = [];
   const skipped: SkippedRecord[] = [];
@@ -93,7 +95,10 @@ export function huggingFaceSource(opts: HuggingFaceSourceOptions = {}): PaperSou
         try {
           json = JSON.parse(body);
         } catch (err) {
-          throw new SourceError(`Hugging Face answered malformed JSON for ${day} page ${page}: ${(err as Error).message}`, { cause: err });
+          throw new SourceError(
+            `Hugging Face answered malformed JSON for ${day} page ${page}: ${(err as Error).message}`,
+            { cause: err },
+          );
         }
         // What the API lists for date=D was featured on D, whatever time zone its timestamps use.
         const result = parseDailyPapers(json, { featuredOn: day });

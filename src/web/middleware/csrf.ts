@@ -40,14 +40,24 @@ export function createCsrf(opts: { secret: string; secure: boolean }): Csrf {
       return typeof field === "string" ? field : req.headers["x-csrf-token"];
     },
     skipCsrfProtection: (req) => Boolean(req.is("application/json")),
-    errorConfig: { statusCode: 403, message: "This form has expired. Please reload the page and try again.", code: "EBADCSRFTOKEN" },
+    errorConfig: {
+      statusCode: 403,
+      message: "This form has expired. Please reload the page and try again.",
+      code: "EBADCSRFTOKEN",
+    },
   });
   const cookies = cookieParser();
   return {
     cookies,
     protect: (req, res, next) =>
       doubleCsrfProtection(req, res, (err?: unknown) =>
-        err ? next(new AppError("This form has expired. Please go back, reload the page and try again.", 403, { code: "csrf" })) : next(),
+        err
+          ? next(
+              new AppError("This form has expired. Please go back, reload the page and try again.", 403, {
+                code: "csrf",
+              }),
+            )
+          : next(),
       ),
     isValid: (req) => Boolean(req.is("application/json")) || validateRequest(req),
     token: (req, res) => {

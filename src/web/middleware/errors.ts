@@ -11,7 +11,12 @@ export function errorHandler(views: Views): ErrorRequestHandler {
     const e = err as { status?: number; statusCode?: number; type?: string; expose?: boolean; message?: string };
     let status = err instanceof AppError ? err.status : (e.status ?? e.statusCode ?? 500);
     if (status < 400 || status > 599) status = 500;
-    let message = err instanceof AppError ? (err.expose ? err.message : "Something went wrong on our side.") : "Something went wrong on our side.";
+    let message =
+      err instanceof AppError
+        ? err.expose
+          ? err.message
+          : "Something went wrong on our side."
+        : "Something went wrong on our side.";
     if (!(err instanceof AppError) && status < 500) {
       message =
         e.type === "entity.too.large"
@@ -28,9 +33,17 @@ export function errorHandler(views: Views): ErrorRequestHandler {
     if (wantsJson(req.headers.accept, req.headers["content-type"])) {
       res.json({ error: message, ...(hint ? { hint } : {}) });
     } else {
-      res.type("html").send(views.render("error", { title: status >= 500 ? "Something went wrong" : "That didn't work", status, message, hint }));
+      res.type("html").send(
+        views.render("error", {
+          title: status >= 500 ? "Something went wrong" : "That didn't work",
+          status,
+          message,
+          hint,
+        }),
+      );
     }
   };
 }
 
-export const notFoundHandler: RequestHandler = (_req, _res, next) => next(new AppError("There is nothing at this address.", 404));
+export const notFoundHandler: RequestHandler = (_req, _res, next) =>
+  next(new AppError("There is nothing at this address.", 404));

@@ -15,7 +15,13 @@ export function devOutboxRoutes(dir: string, views: Views): Router {
     if (req.query.raw !== undefined) return void res.type("text/plain").send(email.raw);
     const headers = [...email.parsed.headerLines].map((h) => h.line);
     res.type("html").send(
-      views.render("outbox-email", { title: email.parsed.subject ?? "Email", file: email.file, headers, html: email.parsed.html || "", text: email.parsed.text ?? "" }),
+      views.render("outbox-email", {
+        title: email.parsed.subject ?? "Email",
+        file: email.file,
+        headers,
+        html: email.parsed.html || "",
+        text: email.parsed.text ?? "",
+      }),
     );
   });
   return router;

@@ -3,7 +3,10 @@ import { Router } from "express";
 export type HealthCheck = () => Promise<unknown>;
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+  ]);
 
 /** GET /healthz: 200 when every dependency answers, 503 naming what is down. */
 export function healthRoutes(checks: Record<string, HealthCheck>): Router {
@@ -20,7 +23,9 @@ export function healthRoutes(checks: Record<string, HealthCheck>): Router {
       }),
     );
     const down = results.filter(([, state]) => state !== "ok").map(([name]) => name);
-    res.status(down.length ? 503 : 200).json({ status: down.length ? "down" : "ok", down, checks: Object.fromEntries(results) });
+    res
+      .status(down.length ? 503 : 200)
+      .json({ status: down.length ? "down" : "ok", down, checks: Object.fromEntries(results) });
   });
   return router;
 }

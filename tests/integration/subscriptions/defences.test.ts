@@ -1,8 +1,17 @@
 import { WebSession, csrfField } from "../../helpers/web-session";
-import { startSubscriptionsApp, subscribeThroughForm, uniqueEmail, type SubscriptionsFixture } from "../../helpers/subscriptions";
+import {
+  startSubscriptionsApp,
+  subscribeThroughForm,
+  uniqueEmail,
+  type SubscriptionsFixture,
+} from "../../helpers/subscriptions";
 
 const postJson = (f: SubscriptionsFixture, body: unknown) =>
-  fetch(`${f.app.url}/subscribe`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  fetch(`${f.app.url}/subscribe`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 /** Nothing stored, nothing queued, nothing sent. */
 async function expectNothingHappened(f: SubscriptionsFixture) {
@@ -24,20 +33,31 @@ describe("subscribe form defences", () => {
   });
 
   it("when the address carries CR/LF (header injection), then the answer is 400 and nothing is stored or sent", async () => {
-    for (const email of ["victim@example.org\r\nBcc: everyone@example.org", "victim@example.org\nSubject: hi", "a@example.org%0d%0aBcc:b@example.org"]) {
+    for (const email of [
+      "victim@example.org\r\nBcc: everyone@example.org",
+      "victim@example.org\nSubject: hi",
+      "a@example.org%0d%0aBcc:b@example.org",
+    ]) {
       const res = await postJson(f, { email });
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({ error: expect.any(String), field: "email" });
     }
     // The same through the HTML form: the error is shown next to what was typed.
-    const { answer } = await subscribeThroughForm(f.app, { email: "x@example.org\r\nBcc: y@example.org", topics: ["rl"] });
+    const { answer } = await subscribeThroughForm(f.app, {
+      email: "x@example.org\r\nBcc: y@example.org",
+      topics: ["rl"],
+    });
     expect(answer.res.status).toBe(400);
     expect(answer.text).toContain("The email address contains line breaks.");
     await expectNothingHappened(f);
   });
 
   it("when the address is invalid, then the page says why (400) and keeps what was entered", async () => {
-    const { answer } = await subscribeThroughForm(f.app, { email: "reader@@example", topics: ["vision"], frequency: "weekly" });
+    const { answer } = await subscribeThroughForm(f.app, {
+      email: "reader@@example",
+      topics: ["vision"],
+      frequency: "weekly",
+    });
     expect(answer.res.status).toBe(400);
     expect(answer.text).toMatch(/<p class="error" role="alert" id="subscribe-error">[^<]+<\/p>/);
     expect(answer.text).toContain('value="reader@@example"');
@@ -64,7 +84,9 @@ describe("subscribe form defences", () => {
     const json = await postJson(f, { email: uniqueEmail("bot"), website: "x" });
     expect(json.status).toBe(200);
     await expectNothingHappened(f);
-    expect(await f.app.deps.metrics.registry.getSingleMetricAsString("newsletter_subscribe_requests_total")).toContain('outcome="honeypot"} 2');
+    expect(await f.app.deps.metrics.registry.getSingleMetricAsString("newsletter_subscribe_requests_total")).toContain(
+      'outcome="honeypot"} 2',
+    );
   });
 
   it("when the form is posted without a valid CSRF token, then it is refused with 403, the form comes back filled, and nothing is stored", async () => {
@@ -76,7 +98,11 @@ describe("subscribe form defences", () => {
       await web.post("/subscribe", { email, topics: ["llm"] }),
       await web.post("/subscribe", { _csrf: token.replace(/^./, (c) => (c === "a" ? "b" : "a")), email }),
       // A cross-site form has the token from its own visit but not the reader's cookie.
-      await fetch(`${f.app.url}/subscribe`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ _csrf: token, email }) }).then(async (res) => ({ res, text: await res.text() })),
+      await fetch(`${f.app.url}/subscribe`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: token, email }),
+      }).then(async (res) => ({ res, text: await res.text() })),
     ];
     for (const { res, text } of cases) {
       expect(res.status).toBe(403);
@@ -110,7 +136,11 @@ describe("subscribe form defences", () => {
       body: `email=${uniqueEmail()}&topics=${"x".repeat(10_000)}`,
     });
     expect(res.status).toBe(413);
-    const json = await fetch(`${f.app.url}/subscribe`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: uniqueEmail(), pad: "x".repeat(10_000) }) });
+    const json = await fetch(`${f.app.url}/subscribe`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: uniqueEmail(), pad: "x".repeat(10_000) }),
+    });
     expect(json.status).toBe(413);
     await expectNothingHappened(f);
   });
@@ -130,12 +160,19 @@ describe("subscribe rate limits (kept in Redis)", () => {
     const retryAfter = Number(limited.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(3600);
-    expect(await limited.json()).toEqual({ error: "Too many subscribe requests from your network.", hint: expect.stringContaining("try again") });
+    expect(await limited.json()).toEqual({
+      error: "Too many subscribe requests from your network.",
+      hint: expect.stringContaining("try again"),
+    });
     expect(await f.app.db.subscriber.count()).toBe(3);
     // The counter lives in Redis under the installation's prefix.
     expect(await f.app.redis.keys(`${f.app.config.QUEUE_PREFIX}:ratelimit:subscribe-ip:*`)).toHaveLength(1);
     // A browser gets a page, with the same status and header.
-    const page = await fetch(`${f.app.url}/subscribe`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "email=x%40example.org" });
+    const page = await fetch(`${f.app.url}/subscribe`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "email=x%40example.org",
+    });
     expect(page.status).toBe(429);
     expect(page.headers.get("retry-after")).toBeTruthy();
     expect(await page.text()).toContain("Too many subscribe requests");
@@ -146,7 +183,9 @@ describe("subscribe rate limits (kept in Redis)", () => {
     const email = uniqueEmail("target");
     expect((await postJson(f, { email })).status).toBe(200);
     // Normalisation applies first: the same mailbox written differently counts as the same address.
-    expect((await postJson(f, { email: `  ${email.toUpperCase().replace(/^[^@]+/, email.split("@")[0]!)} ` })).status).toBe(200);
+    expect(
+      (await postJson(f, { email: `  ${email.toUpperCase().replace(/^[^@]+/, email.split("@")[0]!)} ` })).status,
+    ).toBe(200);
     const limited = await postJson(f, { email });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);

@@ -23,17 +23,32 @@ describe("double opt-in", () => {
   });
 
   const consent = (email: string) =>
-    f.app.db.consentEvent.findMany({ where: { emailHash: emailHash(email) }, orderBy: { id: "asc" }, select: { action: true, source: true, subscriberId: true } });
+    f.app.db.consentEvent.findMany({
+      where: { emailHash: emailHash(email) },
+      orderBy: { id: "asc" },
+      select: { action: true, source: true, subscriberId: true },
+    });
   const postJson = (body: unknown) =>
-    fetch(`${f.app.url}/subscribe`, { method: "POST", headers: { "content-type": "application/json", accept: "application/json" }, body: JSON.stringify(body) });
+    fetch(`${f.app.url}/subscribe`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify(body),
+    });
 
   it("when a reader subscribes through the form, then a pending subscriber is stored, the confirmation email arrives and its link confirms", async () => {
     const email = uniqueEmail();
-    const { answer } = await subscribeThroughForm(f.app, { email: `  ${email.replace("example.org", "EXAMPLE.org")} `, topics: ["llm", "vision"], frequency: "weekly" });
+    const { answer } = await subscribeThroughForm(f.app, {
+      email: `  ${email.replace("example.org", "EXAMPLE.org")} `,
+      topics: ["llm", "vision"],
+      frequency: "weekly",
+    });
     expect(answer.res.status).toBe(200);
     expect(answer.text).toContain("Check your inbox");
 
-    const pending = await f.app.db.subscriber.findUniqueOrThrow({ where: { email }, include: { topics: { include: { topic: true } } } });
+    const pending = await f.app.db.subscriber.findUniqueOrThrow({
+      where: { email },
+      include: { topics: { include: { topic: true } } },
+    });
     expect(pending).toMatchObject({ status: "pending", frequency: "weekly", confirmedAt: null });
     expect(pending.topics.map((t) => t.topic.slug).sort()).toEqual(["llm", "vision"]);
 
@@ -48,7 +63,11 @@ describe("double opt-in", () => {
     // Tokens never carry the address or the bare id.
     expect(confirmUrl).not.toContain(email);
     expect(confirmUrl.split("/confirm/")[1]).not.toBe(pending.id);
-    await eventually(async () => (await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).confirmationSentAt !== null, 5_000, "confirmationSentAt recorded");
+    await eventually(
+      async () => (await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).confirmationSentAt !== null,
+      5_000,
+      "confirmationSentAt recorded",
+    );
 
     const page = await fetch(confirmUrl);
     expect(page.status).toBe(200);
@@ -86,27 +105,41 @@ describe("double opt-in", () => {
     }
     expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
     expect(answers[0]!.status).toBe(200);
-    expect(JSON.parse(answers[0]!.body)).toEqual({ status: "ok", message: expect.stringContaining("Check your inbox") });
+    expect(JSON.parse(answers[0]!.body)).toEqual({
+      status: "ok",
+      message: expect.stringContaining("Check your inbox"),
+    });
     // What did change behind the same answer: the active subscriber is untouched.
-    expect(await f.app.db.subscriber.findUniqueOrThrow({ where: { id: active.id } })).toMatchObject({ status: "active", tokenVersion: active.tokenVersion });
+    expect(await f.app.db.subscriber.findUniqueOrThrow({ where: { id: active.id } })).toMatchObject({
+      status: "active",
+      tokenVersion: active.tokenVersion,
+    });
   });
 
   it("when a pending reader subscribes again, then the confirmation is re-sent at most once per few minutes", async () => {
     const email = uniqueEmail("again");
     await postJson({ email, topics: ["llm"] });
     await linkFromEmail(f.smtp, email, "/confirm/");
-    await eventually(async () => (await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).confirmationSentAt !== null);
+    await eventually(
+      async () => (await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).confirmationSentAt !== null,
+    );
 
     // Within the cooldown: the new topic choice is kept, no second email.
     expect((await postJson({ email, topics: ["rl"] })).status).toBe(200);
     expect((await postJson({ email, topics: ["rl"] })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
     expect(emailsTo(f.smtp, email)).toHaveLength(1);
-    const topics = await f.app.db.subscriberTopic.findMany({ where: { subscriber: { email } }, include: { topic: true } });
+    const topics = await f.app.db.subscriberTopic.findMany({
+      where: { subscriber: { email } },
+      include: { topic: true },
+    });
     expect(topics.map((t) => t.topic.slug)).toEqual(["rl"]);
 
     // Once the cooldown has passed, the next request sends a fresh confirmation.
-    await f.app.db.subscriber.update({ where: { email }, data: { confirmationSentAt: new Date(Date.now() - 6 * 60_000) } });
+    await f.app.db.subscriber.update({
+      where: { email },
+      data: { confirmationSentAt: new Date(Date.now() - 6 * 60_000) },
+    });
     await postJson({ email });
     await eventually(async () => emailsTo(f.smtp, email).length === 2, 10_000, "second confirmation");
     // Both links confirm the same subscription (same token version).
@@ -116,15 +149,24 @@ describe("double opt-in", () => {
 
   it("when an import queues confirmation jobs twice for one person, then one email is sent", async () => {
     const email = uniqueEmail("import");
-    const { created, subscriber } = await importSubscriber(f.app.db, { email, topicSlugs: ["rl"], frequency: "daily", optedIn: false });
+    const { created, subscriber } = await importSubscriber(f.app.db, {
+      email,
+      topicSlugs: ["rl"],
+      frequency: "daily",
+      optedIn: false,
+    });
     expect(created).toBe(true);
     expect(subscriber.status).toBe("pending");
     expect((await consent(email)).map((e) => `${e.action}/${e.source}`)).toEqual(["import/cli"]);
-    expect((await importSubscriber(f.app.db, { email, topicSlugs: [], frequency: "weekly", optedIn: true })).created).toBe(false);
+    expect(
+      (await importSubscriber(f.app.db, { email, topicSlugs: [], frequency: "weekly", optedIn: true })).created,
+    ).toBe(false);
     await enqueueConfirmation(f.app.queues.emails, { subscriberId: subscriber.id }, subscriber);
     await f.app.queues.emails.add("confirmation", { subscriberId: subscriber.id }, { jobId: `other-${subscriber.id}` });
     await linkFromEmail(f.smtp, email, "/confirm/");
-    await eventually(async () => (await f.app.queues.emails.getJobCounts("active", "waiting", "delayed")).waiting === 0);
+    await eventually(
+      async () => (await f.app.queues.emails.getJobCounts("active", "waiting", "delayed")).waiting === 0,
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(emailsTo(f.smtp, email)).toHaveLength(1);
   });
@@ -134,7 +176,14 @@ describe("double opt-in", () => {
     const { subscriber } = await subscribeAndConfirm(f, email, ["llm"]);
     const firstEmail = emailsTo(f.smtp, email)[0]!;
     const oldUnsubscribe = { url: listUnsubscribeUrl(firstEmail.raw) };
-    expect((await fetch(oldUnsubscribe.url, { method: "POST", body: new URLSearchParams({ "List-Unsubscribe": "One-Click" }) })).status).toBe(200);
+    expect(
+      (
+        await fetch(oldUnsubscribe.url, {
+          method: "POST",
+          body: new URLSearchParams({ "List-Unsubscribe": "One-Click" }),
+        })
+      ).status,
+    ).toBe(200);
 
     await postJson({ email, topics: ["vision"] });
     const reopened = await f.app.db.subscriber.findUniqueOrThrow({ where: { email } });
@@ -159,7 +208,11 @@ describe("double opt-in", () => {
     f.smtp.setPolicy((address) => (address === email ? { code: 550, message: "5.1.1 no such user" } : undefined));
     try {
       await postJson({ email });
-      await eventually(async () => (await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).status === "bounced", 10_000, "bounced");
+      await eventually(
+        async () => (await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).status === "bounced",
+        10_000,
+        "bounced",
+      );
       expect((await consent(email)).map((e) => e.action)).toEqual(["subscribe", "bounce"]);
       expect((await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).confirmationSentAt).toBeNull();
     } finally {
@@ -191,7 +244,9 @@ describe("confirmation links", () => {
     const confirm = f.app.deps.tokens.sign("confirm", subscriber.id, 0);
     const unsubscribe = f.app.deps.tokens.sign("unsubscribe", subscriber.id, 0);
     const [payload, signature] = confirm.split(".");
-    const otherId = Buffer.from(`00000000-0000-4000-8000-000000000000.0.${Math.floor(Date.now() / 1000).toString(36)}`).toString("base64url");
+    const otherId = Buffer.from(
+      `00000000-0000-4000-8000-000000000000.0.${Math.floor(Date.now() / 1000).toString(36)}`,
+    ).toString("base64url");
     const cases: [string, number, string][] = [
       [`/confirm/${payload}.${signature!.slice(0, -3)}abc`, 400, "broken"],
       [`/confirm/${otherId}.${signature}`, 400, "broken"],
@@ -200,7 +255,11 @@ describe("confirmation links", () => {
       [`/confirm/${unsubscribe}`, 400, "broken"],
       [`/unsubscribe/${confirm}`, 400, "broken"],
       [`/preferences/${unsubscribe}`, 400, "broken"],
-      [`/confirm/${f.app.deps.tokens.sign("confirm", "00000000-0000-4000-8000-000000000000", 0)}`, 404, "no longer valid"],
+      [
+        `/confirm/${f.app.deps.tokens.sign("confirm", "00000000-0000-4000-8000-000000000000", 0)}`,
+        404,
+        "no longer valid",
+      ],
       [`/confirm/${f.app.deps.tokens.sign("confirm", subscriber.id, 7)}`, 404, "no longer valid"],
     ];
     for (const [path, status, words] of cases) {
@@ -208,7 +267,10 @@ describe("confirmation links", () => {
       expect({ path, status: res.status }).toEqual({ path, status });
       expect(await res.text()).toContain(words);
     }
-    const post = await fetch(`${f.app.url}/unsubscribe/${confirm}`, { method: "POST", body: new URLSearchParams({ "List-Unsubscribe": "One-Click" }) });
+    const post = await fetch(`${f.app.url}/unsubscribe/${confirm}`, {
+      method: "POST",
+      body: new URLSearchParams({ "List-Unsubscribe": "One-Click" }),
+    });
     expect(post.status).toBe(400);
     expect((await f.app.db.subscriber.findUniqueOrThrow({ where: { id: subscriber.id } })).status).toBe("pending");
   });

@@ -1,6 +1,15 @@
 import { emailHash } from "../../../src/subscriptions/consent-log";
 import { csrfField } from "../../helpers/web-session";
-import { emailsTo, eventually, listUnsubscribeUrl, linkFromEmail, startSubscriptionsApp, subscribeAndConfirm, uniqueEmail, type SubscriptionsFixture } from "../../helpers/subscriptions";
+import {
+  emailsTo,
+  eventually,
+  listUnsubscribeUrl,
+  linkFromEmail,
+  startSubscriptionsApp,
+  subscribeAndConfirm,
+  uniqueEmail,
+  type SubscriptionsFixture,
+} from "../../helpers/subscriptions";
 
 describe("the preferences page", () => {
   let f: SubscriptionsFixture;
@@ -12,18 +21,30 @@ describe("the preferences page", () => {
   });
 
   const slugsOf = async (subscriberId: string) =>
-    (await f.app.db.subscriberTopic.findMany({ where: { subscriberId }, include: { topic: true } })).map((t) => t.topic.slug).sort();
+    (await f.app.db.subscriberTopic.findMany({ where: { subscriberId }, include: { topic: true } }))
+      .map((t) => t.topic.slug)
+      .sort();
   const actions = async (email: string) =>
-    (await f.app.db.consentEvent.findMany({ where: { emailHash: emailHash(email) }, orderBy: { id: "asc" } })).map((e) => `${e.action}/${e.source}`);
+    (await f.app.db.consentEvent.findMany({ where: { emailHash: emailHash(email) }, orderBy: { id: "asc" } })).map(
+      (e) => `${e.action}/${e.source}`,
+    );
 
   it("when a reader changes topics and frequency, then they are stored, logged, and the page shows them", async () => {
     const email = uniqueEmail();
     const s = await subscribeAndConfirm(f, email, ["llm", "vision"]);
-    const saved = await s.web.post(s.preferencesPath, { _csrf: s.csrf, action: "save", topics: ["vision", "rl"], frequency: "weekly" });
+    const saved = await s.web.post(s.preferencesPath, {
+      _csrf: s.csrf,
+      action: "save",
+      topics: ["vision", "rl"],
+      frequency: "weekly",
+    });
     expect(saved.res.status).toBe(303);
     expect(saved.res.headers.get("location")).toBe(`${s.preferencesPath}?done=saved`);
     expect(await slugsOf(s.subscriber.id)).toEqual(["rl", "vision"]);
-    expect(await f.app.db.subscriber.findUniqueOrThrow({ where: { id: s.subscriber.id } })).toMatchObject({ frequency: "weekly", status: "active" });
+    expect(await f.app.db.subscriber.findUniqueOrThrow({ where: { id: s.subscriber.id } })).toMatchObject({
+      frequency: "weekly",
+      status: "active",
+    });
 
     const page = await s.web.get(`${s.preferencesPath}?done=saved`);
     expect(page.html).toContain("Your preferences are saved.");
@@ -32,14 +53,24 @@ describe("the preferences page", () => {
     expect(page.html).toMatch(/id="prefs-weekly" checked/);
 
     // Saving the same choice again changes and logs nothing.
-    const again = await s.web.post(s.preferencesPath, { _csrf: csrfField(page.html), action: "save", topics: ["rl", "vision"], frequency: "weekly" });
+    const again = await s.web.post(s.preferencesPath, {
+      _csrf: csrfField(page.html),
+      action: "save",
+      topics: ["rl", "vision"],
+      frequency: "weekly",
+    });
     expect(again.res.headers.get("location")).toContain("done=unchanged");
     expect(await actions(email)).toEqual(["subscribe/web_form", "confirm/link", "change/link"]);
   });
 
   it("when an unknown topic is posted, then the answer is 400 and nothing is lost", async () => {
     const s = await subscribeAndConfirm(f, uniqueEmail(), ["llm"]);
-    const res = await s.web.post(s.preferencesPath, { _csrf: s.csrf, action: "save", topics: ["llm", "astrology"], frequency: "daily" });
+    const res = await s.web.post(s.preferencesPath, {
+      _csrf: s.csrf,
+      action: "save",
+      topics: ["llm", "astrology"],
+      frequency: "daily",
+    });
     expect(res.res.status).toBe(400);
     expect(res.text).toContain("Unknown topic: astrology.");
     expect(await slugsOf(s.subscriber.id)).toEqual(["llm"]);
@@ -65,31 +96,54 @@ describe("the preferences page", () => {
     const s = await subscribeAndConfirm(f, email, ["llm"]);
     const paused = await s.web.post(s.preferencesPath, { _csrf: s.csrf, action: "pause" });
     expect(paused.res.headers.get("location")).toContain("done=paused");
-    expect(await f.app.db.subscriber.findUniqueOrThrow({ where: { id: s.subscriber.id } })).toMatchObject({ status: "unsubscribed", unsubscribedAt: expect.any(Date) });
+    expect(await f.app.db.subscriber.findUniqueOrThrow({ where: { id: s.subscriber.id } })).toMatchObject({
+      status: "unsubscribed",
+      unsubscribedAt: expect.any(Date),
+    });
     const page = await s.web.get(`${s.preferencesPath}?done=paused`);
     expect(page.html).toContain("we send you nothing");
     expect(page.html).toContain('value="resubscribe"');
 
     await s.web.post(s.preferencesPath, { _csrf: csrfField(page.html), action: "resubscribe" });
-    expect(await f.app.db.subscriber.findUniqueOrThrow({ where: { id: s.subscriber.id } })).toMatchObject({ status: "active", unsubscribedAt: null });
+    expect(await f.app.db.subscriber.findUniqueOrThrow({ where: { id: s.subscriber.id } })).toMatchObject({
+      status: "active",
+      unsubscribedAt: null,
+    });
     expect(await slugsOf(s.subscriber.id)).toEqual(["llm"]);
-    expect(await actions(email)).toEqual(["subscribe/web_form", "confirm/link", "unsubscribe/link", "resubscribe/link"]);
+    expect(await actions(email)).toEqual([
+      "subscribe/web_form",
+      "confirm/link",
+      "unsubscribe/link",
+      "resubscribe/link",
+    ]);
   });
 
   it("when a reader downloads their data, then the JSON holds everything stored about them", async () => {
     const email = uniqueEmail();
     const s = await subscribeAndConfirm(f, email, ["vision"]);
     const digest = await f.app.db.digest.create({ data: { day: new Date("2026-11-02"), frequency: "daily" } });
-    await f.app.db.delivery.create({ data: { digestId: digest.id, subscriberId: s.subscriber.id, state: "accepted", sentAt: new Date() } });
+    await f.app.db.delivery.create({
+      data: { digestId: digest.id, subscriberId: s.subscriber.id, state: "accepted", sentAt: new Date() },
+    });
     const res = await s.web.post(`${s.preferencesPath}/export`, { _csrf: s.csrf });
     expect(res.res.status).toBe(200);
     expect(res.res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(res.res.headers.get("content-disposition")).toMatch(/^attachment; filename="?daily-papers-my-data\.json"?$/);
     expect(res.res.headers.get("cache-control")).toBe("no-store");
     const data = JSON.parse(res.text);
-    expect(data.subscriber).toMatchObject({ id: s.subscriber.id, email, status: "active", frequency: "daily", topics: [{ slug: "vision", name: "Computer vision" }] });
+    expect(data.subscriber).toMatchObject({
+      id: s.subscriber.id,
+      email,
+      status: "active",
+      frequency: "daily",
+      topics: [{ slug: "vision", name: "Computer vision" }],
+    });
     expect(data.consentLog.map((e: { action: string }) => e.action)).toEqual(["subscribe", "confirm"]);
-    expect(data.consentLog[0]).toMatchObject({ source: "web_form", ip: expect.any(String), userAgent: expect.any(String) });
+    expect(data.consentLog[0]).toMatchObject({
+      source: "web_form",
+      ip: expect.any(String),
+      userAgent: expect.any(String),
+    });
     expect(data.deliveries).toEqual([expect.objectContaining({ digestDay: "2026-11-02", state: "accepted" })]);
   });
 
@@ -108,18 +162,26 @@ describe("the preferences page", () => {
 
     expect(await f.app.db.subscriber.findUnique({ where: { email } })).toBeNull();
     expect(await f.app.db.subscriberTopic.count({ where: { subscriberId: s.subscriber.id } })).toBe(0);
-    const log = await f.app.db.consentEvent.findMany({ where: { emailHash: emailHash(email) }, orderBy: { id: "asc" } });
+    const log = await f.app.db.consentEvent.findMany({
+      where: { emailHash: emailHash(email) },
+      orderBy: { id: "asc" },
+    });
     expect(log.map((e) => [e.action, e.subscriberId])).toEqual([
       ["subscribe", null],
       ["confirm", null],
       ["delete", null],
     ]);
     expect(JSON.stringify(log, (_k, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain(email);
-    for (const path of [s.preferencesPath, unsubscribeUrl]) expect((await fetch(new URL(path, f.app.url!))).status).toBe(404);
+    for (const path of [s.preferencesPath, unsubscribeUrl])
+      expect((await fetch(new URL(path, f.app.url!))).status).toBe(404);
 
     // A later subscribe starts from nothing: pending, a new id, a new confirmation.
     const before = emailsTo(f.smtp, email).length;
-    await fetch(`${f.app.url}/subscribe`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email }) });
+    await fetch(`${f.app.url}/subscribe`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email }),
+    });
     const again = await f.app.db.subscriber.findUniqueOrThrow({ where: { email } });
     expect(again.id).not.toBe(s.subscriber.id);
     expect(again.status).toBe("pending");

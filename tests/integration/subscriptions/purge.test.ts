@@ -16,11 +16,19 @@ describe("purging unconfirmed subscribers", () => {
 
   it("when the maintenance job runs, then pending subscribers older than PENDING_PURGE_DAYS are erased (and logged), everyone else stays", async () => {
     const db = f.app.db;
-    const stale = await db.subscriber.create({ data: { email: uniqueEmail("stale"), createdAt: daysAgo(4), confirmationSentAt: daysAgo(4) } });
-    const resentRecently = await db.subscriber.create({ data: { email: uniqueEmail("resent"), createdAt: daysAgo(5), confirmationSentAt: daysAgo(1) } });
+    const stale = await db.subscriber.create({
+      data: { email: uniqueEmail("stale"), createdAt: daysAgo(4), confirmationSentAt: daysAgo(4) },
+    });
+    const resentRecently = await db.subscriber.create({
+      data: { email: uniqueEmail("resent"), createdAt: daysAgo(5), confirmationSentAt: daysAgo(1) },
+    });
     const young = await db.subscriber.create({ data: { email: uniqueEmail("young"), createdAt: daysAgo(2) } });
-    const active = await db.subscriber.create({ data: { email: uniqueEmail("active"), status: "active", confirmedAt: daysAgo(10), createdAt: daysAgo(10) } });
-    const left = await db.subscriber.create({ data: { email: uniqueEmail("left"), status: "unsubscribed", createdAt: daysAgo(10) } });
+    const active = await db.subscriber.create({
+      data: { email: uniqueEmail("active"), status: "active", confirmedAt: daysAgo(10), createdAt: daysAgo(10) },
+    });
+    const left = await db.subscriber.create({
+      data: { email: uniqueEmail("left"), status: "unsubscribed", createdAt: daysAgo(10) },
+    });
 
     const job = await f.app.queues[QueueName.maintenance].add(PURGE_PENDING_JOB, {});
     await eventually(async () => (await job.getState()) === "completed", 10_000, "purge job completed");
@@ -34,6 +42,15 @@ describe("purging unconfirmed subscribers", () => {
 
   it("when the feature is built, then the purge is scheduled daily on the maintenance queue", async () => {
     const feature = subscriptionsFeature(f.app.deps);
-    expect(feature.schedules).toEqual(expect.arrayContaining([expect.objectContaining({ id: "purge-pending", name: PURGE_PENDING_JOB, repeat: { pattern: "17 3 * * *", tz: "UTC" }, queue: f.app.queues.maintenance })]));
+    expect(feature.schedules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          id: "purge-pending",
+          name: PURGE_PENDING_JOB,
+          repeat: { pattern: "17 3 * * *", tz: "UTC" },
+          queue: f.app.queues.maintenance,
+        }),
+      ]),
+    );
   });
 });

@@ -6,7 +6,11 @@ import { requeueUnsentConfirmations } from "../../../src/subscriptions/unsent-co
 import { QueueName } from "../../../src/queue/queues";
 
 const startRedis = async (port: number): Promise<ChildProcess> => {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
   await waitFor(() => portAnswers("127.0.0.1", port), 10_000, "redis-server");
   return child;
 };
@@ -21,7 +25,11 @@ describe("when Redis is down while someone subscribes", () => {
       redis.kill("SIGKILL");
       await new Promise((r) => redis.once("exit", r));
       const started = Date.now();
-      const res = await fetch(`${app.url}/subscribe`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "patient@example.org" }) });
+      const res = await fetch(`${app.url}/subscribe`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "patient@example.org" }),
+      });
       expect(res.status).toBe(200);
       expect(Date.now() - started).toBeLessThan(5_000);
       const stored = await app.db.subscriber.findUniqueOrThrow({ where: { email: "patient@example.org" } });

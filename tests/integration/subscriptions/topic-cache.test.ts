@@ -1,4 +1,9 @@
-import { startSubscriptionsApp, subscribeThroughForm, uniqueEmail, type SubscriptionsFixture } from "../../helpers/subscriptions";
+import {
+  startSubscriptionsApp,
+  subscribeThroughForm,
+  uniqueEmail,
+  type SubscriptionsFixture,
+} from "../../helpers/subscriptions";
 
 describe("topic choices on the subscribe form", () => {
   let f: SubscriptionsFixture;
@@ -10,16 +15,27 @@ describe("topic choices on the subscribe form", () => {
   });
 
   const storedTopics = async (email: string) =>
-    (await f.app.db.subscriber.findUniqueOrThrow({ where: { email }, include: { topics: { include: { topic: true } } } })).topics.map((t) => t.topic.slug).sort();
+    (
+      await f.app.db.subscriber.findUniqueOrThrow({
+        where: { email },
+        include: { topics: { include: { topic: true } } },
+      })
+    ).topics
+      .map((t) => t.topic.slug)
+      .sort();
 
   it("when a topic is added after people subscribed, then the next reader can choose it at once", async () => {
     const first = uniqueEmail("cache-a");
     expect((await subscribeThroughForm(f.app, { email: first, topics: ["llm", "rl"] })).answer.res.status).toBe(200);
     expect(await storedTopics(first)).toEqual(["llm", "rl"]);
 
-    await f.app.db.topic.create({ data: { slug: "graph-learning", name: "Graph learning", query: "graph", position: 9 } });
+    await f.app.db.topic.create({
+      data: { slug: "graph-learning", name: "Graph learning", query: "graph", position: 9 },
+    });
     const second = uniqueEmail("cache-b");
-    expect((await subscribeThroughForm(f.app, { email: second, topics: ["graph-learning", "llm"] })).answer.res.status).toBe(200);
+    expect(
+      (await subscribeThroughForm(f.app, { email: second, topics: ["graph-learning", "llm"] })).answer.res.status,
+    ).toBe(200);
     expect(await storedTopics(second)).toEqual(["graph-learning", "llm"]);
   });
 

@@ -1,7 +1,14 @@
 import { emailHash } from "../../../src/subscriptions/consent-log";
 import { unsubscribe } from "../../../src/subscriptions/unsubscribe";
 import { csrfField } from "../../helpers/web-session";
-import { listUnsubscribeUrl, emailsTo, startSubscriptionsApp, subscribeAndConfirm, uniqueEmail, type SubscriptionsFixture } from "../../helpers/subscriptions";
+import {
+  listUnsubscribeUrl,
+  emailsTo,
+  startSubscriptionsApp,
+  subscribeAndConfirm,
+  uniqueEmail,
+  type SubscriptionsFixture,
+} from "../../helpers/subscriptions";
 
 describe("unsubscribe", () => {
   let f: SubscriptionsFixture;
@@ -13,7 +20,8 @@ describe("unsubscribe", () => {
   });
 
   const statusOf = async (id: string) => (await f.app.db.subscriber.findUniqueOrThrow({ where: { id } })).status;
-  const unsubscribeEvents = (email: string) => f.app.db.consentEvent.findMany({ where: { emailHash: emailHash(email), action: "unsubscribe" } });
+  const unsubscribeEvents = (email: string) =>
+    f.app.db.consentEvent.findMany({ where: { emailHash: emailHash(email), action: "unsubscribe" } });
   const confirmed = async () => {
     const email = uniqueEmail();
     const s = await subscribeAndConfirm(f, email, ["llm"]);
@@ -33,7 +41,12 @@ describe("unsubscribe", () => {
 
   it("when the button is pressed, then the reader is unsubscribed (source: link) and the page offers to resubscribe", async () => {
     const s = await confirmed();
-    const res = await fetch(s.url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "confirm=yes", redirect: "manual" });
+    const res = await fetch(s.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "confirm=yes",
+      redirect: "manual",
+    });
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain("You&#39;re unsubscribed");
@@ -41,7 +54,10 @@ describe("unsubscribe", () => {
     expect((await unsubscribeEvents(s.email)).map((e) => e.source)).toEqual(["link"]);
 
     // The offer works: the resubscribe form carries its CSRF token and cookie.
-    const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const cookie = res.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
     const action = html.match(/<form method="post" action="([^"]+)"/)![1]!;
     const back = await fetch(`${f.app.url}${action}`, {
       method: "POST",
@@ -97,10 +113,18 @@ describe("unsubscribe", () => {
 
   it("when a pending reader uses the unsubscribe link of the confirmation email, then the request is withdrawn", async () => {
     const email = uniqueEmail("withdraw");
-    await fetch(`${f.app.url}/subscribe`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email }) });
+    await fetch(`${f.app.url}/subscribe`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email }),
+    });
     const start = Date.now();
-    while (emailsTo(f.smtp, email).length === 0 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 25));
-    const res = await fetch(listUnsubscribeUrl(emailsTo(f.smtp, email)[0]!.raw), { method: "POST", body: new URLSearchParams({ "List-Unsubscribe": "One-Click" }) });
+    while (emailsTo(f.smtp, email).length === 0 && Date.now() - start < 10_000)
+      await new Promise((r) => setTimeout(r, 25));
+    const res = await fetch(listUnsubscribeUrl(emailsTo(f.smtp, email)[0]!.raw), {
+      method: "POST",
+      body: new URLSearchParams({ "List-Unsubscribe": "One-Click" }),
+    });
     expect(res.status).toBe(200);
     expect((await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).status).toBe("unsubscribed");
   });
