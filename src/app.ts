@@ -18,6 +18,7 @@ import { mergeHandlers, startWorkers, type Workers } from "./queue/workers";
 import { upsertSchedules } from "./queue/schedules";
 import type { Feature } from "./feature";
 import { createTokens, type Tokens } from "./subscriptions/tokens";
+import { createSuppressions, type Suppressions } from "./suppression";
 import { createMetrics, type Metrics } from "./observability/metrics";
 import type { Mailer } from "./mail/mailer";
 import { createOutboxMailer, createSmtpMailer } from "./mail/transports";
@@ -155,6 +156,8 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
  */
 export interface AppDeps extends Infrastructure {
   tokens: Tokens;
+  /** The suppression list: every path that mails reads it. */
+  suppressions: Suppressions;
   metrics: Metrics;
   views: Views;
   /** True once this process has begun to stop: long jobs hand their remaining work back. */
@@ -210,6 +213,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     ...infra,
     mailer: instrumentMailer(infra.mailer, metrics),
     tokens: createTokens(config.SECRET),
+    suppressions: createSuppressions(config.SECRET),
     metrics,
     views: createViews(),
     stopping: () => stopRequested,

@@ -22,10 +22,13 @@ export default async function globalSetup(): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl() });
   await client.connect();
   try {
-    // Templates of older migration sets are of no more use.
+    // Templates of older migration sets are of no more use once a day old (a younger one may be
+    // another checkout's, e.g. a worktree testing a branch with other migrations at the same time).
     const stale = await client.query<{ datname: string }>(
-      "SELECT datname FROM pg_database WHERE datname LIKE 'papers\\_template\\_%' AND datname NOT LIKE '%\\_building\\_%' AND datname <> $1",
-      [name],
+      `SELECT d.datname FROM pg_database d
+        WHERE d.datname LIKE 'papers\\_template\\_%' AND d.datname NOT LIKE '%\\_building\\_%' AND d.datname <> $1
+          AND coalesce(shobj_description(d.oid, 'pg_database'), '') < $2`,
+      [name, new Date(Date.now() - 86_400_000).toISOString()],
     );
     for (const { datname } of stale.rows)
       await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)}`).catch(() => undefined);
@@ -35,6 +38,7 @@ export default async function globalSetup(): Promise<void> {
     const url = `${serverUrl()}/${building}`;
     await ensureDatabase(url);
     await applyMigrations(url, createLogger("warn"));
+    await client.query(`COMMENT ON DATABASE ${building} IS '${new Date().toISOString()}'`);
     await client.query(`ALTER DATABASE ${building} RENAME TO ${name}`).catch(async (err) => {
       await client.query(`DROP DATABASE IF EXISTS ${building}`);
       if ((err as { code?: string }).code !== "42P04") throw err;
