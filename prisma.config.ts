@@ -7,7 +7,7 @@ export default defineConfig({
   experimental: { adapter: true },
   engine: "js",
   schema: "prisma/schema.prisma",
-  async adapter() {
-    return new PrismaPg({ connectionString: process.env.DATABASE_URL! });
+  adapter() {
+    return Promise.resolve(new PrismaPg({ connectionString: process.env.DATABASE_URL! }));
   },
 });

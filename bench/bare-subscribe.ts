@@ -12,10 +12,10 @@ const app = express();
 app.use(express.urlencoded({ extended: false, limit: "8kb" }));
 app.use(express.json({ limit: "8kb" }));
 app.post("/subscribe", async (req, res) => {
-  const email = String((req.body as Record<string, unknown>).email ?? "");
+  const { email } = req.body as { email?: unknown };
   await pool.query(
     "INSERT INTO subscribers (id, email, status, frequency, created_at, updated_at) VALUES (gen_random_uuid(), $1, 'pending', 'daily', now(), now())",
-    [email],
+    [typeof email === "string" ? email : ""],
   );
   res.json({ status: "ok" });
 });

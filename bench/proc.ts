@@ -71,8 +71,8 @@ export function runTs(
     out += d.toString();
     if (out.length > 2_000_000) out = out.slice(-1_000_000);
   };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
     child,

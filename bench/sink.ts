@@ -58,7 +58,7 @@ export async function startSink(): Promise<Sink> {
     messages: () => count,
     mark: () => count,
     async waitForMessages(n, timeoutMs) {
-      await waitFor(async () => count >= n, timeoutMs, `the sink to count ${n} messages (it has ${count})`);
+      await waitFor(() => count >= n, timeoutMs, `the sink to count ${n} messages (it has ${count})`);
     },
     async stop() {
       if (child.exitCode !== null) return;

@@ -4,6 +4,16 @@
  */
 import { z } from "zod";
 import { normalizeEmail } from "../subscriptions/email-address";
+import type { Frequency } from "../generated/prisma/enums";
+
+/** One accepted row, as the importer stores it. */
+export interface ImportRow {
+  email: string;
+  topics: string[];
+  frequency: Frequency;
+  optedIn: boolean;
+  optedInAt: Date | undefined;
+}
 
 /** Header names are compared trimmed, lower-case, with spaces and dashes as underscores. */
 export const normalizeHeader = (name: string) =>
@@ -32,7 +42,7 @@ export const importRowSchema = z
     opted_in_at: field,
     status: field,
   })
-  .transform((row, ctx) => {
+  .transform((row, ctx): ImportRow => {
     const fail = (message: string) => {
       ctx.addIssue({ code: "custom", message });
       return z.NEVER;
@@ -75,10 +85,8 @@ export const importRowSchema = z
     const badSlug = topics.find((t) => !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(t));
     if (badSlug) return fail(`"${badSlug}" is not a topic slug`);
 
-    return { email: email.email, topics, frequency: frequency as "daily" | "weekly", optedIn, optedInAt };
+    return { email: email.email, topics, frequency, optedIn, optedInAt };
   });
-
-export type ImportRow = z.output<typeof importRowSchema>;
 
 /** Validates the fields of one line against the header; the reason reads as a sentence in the report. */
 export function parseImportRow(

@@ -199,7 +199,7 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
       if (text.trim() === "") continue;
       let fields: string[];
       try {
-        fields = (parse(text, { relax_column_count: true }) as string[][])[0] ?? [];
+        fields = parse(text, { relax_column_count: true })[0] ?? [];
       } catch (err) {
         if (!header)
           throw new ImportFileError(`line ${lineNumber}: the header cannot be read as CSV (${(err as Error).message})`);

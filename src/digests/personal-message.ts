@@ -70,7 +70,7 @@ function fragment(template: string): Fragments {
   for (const match of template.matchAll(placeholderPattern)) {
     statics.push(encodeQp(template.slice(last, match.index)));
     keys.push(keyOf[match[0]]!);
-    last = match.index! + match[0].length;
+    last = match.index + match[0].length;
   }
   statics.push(encodeQp(template.slice(last)));
   return { statics, keys };

@@ -4,6 +4,7 @@ import type { Config } from "../config";
 import type { Queues } from "../queue/queues";
 import type { Views } from "../web/views";
 import { notFound, badRequest } from "../errors";
+import { requestIdOf } from "../observability/request-id";
 import { dayToDate, parseDay } from "./days";
 import { deliveryCounts } from "./ledger";
 import { digestView, ensureDigest, loadCandidates, topicNames } from "./assemble";
@@ -41,7 +42,7 @@ export function digestAdminApi(deps: { db: Db; config: Config; queues: Queues })
     const day = parseDay(req.params.date);
     const frequency = frequencyOf(req.query.frequency ?? (req.body as { frequency?: string } | undefined)?.frequency);
     const digest = await ensureDigest(deps.db, day, frequency);
-    await queueAssembly(deps.queues, { day, frequency, requestId: String(req.id) });
+    await queueAssembly(deps.queues, { day, frequency, requestId: requestIdOf(req) });
     res.status(202).json({ id: digest.id, day, frequency, status: digest.status });
   });
 

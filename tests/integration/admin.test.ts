@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import crypto from "node:crypto";
 import { startTestApp, type TestApp } from "../helpers/app";
 import { allQueueNames } from "../../src/queue/queues";
@@ -180,7 +181,7 @@ describe("the admin area with ADMIN_TOKEN set", () => {
     });
 
     const search = async (query: Record<string, string>) => {
-      const res = await fetch(`${app.url}/admin/api/subscribers?${new URLSearchParams(query)}`, {
+      const res = await fetch(`${app.url}/admin/api/subscribers?${new URLSearchParams(query).toString()}`, {
         headers: bearer(ADMIN_TOKEN),
       });
       return {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { Queue } from "bullmq";
 import { parse } from "csv-parse/sync";
 import { createDb, type Db } from "../../src/db";
+import type { ConfirmationJobData } from "../../src/subscriptions/confirmation-job";
 import { createRedis, closeRedis } from "../../src/queue/connection";
 import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { runTs } from "../helpers/process";
@@ -25,7 +26,7 @@ describe("npx newsletter subscribers import / export", () => {
   let db: Db;
   let env: Record<string, string>;
   const redis = createRedis(redisUrl, "worker");
-  const emails = new Queue("emails", { connection: redis, prefix });
+  const emails = new Queue<ConfirmationJobData>("emails", { connection: redis, prefix });
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
@@ -135,14 +136,10 @@ describe("npx newsletter subscribers import / export", () => {
       .sort();
     expect(jobs.map((j) => j.name)).toEqual(["confirmation", "confirmation"]);
     expect(jobs.map((j) => j.data.subscriberId).sort()).toEqual(pendingIds);
-    expect(jobs.every((j) => /^cli-[0-9a-f-]{36}$/.test(j.data.requestId))).toBe(true);
+    expect(jobs.every((j) => /^cli-[0-9a-f-]{36}$/.test(j.data.requestId ?? ""))).toBe(true);
 
     // The rejected-rows file: every row not imported, with its line and reason.
-    const rows = parse(fs.readFileSync(rejects), { columns: true }) as {
-      line: string;
-      email: string;
-      reason: string;
-    }[];
+    const rows = parse<{ line: string; email: string; reason: string }>(fs.readFileSync(rejects), { columns: true });
     // Rows already stored are found when their batch is checked, so the file is sorted here.
     expect(
       rows.map((r) => [Number(r.line), r.email, r.reason]).sort((a, b) => (a[0] as number) - (b[0] as number)),
@@ -163,7 +160,7 @@ describe("npx newsletter subscribers import / export", () => {
     const before = await db.subscriber.count();
     const { code, output } = await newsletter(["subscribers", "import", path.join(dir, "people.csv"), "--json"], env);
     expect(code).toBe(0);
-    const report = JSON.parse(output.slice(output.indexOf("{")));
+    const report: unknown = JSON.parse(output.slice(output.indexOf("{")));
     expect(report).toMatchObject({
       rows: 13,
       importedActive: 0,
@@ -206,7 +203,7 @@ describe("npx newsletter subscribers import / export", () => {
     const exported = await newsletter(["subscribers", "export", "--out", out], env);
     expect(exported.code).toBe(0);
     expect(exported.output).toContain("Exported 6 subscribers");
-    const rows = parse(fs.readFileSync(out), { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(fs.readFileSync(out), { columns: true });
     expect(rows.map((r) => r.email).sort()).toEqual([
       "ada@example.org",
       "alan@example.net",
@@ -225,9 +222,10 @@ describe("npx newsletter subscribers import / export", () => {
 
     const stdout = await newsletter(["subscribers", "export", "--status", "active"], env);
     expect(stdout.code).toBe(0);
-    const activeOnly = parse(stdout.output.slice(stdout.output.indexOf("email,")).replace(/Exported.*\n?/, ""), {
-      columns: true,
-    }) as Record<string, string>[];
+    const activeOnly = parse<Record<string, string>>(
+      stdout.output.slice(stdout.output.indexOf("email,")).replace(/Exported.*\n?/, ""),
+      { columns: true },
+    );
     expect(activeOnly.map((r) => r.email).sort()).toEqual(["ada@example.org", "lin@xn--bcher-kva.example"]);
 
     const otherUrl = await createTestDatabase();

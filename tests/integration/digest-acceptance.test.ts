@@ -46,8 +46,8 @@ describe("recording acceptances", () => {
     const counting = new Proxy(db, {
       get: (target, prop) => {
         if (prop === "$executeRaw") statements++;
-        const value = Reflect.get(target, prop) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? (value.bind(target) as unknown) : value;
       },
     });
     const record = createAcceptanceRecorder(counting);

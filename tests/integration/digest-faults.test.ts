@@ -2,6 +2,7 @@
  * Nothing lost, nothing doubled: each test breaks something in the middle of a send and then
  * checks the final state of every delivery and what every reader received.
  */
+import { expect } from "@jest/globals";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";

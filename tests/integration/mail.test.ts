@@ -42,7 +42,7 @@ describe("the SMTP mailer", () => {
       responseCode: 451,
     });
     smtp.setPolicy(() => ({ code: 550, message: "no such user" }));
-    const err = await mailer.send({ to: "a@example.org", subject: "s", text: "t" }).catch((e) => e);
+    const err = await mailer.send({ to: "a@example.org", subject: "s", text: "t" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SendError);
     expect(err).toMatchObject({ kind: "permanent", responseCode: 550 });
     await mailer.close();

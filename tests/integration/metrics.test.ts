@@ -60,7 +60,7 @@ describe("/metrics", () => {
     smtp.setPolicy(() => ({ code: 550, message: "no such user" }));
     const failure = await app.mailer
       .send({ to: "gone@example.org", subject: "Digest", text: "papers", kind: "digest" })
-      .catch((e) => e);
+      .catch((e: unknown) => e);
     smtp.setPolicy(undefined);
     expect(failure).toBeInstanceOf(SendError);
 

@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import { startTestApp, type TestApp } from "../helpers/app";
 import { runTs } from "../helpers/process";
 import { fixture, startReplayServer, type ReplayServer } from "../helpers/replay-server";
@@ -90,7 +91,7 @@ describe("the ingest job against a local Hugging Face replay server", () => {
     hf.reply("/api/daily_papers?date=2025-12-10&p=1", { body: fixture("hf-2025-12-10-p1.json") });
     hf.reply("/api/daily_papers?date=2025-12-10&p=2", { body: "[]" });
     const job = await app.queues.ingest.add(INGEST_JOB, { day: "2025-12-10", requestId: "test-1" });
-    const result = await job.waitUntilFinished(events, 20_000);
+    const result: unknown = await job.waitUntilFinished(events, 20_000);
     expect(result).toEqual([
       expect.objectContaining({
         day: "2025-12-10",

@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import { createDb, type Db } from "../../src/db";
 import { failedDays, ingestDay } from "../../src/papers/ingest";
 import { addTopic, DEFAULT_TOPICS, editTopic, listTopics, seedDefaultTopics } from "../../src/papers/topics";
@@ -25,10 +26,10 @@ const paper = (p: Partial<NormalizedPaper> & Pick<NormalizedPaper, "arxivId" | "
 function scriptedSource(byDay: Record<string, NormalizedPaper[] | Error>): PaperSource {
   return {
     name: "scripted",
-    async fetchDay(day) {
+    fetchDay(day) {
       const answer = byDay[day] ?? [];
-      if (answer instanceof Error) throw answer;
-      return { papers: answer, skipped: [] };
+      if (answer instanceof Error) return Promise.reject(answer);
+      return Promise.resolve({ papers: answer, skipped: [] });
     },
   };
 }

@@ -8,7 +8,13 @@ import path from "node:path";
 /** Records the waits instead of sleeping, so backoff is checked without slowing the suite. */
 function fakeSleep() {
   const waits: number[] = [];
-  return { waits, sleep: async (ms: number) => void waits.push(ms) };
+  return {
+    waits,
+    sleep: (ms: number) => {
+      waits.push(ms);
+      return Promise.resolve();
+    },
+  };
 }
 
 describe("the Hugging Face source against a local replay server", () => {
@@ -163,7 +169,10 @@ describe("the arXiv source against a local replay server", () => {
     const source = arxivSource({
       baseUrl: `${server.url}/api/query`,
       minIntervalMs: 0,
-      sleep: async (ms) => void waits.push(ms),
+      sleep: (ms) => {
+        waits.push(ms);
+        return Promise.resolve();
+      },
     });
     const { papers } = await source.fetchDay("2025-12-09");
     expect(papers.map((p) => p.arxivId)).toEqual(["2512.09001", "2512.09002"]);

@@ -10,12 +10,22 @@ import { createRedis, closeRedis, waitUntilReady } from "../../src/queue/connect
 import { startWorkers } from "../../src/queue/workers";
 import { jobDataFor, jobDataFromJob } from "../../src/observability/request-id";
 
+/** The fields of a log line this test reads. */
+interface LogLine {
+  msg?: string;
+  queue?: string;
+  job?: string;
+  requestId?: string;
+  req?: { id?: string };
+  [field: string]: unknown;
+}
+
 /** A pino logger whose JSON lines are kept, to read what the web app and the workers logged. */
 function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
+  const lines: LogLine[] = [];
   const stream = new Writable({
     write(chunk, _enc, done) {
-      for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+      for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line) as LogLine);
       done();
     },
   });
@@ -59,9 +69,10 @@ describe("the request id", () => {
             jobLog.info("first step");
             await queue.add("second", jobDataFromJob(job, { more: true }));
           },
-          second: async (job, jobLog) => {
+          second: (job, jobLog) => {
             jobLog.info("second step");
             done.push(String(job.id));
+            return Promise.resolve();
           },
         },
       },
@@ -79,7 +90,7 @@ describe("the request id", () => {
       await workers.close();
     }
     const requestLog = lines.find((l) => l.msg === "request completed");
-    expect((requestLog?.req as { id?: string })?.id).toBe("req-abc-123");
+    expect(requestLog?.req?.id).toBe("req-abc-123");
     const jobLines = lines.filter((l) => l.queue === queueName);
     expect(jobLines.map((l) => `${l.job}: ${l.msg}`)).toEqual(
       expect.arrayContaining([

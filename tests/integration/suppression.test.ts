@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import crypto from "node:crypto";
 import { createDb, type Db } from "../../src/db";
 import { createSuppressions } from "../../src/suppression";

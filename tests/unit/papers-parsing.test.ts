@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import fs from "node:fs";
 import path from "node:path";
 import { arxivIdOf, cleanText, dayOf, isDay, LIMITS, normalizePaper, safeUrl } from "../../src/papers/normalize";
@@ -164,9 +165,10 @@ describe("timing helpers", () => {
   it("when three calls share the arXiv limiter, then each waits for the interval after the previous one", async () => {
     let clock = 0;
     const waits: number[] = [];
-    const sleep = async (ms: number) => {
+    const sleep = (ms: number) => {
       waits.push(ms);
       clock += ms;
+      return Promise.resolve();
     };
     const limit = minIntervalLimiter(3_000, sleep, () => clock);
     await Promise.all([limit(), limit(), limit()]);
@@ -203,9 +205,9 @@ describe("the bundled sample", () => {
   it("when the committed sample file is compared with the seed, then it is up to date", () => {
     const committed = JSON.parse(
       fs.readFileSync(path.join(__dirname, "..", "..", "src", "papers", "sources", "sample-papers.json"), "utf8"),
-    );
+    ) as { publishedAt: string }[];
     expect(committed).toEqual(toDailyPapers(parseSeed(seedText)));
-    const days = new Set(committed.map((e: { publishedAt: string }) => e.publishedAt.slice(0, 10)));
+    const days = new Set(committed.map((e) => e.publishedAt.slice(0, 10)));
     expect(days.size).toBeGreaterThan(1);
   });
 });

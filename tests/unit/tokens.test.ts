@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import { createTokens } from "../../src/subscriptions/tokens";
 
 const tokens = createTokens("x".repeat(40));

@@ -27,11 +27,7 @@ type AtomEntry = Record<string, unknown> & {
 };
 
 const text = (v: unknown): string =>
-  typeof v === "string"
-    ? v
-    : typeof v === "object" && v && "#text" in v
-      ? String((v as { "#text": unknown })["#text"])
-      : "";
+  typeof v === "string" ? v : typeof v === "object" && v && "#text" in v ? String(v["#text"]) : "";
 
 /** Parses one Atom answer into papers featured on `day`, plus the feed's total count. */
 export function parseArxivFeed(xml: string, day: string): DayResult & { total: number; entries: number } {
@@ -125,7 +121,7 @@ export function arxivSource(opts: ArxivSourceOptions = {}): PaperSource {
           max_results: String(pageSize),
         });
         await throttle();
-        const result = parseArxivFeed(await getText(`${base}?${params}`, opts), day);
+        const result = parseArxivFeed(await getText(`${base}?${params.toString()}`, opts), day);
         papers.push(...result.papers);
         skipped.push(...result.skipped);
         start += result.entries;

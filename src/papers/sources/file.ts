@@ -19,7 +19,7 @@ export function jsonFileSource(filePath: string, opts: JsonFileSourceOptions = {
       .catch((err) => {
         throw new SourceError(`cannot read paper file ${filePath}: ${(err as Error).message}`, { cause: err });
       })
-      .then((text) => {
+      .then((text): unknown[] => {
         let json: unknown;
         try {
           json = JSON.parse(text);
@@ -28,7 +28,7 @@ export function jsonFileSource(filePath: string, opts: JsonFileSourceOptions = {
         }
         if (!Array.isArray(json))
           throw new SourceError(`paper file ${filePath} must hold an array of daily papers (the Hugging Face shape)`);
-        return json;
+        return json as unknown[];
       })
       .catch((err) => {
         cache = undefined; // a fixed file is read again next time

@@ -46,7 +46,7 @@ export function parseDailyPapers(json: unknown, opts: ParseOptions = {}): DayRes
       featuredOn: opts.featuredOn ?? (entry as { publishedAt?: unknown }).publishedAt,
       upvotes: paper.upvotes,
       keywords: paper.ai_keywords,
-      url: arxivId ? (opts.linkFor ?? hfLink)(arxivId, String(paper.title ?? "")) : "",
+      url: arxivId ? (opts.linkFor ?? hfLink)(arxivId, typeof paper.title === "string" ? paper.title : "") : "",
       pdfUrl: arxivId && !opts.extraId?.test(arxivId) ? `https://arxiv.org/pdf/${arxivId}` : null,
       githubUrl: paper.githubRepo,
       projectUrl: paper.projectPage,

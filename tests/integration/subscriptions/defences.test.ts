@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import { WebSession, csrfField } from "../../helpers/web-session";
 import {
   startSubscriptionsApp,

@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import { emailHash } from "../../../src/subscriptions/consent-log";
 import { enqueueConfirmation } from "../../../src/subscriptions/confirmation-job";
 import { importSubscriber } from "../../../src/subscriptions/subscribe";
@@ -141,7 +142,7 @@ describe("double opt-in", () => {
       data: { confirmationSentAt: new Date(Date.now() - 6 * 60_000) },
     });
     await postJson({ email });
-    await eventually(async () => emailsTo(f.smtp, email).length === 2, 10_000, "second confirmation");
+    await eventually(() => emailsTo(f.smtp, email).length === 2, 10_000, "second confirmation");
     // Both links confirm the same subscription (same token version).
     const links = emailsTo(f.smtp, email).map((m) => m.parsed.text!.match(/http\S+\/confirm\/\S+/)![0]);
     expect((await fetch(links[0]!)).status).toBe(200);
@@ -188,7 +189,7 @@ describe("double opt-in", () => {
     await postJson({ email, topics: ["vision"] });
     const reopened = await f.app.db.subscriber.findUniqueOrThrow({ where: { email } });
     expect(reopened).toMatchObject({ id: subscriber.id, status: "pending", tokenVersion: subscriber.tokenVersion + 1 });
-    await eventually(async () => emailsTo(f.smtp, email).length === 2, 10_000, "new confirmation");
+    await eventually(() => emailsTo(f.smtp, email).length === 2, 10_000, "new confirmation");
     expect((await fetch(oldUnsubscribe.url)).status).toBe(404);
 
     const newConfirm = emailsTo(f.smtp, email)[1]!.parsed.text!.match(/http\S+\/confirm\/\S+/)![0];

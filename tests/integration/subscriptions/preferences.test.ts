@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import { emailHash } from "../../../src/subscriptions/consent-log";
 import { csrfField } from "../../helpers/web-session";
 import {
@@ -130,7 +131,11 @@ describe("the preferences page", () => {
     expect(res.res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(res.res.headers.get("content-disposition")).toMatch(/^attachment; filename="?daily-papers-my-data\.json"?$/);
     expect(res.res.headers.get("cache-control")).toBe("no-store");
-    const data = JSON.parse(res.text);
+    const data = JSON.parse(res.text) as {
+      subscriber: unknown;
+      consentLog: { action: string }[];
+      deliveries: unknown[];
+    };
     expect(data.subscriber).toMatchObject({
       id: s.subscriber.id,
       email,
@@ -138,7 +143,7 @@ describe("the preferences page", () => {
       frequency: "daily",
       topics: [{ slug: "vision", name: "Computer vision" }],
     });
-    expect(data.consentLog.map((e: { action: string }) => e.action)).toEqual(["subscribe", "confirm"]);
+    expect(data.consentLog.map((e) => e.action)).toEqual(["subscribe", "confirm"]);
     expect(data.consentLog[0]).toMatchObject({
       source: "web_form",
       ip: expect.any(String),
@@ -171,9 +176,9 @@ describe("the preferences page", () => {
       ["confirm", null],
       ["delete", null],
     ]);
-    expect(JSON.stringify(log, (_k, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain(email);
+    expect(JSON.stringify(log, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))).not.toContain(email);
     for (const path of [s.preferencesPath, unsubscribeUrl])
-      expect((await fetch(new URL(path, f.app.url!))).status).toBe(404);
+      expect((await fetch(new URL(path, f.app.url))).status).toBe(404);
 
     // A later subscribe starts from nothing: pending, a new id, a new confirmation.
     const before = emailsTo(f.smtp, email).length;
@@ -185,7 +190,7 @@ describe("the preferences page", () => {
     const again = await f.app.db.subscriber.findUniqueOrThrow({ where: { email } });
     expect(again.id).not.toBe(s.subscriber.id);
     expect(again.status).toBe("pending");
-    await eventually(async () => emailsTo(f.smtp, email).length === before + 1, 10_000, "new confirmation");
+    await eventually(() => emailsTo(f.smtp, email).length === before + 1, 10_000, "new confirmation");
     expect(await linkFromEmail(f.smtp, email, "/confirm/")).toBeTruthy();
   });
 });

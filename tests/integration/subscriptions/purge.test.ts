@@ -40,7 +40,7 @@ describe("purging unconfirmed subscribers", () => {
     expect(log).toEqual([expect.objectContaining({ action: "delete", source: "system", subscriberId: null })]);
   });
 
-  it("when the feature is built, then the purge is scheduled daily on the maintenance queue", async () => {
+  it("when the feature is built, then the purge is scheduled daily on the maintenance queue", () => {
     const feature = subscriptionsFeature(f.app.deps);
     expect(feature.schedules).toEqual(
       expect.arrayContaining([
