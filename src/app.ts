@@ -240,6 +240,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     }
     if (opts.roles.schedules && !config.DISABLE_SCHEDULES) {
       await upsertSchedules(schedules);
+      for (const feature of features)
+        await feature.catchUp?.().catch((err) => log.warn({ err: (err as Error).message }, "start-up catch-up failed"));
       // Upserted again now and then: after Redis was flushed or replaced, the schedules (and with
       // them the reconciler that rebuilds lost work from PostgreSQL) come back by themselves.
       scheduleKeeper = setInterval(

@@ -14,4 +14,9 @@ export interface Feature {
   schedules?: Schedule[];
   /** Work to do once at start-up (e.g. seeding default topics). Must be idempotent. */
   init?(): Promise<void>;
+  /**
+   * Work the schedules would have done had they been running (e.g. fetching a missing day at
+   * once). Run where the schedules run, after they are registered; a failure is only logged.
+   */
+  catchUp?(): Promise<void>;
 }

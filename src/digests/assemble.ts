@@ -12,6 +12,7 @@ import { selectPapers, variantKey, type CandidatePaper } from "./select-papers";
 import { trendingOrderSql } from "../papers/ranking";
 import { renderDigest, type DigestView } from "./render";
 import { Prisma } from "../db";
+import { arxivUrl } from "../papers/display";
 
 export interface AssembleResult {
   digestId: string;
@@ -40,13 +41,23 @@ export async function loadCandidates(db: Db, day: Day, frequency: Frequency): Pr
       title: string;
       abstract: string;
       url: string;
-      author_count: number;
+      authors: string[];
+      keywords: string[];
       arxiv_date: Date | null;
       upvotes: number;
       topic_ids: number[];
+      ai_summary: string | null;
+      thumbnail_url: string | null;
+      pdf_url: string | null;
+      github_url: string | null;
+      github_stars: number | null;
+      project_url: string | null;
+      num_comments: number | null;
+      organization: string | null;
     }[]
   >`
-    SELECT p.id, p.arxiv_id, p.title, p.abstract, p.url, coalesce(cardinality(p.authors), 0) AS author_count, p.arxiv_date, p.upvotes,
+    SELECT p.id, p.arxiv_id, p.title, p.abstract, p.url, p.authors, p.keywords, p.arxiv_date, p.upvotes,
+           p.ai_summary, p.thumbnail_url, p.pdf_url, p.github_url, p.github_stars, p.project_url, p.num_comments, p.organization,
            coalesce(array_agg(pt.topic_id ORDER BY pt.topic_id) FILTER (WHERE pt.topic_id IS NOT NULL), '{}') AS topic_ids
     FROM papers p LEFT JOIN paper_topics pt ON pt.paper_id = p.id
     WHERE p.featured_on BETWEEN ${from}::date AND ${to}::date
@@ -58,22 +69,51 @@ export async function loadCandidates(db: Db, day: Day, frequency: Frequency): Pr
     title: r.title,
     abstract: r.abstract,
     url: r.url,
-    authorCount: Number(r.author_count),
+    authorCount: r.authors.length,
     arxivDate: r.arxiv_date ? dateToDay(r.arxiv_date) : null,
     upvotes: r.upvotes,
     topicIds: r.topic_ids,
+    authors: r.authors,
+    keywords: r.keywords,
+    aiSummary: r.ai_summary,
+    thumbnailUrl: r.thumbnail_url,
+    pdfUrl: r.pdf_url,
+    githubUrl: r.github_url,
+    githubStars: r.github_stars,
+    projectUrl: r.project_url,
+    comments: r.num_comments,
+    organization: r.organization,
   }));
+}
+
+/** The web copy of exactly these papers (what one reader got): /digests/D?papers=id,id. */
+export function listUrl(baseUrl: string, day: Day, frequency: Frequency, arxivIds: string[]): string {
+  const params = new URLSearchParams();
+  if (frequency === "weekly") params.set("frequency", "weekly");
+  if (arxivIds.length) params.set("papers", arxivIds.join(","));
+  const qs = params.toString().replace(/%2C/g, ",");
+  return `${baseUrl}/digests/${day}${qs ? `?${qs}` : ""}`;
 }
 
 /** What a digest of these papers looks like (for the email, the web copy and the preview). */
 export function digestView(
-  papers: CandidatePaper[],
+  papers: (CandidatePaper & { follows?: string[] })[],
   topicNames: Map<number, string>,
-  opts: { day: Day; frequency: Frequency; baseUrl: string },
+  opts: { day: Day; frequency: Frequency; baseUrl: string; wholeDay?: boolean },
 ): DigestView {
+  const dayUrl = listUrl(opts.baseUrl, opts.day, opts.frequency, []);
   return {
     heading: digestHeading(opts.day, opts.frequency),
-    webUrl: `${opts.baseUrl}/digests/${opts.day}${opts.frequency === "weekly" ? "?frequency=weekly" : ""}`,
+    webUrl: opts.wholeDay
+      ? dayUrl
+      : listUrl(
+          opts.baseUrl,
+          opts.day,
+          opts.frequency,
+          papers.map((p) => p.arxivId),
+        ),
+    dayUrl,
+    frequency: opts.frequency,
     papers: papers.map((p) => ({
       title: p.title,
       url: p.url,
@@ -82,6 +122,17 @@ export function digestView(
       arxivDate: p.arxivDate ?? undefined,
       upvotes: p.upvotes,
       topics: p.topicIds.map((t) => topicNames.get(t)).filter((n): n is string => !!n),
+      authors: p.authors,
+      aiSummary: p.aiSummary,
+      thumbnailUrl: p.thumbnailUrl,
+      arxivUrl: arxivUrl(p.arxivId),
+      pdfUrl: p.pdfUrl,
+      githubUrl: p.githubUrl,
+      githubStars: p.githubStars,
+      projectUrl: p.projectUrl,
+      comments: p.comments,
+      organization: p.organization,
+      follows: p.follows,
     })),
   };
 }
@@ -97,8 +148,19 @@ const readerTopicKeys = (frequency: Frequency) => Prisma.sql`
   WHERE s.status = 'active' AND s.frequency = ${frequency}::"Frequency"
   GROUP BY s.id`;
 
+export interface AssembleDeps {
+  db: Db;
+  config: Config;
+  log: Logger;
+  /**
+   * Brings the upvotes of the digest's days up to date just before the papers are chosen (the
+   * ingest snapshot can be hours old). A failure is logged and assembly goes on with the snapshot.
+   */
+  refreshUpvotes?: (days: { from: Day; to: Day }) => Promise<void>;
+}
+
 export async function assembleDigest(
-  deps: { db: Db; config: Config; log: Logger },
+  deps: AssembleDeps,
   input: { day: Day; frequency: Frequency },
 ): Promise<AssembleResult> {
   const { db, config, log } = deps;
@@ -106,6 +168,16 @@ export async function assembleDigest(
   if (digest.assembledAt) return { digestId: digest.id, assembledNow: false, variants: 0, deliveries: 0 };
 
   const started = Date.now();
+  if (deps.refreshUpvotes) {
+    await deps
+      .refreshUpvotes(digestRange(input.day, input.frequency))
+      .catch((err: unknown) =>
+        log.warn(
+          { err: (err as Error).message, day: input.day },
+          "upvotes not refreshed: the last ingest's counts are used",
+        ),
+      );
+  }
   const candidates = await loadCandidates(db, input.day, input.frequency);
   const names = await topicNames(db);
 

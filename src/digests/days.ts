@@ -1,5 +1,6 @@
 import { badRequest } from "../errors";
 import { addDays, todayIn } from "../papers/days";
+import { dayRangeLabel, longDay } from "../papers/display";
 
 export { addDays, todayIn };
 
@@ -25,22 +26,12 @@ export function weekdayIn(tz: string, now = new Date()): number {
   return ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(name);
 }
 
-const long = (day: Day) =>
-  new Intl.DateTimeFormat("en-GB", {
-    timeZone: "UTC",
-    weekday: "long",
-    day: "numeric",
-    month: "long",
-    year: "numeric",
-  }).format(dayToDate(day));
-const short = (day: Day) =>
-  new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", day: "numeric", month: "long" }).format(dayToDate(day));
-
 /** The days a digest covers: the day itself, or the seven days ending on it (weekly). */
 export function digestRange(day: Day, frequency: "daily" | "weekly"): { from: Day; to: Day } {
   return frequency === "daily" ? { from: day, to: day } : { from: addDays(day, -6), to: day };
 }
 
+/** "Tuesday 10 December 2024", or "the week of 4–10 December 2024" (the site's date format too). */
 export function digestHeading(day: Day, frequency: "daily" | "weekly"): string {
-  return frequency === "daily" ? long(day) : `the week of ${short(addDays(day, -6))} to ${long(day)}`;
+  return frequency === "daily" ? longDay(day) : `the week of ${dayRangeLabel(addDays(day, -6), day)}`;
 }

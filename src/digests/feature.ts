@@ -10,6 +10,7 @@ import { createSender } from "./send";
 import { createSendRateLimiter } from "./send-rate";
 import { dueDaily, dueWeekly } from "./scheduled";
 import { digestAdminApi, digestWebRoutes } from "./routes";
+import { countRefresher } from "../papers/feature";
 
 /** The digest engine: assembly, sending, reconciliation, schedules, the web copy and the admin side. */
 export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean }): Feature {
@@ -23,10 +24,12 @@ export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean })
     rateLimit: createSendRateLimiter(deps.redis, config.QUEUE_PREFIX, config.SEND_RATE_PER_SECOND),
     stopping: opts.stopping,
   });
+  const refresh = countRefresher(deps);
+  const refreshUpvotes = refresh && (async (days: { from: string; to: string }) => void (await refresh(days)));
   const sendOpts = { attempts: config.SEND_MAX_ATTEMPTS, backoffMs: config.SEND_RETRY_BASE_MS };
 
   const assembleAndQueue = async (data: AssembleJobData, log: typeof deps.log) => {
-    const result = await assembleDigest({ db, config, log }, data);
+    const result = await assembleDigest({ db, config, log, refreshUpvotes }, data);
     // Also after an earlier assembly: queue whatever is still pending (ids deduplicate).
     await queueSendBatches(queues, result.digestId, await pendingRanges(db, result.digestId, config.SEND_BATCH_SIZE), {
       ...sendOpts,

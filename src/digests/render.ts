@@ -2,6 +2,7 @@ import path from "node:path";
 import { Eta } from "eta";
 import mjml2html from "mjml";
 import type { VariantContent } from "./personal-message";
+import { authorLine, cleanLatex, compactCount, shortDay } from "../papers/display";
 
 /** A paper as a digest shows it (already cut to size). */
 export interface DigestPaper {
@@ -12,27 +13,70 @@ export interface DigestPaper {
   arxivDate?: string;
   upvotes: number;
   topics: string[];
+  /** The fields below are what the Hugging Face page shows; each is left out when unknown. */
+  authors?: string[];
+  aiSummary?: string | null;
+  thumbnailUrl?: string | null;
+  arxivUrl?: string | null;
+  pdfUrl?: string | null;
+  githubUrl?: string | null;
+  githubStars?: number | null;
+  projectUrl?: string | null;
+  comments?: number | null;
+  organization?: string | null;
+  /** Why the paper is in this reader's list beyond their topics, e.g. ["diffusion distillation"]. */
+  follows?: string[];
 }
 
 export interface DigestView {
-  /** e.g. "Tuesday 10 December 2024" or "Week of 2 to 8 December 2024". */
+  /** e.g. "Tuesday 10 December 2024" or "the week of 2–8 December 2024". */
   heading: string;
+  /** This list's own web copy ("view in the browser"). */
   webUrl: string;
+  /** The whole day's web copy. */
+  dayUrl?: string;
+  frequency?: "daily" | "weekly";
   papers: DigestPaper[];
+}
+
+/** A paper with its display strings worked out once, for the three templates. */
+export interface ShownPaper extends DigestPaper {
+  authorLine: string;
+  dateLabel: string | null;
+  starsLabel: string | null;
+}
+
+/** Display strings shared by the email and the web copy (one date format, "et al.", no LaTeX). */
+export function shownPaper(p: DigestPaper, limits = { abstract: ABSTRACT_LIMIT }): ShownPaper {
+  const clean = (s: string) => cleanLatex(s.replace(/%%/g, "%"));
+  return {
+    ...p,
+    title: cut(clean(p.title).replace(/\s+/g, " "), 300),
+    abstract: cut(clean(p.abstract).replace(/\s+/g, " ").trim(), limits.abstract),
+    aiSummary: p.aiSummary ? cut(clean(p.aiSummary), 300) : null,
+    organization: p.organization ? clean(p.organization) : null,
+    authors: (p.authors ?? []).map(clean),
+    authorLine: authorLine((p.authors ?? []).map(clean)),
+    dateLabel: p.arxivDate ? shortDay(p.arxivDate) : null,
+    starsLabel: p.githubStars ? compactCount(p.githubStars) : null,
+    follows: (p.follows ?? []).map(clean),
+  };
 }
 
 const emailsDir = path.resolve(__dirname, "..", "..", "templates", "emails");
 // HTML-escaping on: every source string (titles, abstracts) is untrusted.
 const eta = new Eta({ views: emailsDir, cache: true, autoEscape: true, autoTrim: false });
 
-const ABSTRACT_LIMIT = 600;
+const ABSTRACT_LIMIT = 420;
 const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1).trimEnd()}…` : s);
 
 export function subjectFor(view: DigestView): string {
   const [first] = view.papers;
   const rest = view.papers.length - 1;
-  const lead = first ? cut(first.title.replace(/\s+/g, " "), 80) : "";
-  return `Daily Papers · ${view.heading}: ${lead}${rest > 0 ? ` and ${rest} more` : ""}`;
+  const lead = first ? cut(cleanLatex(first.title).replace(/\s+/g, " "), 80) : "";
+  // "the week of 4–10 December 2025" reads as "Daily Papers · week of 4–10 December 2025".
+  const heading = view.heading.replace(/^the week of /, "week of ");
+  return `Daily Papers · ${heading}: ${lead}${rest > 0 ? ` and ${rest} more` : ""}`;
 }
 
 /**
@@ -41,12 +85,7 @@ export function subjectFor(view: DigestView): string {
  */
 export async function renderDigest(view: DigestView): Promise<VariantContent> {
   // "%%" could smuggle a placeholder in from a source: no paper text may contain one.
-  const clean = (s: string) => s.replace(/%%/g, "%");
-  const papers = view.papers.map((p) => ({
-    ...p,
-    title: cut(clean(p.title), 300),
-    abstract: cut(clean(p.abstract).replace(/\s+/g, " ").trim(), ABSTRACT_LIMIT),
-  }));
+  const papers = view.papers.map((p) => shownPaper(p));
   const subject = subjectFor(view);
   const data = {
     ...view,
@@ -58,7 +97,7 @@ export async function renderDigest(view: DigestView): Promise<VariantContent> {
       .join(" · "),
   };
   const source = eta.render("digest.mjml.eta", data);
-  const result = await mjml2html(source, { validationLevel: "soft", minify: false });
+  const result = await mjml2html(source, { validationLevel: "soft", minify: false, fonts: {} });
   if (result.errors?.length) {
     const first = result.errors[0]!;
     throw new Error(`digest template: ${first.formattedMessage ?? first.message}`);

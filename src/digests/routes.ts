@@ -10,7 +10,9 @@ import { deliveryCounts } from "./ledger";
 import { digestView, ensureDigest, loadCandidates, topicNames } from "./assemble";
 import { queueAssembly } from "./jobs";
 import { selectPapers } from "./select-papers";
-import { renderDigest } from "./render";
+import { renderDigest, shownPaper } from "./render";
+import { isDay } from "../papers/normalize";
+import { shortDay } from "../papers/display";
 import type { Frequency } from "../generated/prisma/enums";
 
 const frequencyOf = (value: unknown): Frequency => {
@@ -19,16 +21,54 @@ const frequencyOf = (value: unknown): Frequency => {
   throw badRequest("frequency must be daily or weekly");
 };
 
-/** GET /digests/:date: the web copy of a day's digest (every topic), linked from each email. */
+const readerDay = (value: string): string => {
+  if (!isDay(value))
+    throw notFound(
+      "There is no digest at this address. Digests have addresses like /digests/2025-12-10: the link in your email opens yours.",
+    );
+  return value;
+};
+
+/**
+ * GET /digests/:date: the web copy. With `?papers=id,id` (the "view in the browser" link of an
+ * email) exactly the papers that reader got, in their order; without, every paper of the day.
+ */
 export function digestWebRoutes(deps: { db: Db; config: Config; views: Views }): Router {
   const router = Router();
   router.get("/digests/:date", async (req, res) => {
-    const day = parseDay(req.params.date);
-    const frequency = frequencyOf(req.query.frequency);
-    const papers = await loadCandidates(deps.db, day, frequency);
-    if (papers.length === 0) throw notFound(`No papers were featured on ${day}.`);
-    const view = digestView(papers, await topicNames(deps.db), { day, frequency, baseUrl: deps.config.BASE_URL });
-    res.type("html").send(deps.views.render("digest", { title: `Digest of ${view.heading}`, ...view }));
+    const day = readerDay(req.params.date);
+    const frequency = req.query.frequency === "weekly" ? "weekly" : "daily";
+    const all = await loadCandidates(deps.db, day, frequency);
+    const wanted =
+      typeof req.query.papers === "string" && req.query.papers ? req.query.papers.split(",").slice(0, 100) : undefined;
+    const papers = wanted
+      ? wanted.map((id) => all.find((p) => p.arxivId === id)).filter((p): p is (typeof all)[number] => !!p)
+      : all;
+    if (papers.length === 0)
+      throw notFound(
+        all.length === 0
+          ? `No papers were featured on ${shortDay(day)}. Papers come out on weekdays.`
+          : `Those papers are not in the digest of ${shortDay(day)}.`,
+      );
+    const view = digestView(papers, await topicNames(deps.db), {
+      day,
+      frequency,
+      baseUrl: deps.config.BASE_URL,
+      wholeDay: !wanted,
+    });
+    res.type("html").send(
+      deps.views.render("digest", {
+        title: `Digest of ${view.heading}`,
+        heading: view.heading,
+        frequency,
+        own: !!wanted,
+        dayPath: `/digests/${day}${frequency === "weekly" ? "?frequency=weekly" : ""}`,
+        papers: view.papers.map((p) => {
+          const shown = shownPaper(p, { abstract: 1_200 });
+          return { ...shown, arxivDateLabel: shown.dateLabel, topics: p.topics.map((name) => ({ name })) };
+        }),
+      }),
+    );
   });
   return router;
 }

@@ -9,6 +9,17 @@ export interface CandidatePaper {
   arxivDate: string | null;
   upvotes: number;
   topicIds: number[];
+  /** What the reader looks for besides the title (absent in older callers' data). */
+  authors?: string[];
+  keywords?: string[];
+  aiSummary?: string | null;
+  thumbnailUrl?: string | null;
+  pdfUrl?: string | null;
+  githubUrl?: string | null;
+  githubStars?: number | null;
+  projectUrl?: string | null;
+  comments?: number | null;
+  organization?: string | null;
 }
 
 /**

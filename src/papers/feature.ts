@@ -12,9 +12,12 @@ import type { Logger } from "../logger";
 import { addDays, todayIn } from "./days";
 import { failedDays, ingestDay, type IngestResult } from "./ingest";
 import { paperListing } from "./listing";
+import { latestFeaturedDay } from "./queries";
+import { fetchArxivCategories } from "./sources/arxiv";
 import { isDay } from "./normalize";
 import { createPaperSource } from "./sources";
 import { seedDefaultTopics } from "./topics";
+import { refreshCounts } from "./refresh";
 import type { PaperSource } from "./types";
 
 export const INGEST_JOB = "ingest-day";
@@ -42,8 +45,37 @@ export function sourceFromConfig(
  */
 export async function defaultDays(source: PaperSource, timeZone: string, now = new Date()): Promise<string[]> {
   if (source.availableDays) return source.availableDays();
-  const today = todayIn(timeZone, now);
+  // A zone ahead of UTC reaches a date before Hugging Face (which answers 400 for it) does.
+  const utcToday = now.toISOString().slice(0, 10);
+  const local = todayIn(timeZone, now);
+  const today = local > utcToday ? utcToday : local;
   return [addDays(today, -1), today];
+}
+
+/**
+ * True when the newest stored day is older than the latest day the source could have listed
+ * (yesterday, by `defaultDays`): a new install, or one stopped for a while. Weekends have no
+ * papers, so on a Monday morning this asks again for Friday's list; that costs two requests.
+ */
+export async function latestDayMissing(db: AppDeps["db"], days: string[]): Promise<boolean> {
+  const latest = await latestFeaturedDay(db);
+  const expected = days[0];
+  return !latest || (expected !== undefined && latest < expected);
+}
+
+/**
+ * What digest assembly calls just before choosing papers: the day's upvotes read again from
+ * Hugging Face (the only source with live counts). Undefined for other sources.
+ */
+export function countRefresher(
+  deps: Pick<AppDeps, "db" | "config">,
+): ((days: { from: string; to: string }) => Promise<number>) | undefined {
+  if (deps.config.PAPERS_SOURCE !== "huggingface") return undefined;
+  // Few retries: a digest waits for this, and the last ingest's counts are a fine fallback.
+  const source = createPaperSource("huggingface", {
+    hf: { baseUrl: deps.config.HF_API_URL, retries: 1, timeoutMs: 10_000 },
+  });
+  return (days) => refreshCounts(deps.db, source, days);
 }
 
 export interface PapersFeatureOptions {
@@ -55,6 +87,11 @@ export function papersFeature(deps: AppDeps, opts: PapersFeatureOptions = {}): F
   const { config, db, queues, views } = deps;
   const configured = opts.source ?? sourceFromConfig(config);
   const sourceFor = (spec?: string) => (spec && spec !== configured.name ? sourceFromConfig(config, spec) : configured);
+  // Hugging Face lists no arXiv categories: they come from arXiv, many ids per request.
+  const categoriesFor = (source: PaperSource) =>
+    source.name === "huggingface"
+      ? (ids: string[]) => fetchArxivCategories(ids, { baseUrl: config.ARXIV_API_URL, retries: 1 })
+      : undefined;
 
   async function ingestJob(job: Job<IngestJobData>, log: Logger) {
     const data = job.data ?? {};
@@ -63,7 +100,7 @@ export function papersFeature(deps: AppDeps, opts: PapersFeatureOptions = {}): F
     const source = sourceFor(data.source);
     const days = data.day ? [data.day] : await defaultDays(source, config.DIGEST_TZ);
     const results: IngestResult[] = [];
-    for (const day of days) results.push(await ingestDay(db, source, day, { log }));
+    for (const day of days) results.push(await ingestDay(db, source, day, { log, categories: categoriesFor(source) }));
     const failed = results.filter((r) => r.error);
     // Thrown so BullMQ retries with backoff; each attempt is its own recorded run.
     if (failed.length) throw new Error(failed.map((r) => `${r.day}: ${r.error}`).join("; "));
@@ -117,6 +154,17 @@ export function papersFeature(deps: AppDeps, opts: PapersFeatureOptions = {}): F
         data: {},
       },
     ],
+    async catchUp() {
+      // Without this a new install shows no papers until the next INGEST_CRON run (up to 3 h).
+      if (configured.availableDays) return;
+      const days = await defaultDays(configured, config.DIGEST_TZ);
+      if (await latestDayMissing(db, days)) {
+        deps.log.info({ days, source: configured.name }, "the latest papers are missing: ingesting them now");
+        await queues.ingest.add(INGEST_JOB, {} satisfies IngestJobData, {
+          jobId: `startup-${configured.name.replace(/[^\w-]/g, "_")}-${new Date().toISOString().slice(0, 13)}`,
+        });
+      }
+    },
     async init() {
       await seedDefaultTopics(db);
       // A bundled source (sample, file) has fixed days that no schedule will ask for: load them

@@ -55,7 +55,9 @@ export async function getText(url: string, opts: HttpRetryOptions = {}): Promise
       });
       const body = await res.text();
       if (res.ok) return body;
-      lastError = new SourceError(`GET ${url} answered ${res.status}`, {
+      // The body says why (Hugging Face: {"error":"..."}): keep a short excerpt for the log.
+      const why = body.replace(/\s+/g, " ").trim().slice(0, 300);
+      lastError = new SourceError(`GET ${url} answered ${res.status}${why ? `: ${why}` : ""}`, {
         status: res.status,
         retryable: retryableStatus(res.status),
       });
@@ -76,8 +78,14 @@ export async function getText(url: string, opts: HttpRetryOptions = {}): Promise
     } catch (err) {
       if (err instanceof SourceError && (!err.retryable || err.message.includes("Retry-After"))) throw err;
       if (!(err instanceof SourceError)) {
+        const code = ((err as { cause?: { code?: unknown } }).cause?.code ?? "") as string;
+        const offline = ["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ENETUNREACH", "EHOSTUNREACH"].includes(code);
         const reason =
-          (err as Error).name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : (err as Error).message;
+          (err as Error).name === "TimeoutError"
+            ? `timed out after ${timeoutMs} ms`
+            : offline
+              ? `cannot reach ${new URL(url).host} (${code}: no network, or the host is down)`
+              : (err as Error).message;
         lastError = new SourceError(`GET ${url} failed: ${reason}`, { retryable: true, cause: err });
       }
     }

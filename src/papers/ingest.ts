@@ -4,6 +4,7 @@
  */
 import type { Db } from "../db";
 import type { Logger } from "../logger";
+import { arxivIdOf } from "./normalize";
 import { matchPapers } from "./topics";
 import type { NormalizedPaper, PaperSource, SkippedRecord } from "./types";
 
@@ -20,8 +21,10 @@ export interface IngestResult {
 
 /**
  * Inserts or refreshes one paper. Re-ingesting never duplicates (unique arXiv id) and never loses
- * what another source knew: upvotes only grow (the arXiv source has none), the featured day is the
- * earliest seen, keywords and links are kept when the new record has none.
+ * what another source knew: upvotes only grow (the arXiv source has none), keywords, links and
+ * the Hugging Face fields are kept when the new record has none. A paper a curated list (Hugging
+ * Face, or a file in its shape) named keeps that list's day, link and source whatever arXiv says
+ * later; between two records of the same kind the curated one's day wins, arXiv's the earliest.
  */
 export async function upsertPaper(
   db: Db,
@@ -29,22 +32,35 @@ export async function upsertPaper(
   source: string,
 ): Promise<{ id: number; inserted: boolean }> {
   const rows = await db.$queryRaw<{ id: number; inserted: boolean }[]>`
-    INSERT INTO papers (arxiv_id, title, abstract, authors, arxiv_date, featured_on, upvotes, keywords, url, pdf_url, github_url, project_url, source, updated_at)
+    INSERT INTO papers (arxiv_id, title, abstract, authors, arxiv_date, featured_on, upvotes, keywords, url, pdf_url, github_url, project_url,
+                        ai_summary, thumbnail_url, github_stars, num_comments, organization, categories, curated, source, updated_at)
     VALUES (${p.arxivId}, ${p.title}, ${p.abstract}, ${p.authors}::text[], ${p.arxivDate}::date, ${p.featuredOn}::date, ${p.upvotes},
-            ${p.keywords}::text[], ${p.url}, ${p.pdfUrl}, ${p.githubUrl}, ${p.projectUrl}, ${source}, now())
+            ${p.keywords}::text[], ${p.url}, ${p.pdfUrl}, ${p.githubUrl}, ${p.projectUrl},
+            ${p.aiSummary}, ${p.thumbnailUrl}, ${p.githubStars}, ${p.comments}, ${p.organization}, ${p.categories}::text[], ${p.curated},
+            ${source}, now())
     ON CONFLICT (arxiv_id) DO UPDATE SET
       title = EXCLUDED.title,
       abstract = CASE WHEN EXCLUDED.abstract <> '' THEN EXCLUDED.abstract ELSE papers.abstract END,
       authors = CASE WHEN cardinality(EXCLUDED.authors) > 0 THEN EXCLUDED.authors ELSE papers.authors END,
       arxiv_date = COALESCE(EXCLUDED.arxiv_date, papers.arxiv_date),
-      featured_on = LEAST(papers.featured_on, EXCLUDED.featured_on),
+      featured_on = CASE
+        WHEN papers.curated AND NOT EXCLUDED.curated THEN papers.featured_on
+        WHEN EXCLUDED.curated THEN EXCLUDED.featured_on
+        ELSE LEAST(papers.featured_on, EXCLUDED.featured_on) END,
       upvotes = GREATEST(papers.upvotes, EXCLUDED.upvotes),
       keywords = CASE WHEN cardinality(EXCLUDED.keywords) > 0 THEN EXCLUDED.keywords ELSE papers.keywords END,
-      url = EXCLUDED.url,
+      url = CASE WHEN papers.curated AND NOT EXCLUDED.curated THEN papers.url ELSE EXCLUDED.url END,
       pdf_url = COALESCE(EXCLUDED.pdf_url, papers.pdf_url),
       github_url = COALESCE(EXCLUDED.github_url, papers.github_url),
       project_url = COALESCE(EXCLUDED.project_url, papers.project_url),
-      source = EXCLUDED.source,
+      ai_summary = COALESCE(EXCLUDED.ai_summary, papers.ai_summary),
+      thumbnail_url = COALESCE(EXCLUDED.thumbnail_url, papers.thumbnail_url),
+      github_stars = COALESCE(EXCLUDED.github_stars, papers.github_stars),
+      num_comments = COALESCE(EXCLUDED.num_comments, papers.num_comments),
+      organization = COALESCE(EXCLUDED.organization, papers.organization),
+      categories = CASE WHEN cardinality(EXCLUDED.categories) > 0 THEN EXCLUDED.categories ELSE papers.categories END,
+      curated = papers.curated OR EXCLUDED.curated,
+      source = CASE WHEN papers.curated AND NOT EXCLUDED.curated THEN papers.source ELSE EXCLUDED.source END,
       updated_at = now()
     RETURNING id, (xmax = 0) AS inserted`;
   return rows[0]!;
@@ -52,6 +68,11 @@ export async function upsertPaper(
 
 export interface IngestOptions {
   log?: Logger;
+  /**
+   * arXiv categories for papers that came without them (Hugging Face gives none), in one batched
+   * request; a failure only costs the categories (logged), never the day.
+   */
+  categories?: (arxivIds: string[]) => Promise<Map<string, string[]>>;
 }
 
 /** Runs one day. A source failure is recorded on the run and re-thrown (the job then retries). */
@@ -75,6 +96,19 @@ export async function ingestDay(
     const fetched = await source.fetchDay(day);
     result.fetched = fetched.papers.length + fetched.skipped.length;
     result.skipped.push(...fetched.skipped);
+    if (fetched.notice) opts.log?.info({ day, source: source.name }, fetched.notice);
+    const needCategories = fetched.papers.filter((p) => p.categories.length === 0 && arxivIdOf(p.arxivId));
+    if (opts.categories && needCategories.length) {
+      try {
+        const found = await opts.categories(needCategories.map((p) => p.arxivId));
+        for (const p of needCategories) p.categories = found.get(p.arxivId) ?? [];
+      } catch (err) {
+        opts.log?.warn(
+          { day, err: (err as Error).message },
+          "arXiv categories not fetched: topics use the other signals",
+        );
+      }
+    }
     const ids: number[] = [];
     for (const paper of fetched.papers) {
       try {

@@ -4,14 +4,20 @@
  */
 import type { Db } from "../db";
 import { isDay } from "./normalize";
+import { arxivUrl, authorLine, cleanLatex, compactCount, shortDay } from "./display";
 import { featuredDays, latestFeaturedDay, listPapers, type PaperListItem } from "./queries";
 
 export interface PaperListing {
   /** The day shown (YYYY-MM-DD), or null when there are no papers at all. */
   day: string | null;
-  /** The day as people read it, e.g. "Dec 10, 2025". */
+  /** The day as people read it, e.g. "10 Dec 2025". */
   dayLabel: string | null;
-  papers: (PaperListItem & { arxivDateLabel: string | null })[];
+  papers: (PaperListItem & {
+    arxivDateLabel: string | null;
+    authorLine: string;
+    arxivUrl: string | null;
+    starsLabel: string | null;
+  })[];
   topics: { slug: string; name: string; selected: boolean }[];
   /** The selected topic's slug (unknown slugs are ignored). */
   topic: string | null;
@@ -21,13 +27,8 @@ export interface PaperListing {
   basePath: string;
 }
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** "Dec 10, 2025" (dates are stored as days: no time zone to apply). */
-export function dayLabel(day: string): string {
-  const [y, m, d] = day.split("-").map(Number);
-  return `${MONTHS[(m ?? 1) - 1]} ${d}, ${y}`;
-}
+/** "10 Dec 2025": the one date format of the site and the emails (see display.ts). */
+export const dayLabel = shortDay;
 
 export async function paperListing(
   db: Db,
@@ -45,7 +46,14 @@ export async function paperListing(
   return {
     day,
     dayLabel: day ? dayLabel(day) : null,
-    papers: papers.map((p) => ({ ...p, arxivDateLabel: p.arxivDate ? dayLabel(p.arxivDate) : null })),
+    papers: papers.map((p) => ({
+      ...p,
+      abstract: cleanLatex(p.abstract),
+      arxivDateLabel: p.arxivDate ? dayLabel(p.arxivDate) : null,
+      authorLine: authorLine(p.authors),
+      arxivUrl: arxivUrl(p.arxivId),
+      starsLabel: p.githubStars ? compactCount(p.githubStars) : null,
+    })),
     topics: topics.map((t) => ({ ...t, selected: t.slug === topic })),
     topic,
     earlierDays: earlier.map((d) => ({ ...d, label: dayLabel(d.day) })),

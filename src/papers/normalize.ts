@@ -97,7 +97,29 @@ export interface RawPaperFields {
   pdfUrl?: unknown;
   githubUrl?: unknown;
   projectUrl?: unknown;
+  aiSummary?: unknown;
+  thumbnailUrl?: unknown;
+  githubStars?: unknown;
+  comments?: unknown;
+  organization?: unknown;
+  categories?: unknown;
+  curated?: boolean;
 }
+
+/** A non-negative whole count, or null when the source gave none. */
+function count(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0
+    ? Math.min(Math.floor(value), 2_000_000_000)
+    : null;
+}
+
+/** An https URL or null: images go into emails, where plain http is blocked or flagged. */
+export function httpsUrl(value: unknown): string | null {
+  const url = safeUrl(value);
+  return url?.startsWith("https://") ? url : null;
+}
+
+const CATEGORY = /^[a-z-]+(?:\.[A-Za-z-]+)?$/;
 
 /** Builds a NormalizedPaper, or says why the record cannot be one. */
 export function normalizePaper(raw: RawPaperFields): { paper: NormalizedPaper } | { reason: string } {
@@ -133,6 +155,15 @@ export function normalizePaper(raw: RawPaperFields): { paper: NormalizedPaper } 
       pdfUrl: safeUrl(raw.pdfUrl),
       githubUrl: safeUrl(raw.githubUrl),
       projectUrl: safeUrl(raw.projectUrl),
+      aiSummary: cleanText(raw.aiSummary, 1_000) || null,
+      thumbnailUrl: httpsUrl(raw.thumbnailUrl),
+      githubStars: count(raw.githubStars),
+      comments: count(raw.comments),
+      organization: cleanText(raw.organization, LIMITS.authorName) || null,
+      categories: Array.isArray(raw.categories)
+        ? [...new Set(raw.categories.map((c) => cleanText(c, 40)).filter((c) => CATEGORY.test(c)))].slice(0, 20)
+        : [],
+      curated: raw.curated ?? false,
     },
   };
 }

@@ -45,6 +45,8 @@ export async function listPapers(db: Db, opts: ListPapersOptions = {}): Promise<
     SELECT p.id, p.arxiv_id AS "arxivId", p.title, p.abstract, p.authors,
            to_char(p.arxiv_date, 'YYYY-MM-DD') AS "arxivDate", to_char(p.featured_on, 'YYYY-MM-DD') AS "featuredOn",
            p.upvotes, p.keywords, p.url, p.pdf_url AS "pdfUrl", p.github_url AS "githubUrl", p.project_url AS "projectUrl",
+           p.ai_summary AS "aiSummary", p.thumbnail_url AS "thumbnailUrl", p.github_stars AS "githubStars",
+           p.num_comments AS "comments", p.organization, p.categories, p.curated,
            COALESCE((SELECT json_agg(json_build_object('slug', t.slug, 'name', t.name) ORDER BY t.position, t.slug)
                      FROM paper_topics pt JOIN topics t ON t.id = pt.topic_id WHERE pt.paper_id = p.id), '[]'::json) AS topics
     FROM papers p

@@ -15,6 +15,17 @@ export interface NormalizedPaper {
   pdfUrl: string | null;
   githubUrl: string | null;
   projectUrl: string | null;
+  /** Hugging Face's one-line summary. */
+  aiSummary: string | null;
+  /** https only (it is shown in emails). */
+  thumbnailUrl: string | null;
+  githubStars: number | null;
+  comments: number | null;
+  organization: string | null;
+  /** arXiv categories, e.g. ["cs.CL", "cs.LG"] (primary first when known). */
+  categories: string[];
+  /** Named by a curated daily list (Hugging Face or a file in its shape): its day and link win. */
+  curated: boolean;
 }
 
 /** A record a source could not use. Reported with the run, never fatal to it. */
@@ -27,6 +38,8 @@ export interface SkippedRecord {
 export interface DayResult {
   papers: NormalizedPaper[];
   skipped: SkippedRecord[];
+  /** Why nothing was asked (e.g. a day still in the future for the source), for the log. */
+  notice?: string;
 }
 
 /** The one narrow interface every paper source implements: "give me the papers featured on day D". */

@@ -128,7 +128,7 @@ describe("the daily digest, end to end", () => {
       expect(email.parsed.html).toBeTruthy();
       expect(email.parsed.messageId).toMatch(/^<digest-[0-9a-f-]+-\d+@example\.org>$/);
       expect(email.parsed.date).toBeInstanceOf(Date);
-      expect(email.parsed.subject).toMatch(/^Daily Papers · Tuesday, 10 December 2024: /);
+      expect(email.parsed.subject).toMatch(/^Daily Papers · Tuesday 10 December 2024: /);
       expect(email.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
       expect(email.raw).toMatch(/^List-Id: Daily Papers <daily-papers\.localhost>\r$/m);
       const token = email.raw.match(/^List-Unsubscribe:\s+<http:\/\/localhost:\d+\/unsubscribe\/([\w.-]+)>/m)![1]!;
@@ -176,14 +176,33 @@ describe("the daily digest, end to end", () => {
     expect(await app.db.delivery.count({ where: { subscriber: { email: "continual@example.org" } } })).toBe(0);
   });
 
-  it("when the web copy is opened, then it shows the day's papers escaped; an unknown day is a 404 and a bad date a 400", async () => {
+  it("when the web copy is opened, then it shows the day's papers escaped; an unknown day or a bad date is a 404 in words for readers", async () => {
     const page = await fetch(`${app.url}/digests/${DAY}`);
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain("Robots &lt;script&gt;");
     expect(html.indexOf("Score estimation")).toBeLessThan(html.indexOf("A small language model"));
     expect((await fetch(`${app.url}/digests/2020-01-01`)).status).toBe(404);
-    expect((await fetch(`${app.url}/digests/2024-13-45`)).status).toBe(400);
+    // Not a day: a 404 in the reader's words, with a way home.
+    const nonsense = await fetch(`${app.url}/digests/nonsense`);
+    expect(nonsense.status).toBe(404);
+    const body = await nonsense.text();
+    expect(body).toContain("There is no digest at this address");
+    expect(body).toContain('href="/"');
+    expect((await fetch(`${app.url}/digests/2024-13-45`)).status).toBe(404);
+  });
+
+  it("when a reader follows the email's 'view in your browser' link, then it opens exactly their papers; the plain address the whole day", async () => {
+    const robot = byRecipient().get("robot@example.org")!;
+    const link = /<a href="([^"]+)"[^>]*>View in your browser<\/a>/.exec(robot.parsed.html || "")?.[1];
+    expect(link).toBeDefined();
+    const own = await (await fetch(link!.replace(/&amp;/g, "&").replace(/^http:\/\/localhost:\d+/, app.url!))).text();
+    expect(own).toContain("Robots &lt;script&gt;");
+    expect(own).not.toContain("Score estimation");
+    expect(own).toContain(`href="/digests/${DAY}"`);
+    const whole = await (await fetch(`${app.url}/digests/${DAY}`)).text();
+    expect(whole).toContain("Robots &lt;script&gt;");
+    expect(whole).toContain("Score estimation");
   });
 
   it("when the admin previews a topic choice, then the rendered template is shown behind the token", async () => {

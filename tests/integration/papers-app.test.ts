@@ -35,11 +35,11 @@ describe("the papers feature in the running app, with the bundled sample", () =>
     const res = await fetch(`${app.url}/papers`);
     expect(res.status).toBe(200);
     const html = await res.text();
-    expect(html).toContain('<time datetime="2025-12-10">Dec 10, 2025</time>');
+    expect(html).toContain('<time datetime="2025-12-10">10 Dec 2025</time>');
     // Dec 10 holds the seed's first eight papers; "Efficient Personalization..." has 2 upvotes, the rest 0.
-    const titles = [...html.matchAll(/<h3><a href="[^"]+" rel="noopener noreferrer">([^<]+)<\/a><\/h3>/g)].map(
-      (m) => m[1],
-    );
+    const titles = [
+      ...html.matchAll(/<h3 class="paper-title"><a href="[^"]+" rel="noopener noreferrer">([^<]+)<\/a><\/h3>/g),
+    ].map((m) => m[1]);
     expect(titles).toHaveLength(8);
     expect(titles[0]).toBe("Efficient Personalization of Quantized Diffusion Model without Backpropagation");
     expect(html).toContain("3 authors");
@@ -65,7 +65,7 @@ describe("the papers feature in the running app, with the bundled sample", () =>
 
   it("when a day has no papers, then the page says so and still links to earlier days", async () => {
     const html = await (await fetch(`${app.url}/papers/2025-12-07`)).text();
-    expect(html).toContain("No papers for Dec 7, 2025.");
+    expect(html).toContain("No papers for 7 Dec 2025.");
     expect(html).toContain('href="/papers/2025-12-05"');
   });
 });
@@ -76,7 +76,11 @@ describe("the ingest job against a local Hugging Face replay server", () => {
   let events: QueueEvents;
   beforeAll(async () => {
     hf = await startReplayServer();
-    app = await startTestApp({ PAPERS_SOURCE: "huggingface", HF_API_URL: hf.url });
+    app = await startTestApp({
+      PAPERS_SOURCE: "huggingface",
+      HF_API_URL: hf.url,
+      ARXIV_API_URL: `${hf.url}/api/query`,
+    });
     events = new QueueEvents("ingest", { connection: { url: app.redisUrl }, prefix: app.config.QUEUE_PREFIX });
     await events.waitUntilReady();
   });
@@ -156,7 +160,7 @@ describe("the newsletter command line", () => {
       /2025-12-10 from file:tests\/fixtures\/papers\/hf-2025-12-10-p1.json: fetched 5, new 2, updated 0, skipped 3/,
     );
     expect(ingest.output()).toContain("skipped: no valid arXiv id");
-    expect(ingest.output()).toContain("skipped: entry without a featured day (publishedAt)");
+    expect(ingest.output()).toContain("skipped: entry without a featured day (submittedOnDailyAt or publishedAt)");
 
     const add = runTs(
       "bin/newsletter.js",

@@ -19,6 +19,13 @@ const paper = (p: Partial<NormalizedPaper> & Pick<NormalizedPaper, "arxivId" | "
   pdfUrl: null,
   githubUrl: null,
   projectUrl: null,
+  aiSummary: null,
+  thumbnailUrl: null,
+  githubStars: null,
+  comments: null,
+  organization: null,
+  categories: [],
+  curated: true,
   ...p,
 });
 

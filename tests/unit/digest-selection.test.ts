@@ -47,6 +47,6 @@ describe("digest days", () => {
   it("when the digest is weekly, then it covers the seven days ending on its day", () => {
     expect(digestRange("2024-12-10", "weekly")).toEqual({ from: "2024-12-04", to: "2024-12-10" });
     expect(digestRange("2024-12-10", "daily")).toEqual({ from: "2024-12-10", to: "2024-12-10" });
-    expect(digestHeading("2024-12-10", "weekly")).toBe("the week of 4 December to Tuesday, 10 December 2024");
+    expect(digestHeading("2024-12-10", "weekly")).toBe("the week of 4–10 December 2024");
   });
 });

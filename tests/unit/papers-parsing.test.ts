@@ -108,7 +108,56 @@ describe("parsing Hugging Face daily papers", () => {
       pdfUrl: "https://arxiv.org/pdf/2512.08801",
       githubUrl: "https://github.com/example/score-estimation",
       projectUrl: null,
+      aiSummary: "Score matching analysed as kernel regression.",
+      thumbnailUrl: "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2512.08801.png",
+      githubStars: null,
+      comments: 2,
+      organization: null,
+      categories: [],
+      curated: true,
     });
+  });
+
+  it("when the answer has the current shape, then the paper is on its submittedOnDailyAt day with every field", () => {
+    const entries = JSON.parse(fixture("hf-current-shape.json")) as unknown[];
+    // The outer publishedAt is the arXiv time (26 Feb); the list day is submittedOnDailyAt (6 Mar).
+    const { papers, skipped } = parseDailyPapers(entries);
+    expect(skipped).toEqual([]);
+    expect(papers[0]).toEqual({
+      arxivId: "2602.23229",
+      title: "Large Multimodal Models as General In-Context Classifiers",
+      abstract: expect.stringMatching(
+        /^Which multimodal model should we use for classification\?.*specialized models\.$/,
+      ),
+      authors: ["Marco Garosi", "Matteo Farina", "Alessandro Conti", "Massimiliano Mancini", "Elisa Ricci"],
+      arxivDate: "2026-02-26",
+      featuredOn: "2026-03-06",
+      upvotes: 10,
+      keywords: expect.arrayContaining(["Large Multimodal Models", "in-context learning"]),
+      url: "https://huggingface.co/papers/2602.23229",
+      pdfUrl: "https://arxiv.org/pdf/2602.23229",
+      githubUrl: "https://github.com/marco-garosi/CIRCLE",
+      projectUrl: "https://circle-lmm.github.io/",
+      aiSummary: expect.stringMatching(/^Large Multimodal Models demonstrate superior performance/),
+      thumbnailUrl: "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2602.23229.png",
+      githubStars: 9,
+      comments: 1,
+      organization: "Multimedia and Human Understanding Group",
+      categories: [],
+      curated: true,
+    });
+  });
+
+  it("when authors are hidden on Hugging Face, then they are dropped; an http thumbnail is dropped too", () => {
+    const [entry] = JSON.parse(fixture("hf-current-shape.json")) as {
+      paper: { authors: { hidden: boolean }[] };
+      thumbnail: string;
+    }[];
+    entry!.paper.authors[1]!.hidden = true;
+    entry!.thumbnail = "http://insecure.example/t.png";
+    const [paper] = parseDailyPapers([entry]).papers;
+    expect(paper!.authors).toEqual(["Marco Garosi", "Alessandro Conti", "Massimiliano Mancini", "Elisa Ricci"]);
+    expect(paper!.thumbnailUrl).toBeNull();
   });
 
   it("when the answer is not an array, then it is refused with a clear error", () => {

@@ -24,7 +24,15 @@ const parser = new XMLParser({
 type AtomEntry = Record<string, unknown> & {
   link?: { "@_href"?: string; "@_title"?: string; "@_rel"?: string }[];
   author?: { name?: unknown }[];
+  primary_category?: { "@_term"?: string };
+  category?: { "@_term"?: string }[];
 };
+
+/** An entry's categories, the primary one first. */
+const categoriesOf = (entry: AtomEntry): string[] =>
+  [entry.primary_category?.["@_term"], ...(entry.category ?? []).map((c) => c?.["@_term"])].filter(
+    (c): c is string => typeof c === "string" && c.length > 0,
+  );
 
 const text = (v: unknown): string =>
   typeof v === "string" ? v : typeof v === "object" && v && "#text" in v ? String(v["#text"]) : "";
@@ -58,6 +66,7 @@ export function parseArxivFeed(xml: string, day: string): DayResult & { total: n
       url: arxivId ? `https://arxiv.org/abs/${arxivId}` : "",
       pdfUrl:
         links.find((l) => l["@_title"] === "pdf")?.["@_href"] ?? (arxivId ? `https://arxiv.org/pdf/${arxivId}` : null),
+      categories: categoriesOf(entry),
     });
     if ("reason" in result) skipped.push({ reason: result.reason, raw: excerpt(entry) });
     else papers.push(result.paper);
@@ -130,4 +139,35 @@ export function arxivSource(opts: ArxivSourceOptions = {}): PaperSource {
       return { papers: dedupeById(papers), skipped };
     },
   };
+}
+
+/**
+ * The arXiv categories of many papers in one request (`id_list=a,b,c`): Hugging Face does not
+ * give them, and topic matching uses them. At most `batch` ids per request (default 100), each
+ * request spaced like every other arXiv call. Ids arXiv does not know are simply absent.
+ */
+export async function fetchArxivCategories(
+  ids: string[],
+  opts: ArxivSourceOptions & { batch?: number; throttle?: () => Promise<void> } = {},
+): Promise<Map<string, string[]>> {
+  const base = opts.baseUrl ?? ARXIV_DEFAULT_URL;
+  const batch = opts.batch ?? 100;
+  const throttle = opts.throttle ?? minIntervalLimiter(opts.minIntervalMs ?? 3_000, opts.sleep);
+  const found = new Map<string, string[]>();
+  const unique = [...new Set(ids.filter((id) => arxivIdOf(id) === id))];
+  for (let i = 0; i < unique.length; i += batch) {
+    const chunk = unique.slice(i, i + batch);
+    const params = new URLSearchParams({ id_list: chunk.join(","), max_results: String(chunk.length) });
+    await throttle();
+    const xml = await getText(`${base}?${params}`, opts);
+    const valid = XMLValidator.validate(xml);
+    if (valid !== true) throw new SourceError(`arXiv answered malformed XML: ${valid.err.msg}`);
+    const entries = ((parser.parse(xml) as { feed?: { entry?: AtomEntry[] } }).feed?.entry ?? []) as AtomEntry[];
+    for (const entry of entries) {
+      const id = arxivIdOf(text(entry.id));
+      const categories = categoriesOf(entry);
+      if (id && categories.length) found.set(id, [...new Set(categories)]);
+    }
+  }
+  return found;
 }

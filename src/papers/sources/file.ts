@@ -1,11 +1,12 @@
 /**
  * `file:PATH`: a JSON file in the Hugging Face daily_papers shape (an array of entries), each
- * entry featured on the day of its outer `publishedAt`. Useful for replaying a saved answer.
+ * entry featured on its `paper.submittedOnDailyAt` day (older shapes: the outer `publishedAt`).
+ * Useful for replaying a saved answer.
  */
 import fs from "node:fs/promises";
-import { dayOf, excerpt } from "../normalize";
+import { excerpt } from "../normalize";
 import { SourceError, type PaperSource } from "../types";
-import { dedupeById, parseDailyPapers, type ParseOptions } from "./huggingface";
+import { dedupeById, featuredDayOf, parseDailyPapers, type ParseOptions } from "./huggingface";
 
 export interface JsonFileSourceOptions extends Omit<ParseOptions, "featuredOn"> {
   name?: string;
@@ -38,7 +39,7 @@ export function jsonFileSource(filePath: string, opts: JsonFileSourceOptions = {
     name: opts.name ?? `file:${filePath}`,
     async fetchDay(day) {
       const all = await load();
-      const featured = (e: unknown) => dayOf((e as { publishedAt?: unknown } | null)?.publishedAt);
+      const featured = (e: unknown) => featuredDayOf(e);
       const { papers, skipped } = parseDailyPapers(
         all.filter((e) => featured(e) === day),
         opts,
@@ -46,15 +47,11 @@ export function jsonFileSource(filePath: string, opts: JsonFileSourceOptions = {
       // An entry without a featured day belongs to no day: report it with every day read, not silently drop it.
       for (const e of all)
         if (featured(e) === null)
-          skipped.push({ reason: "entry without a featured day (publishedAt)", raw: excerpt(e) });
+          skipped.push({ reason: "entry without a featured day (submittedOnDailyAt or publishedAt)", raw: excerpt(e) });
       return { papers: dedupeById(papers), skipped };
     },
     async availableDays() {
-      const days = new Set(
-        (await load())
-          .map((e) => dayOf((e as { publishedAt?: unknown } | null)?.publishedAt))
-          .filter((d): d is string => d !== null),
-      );
+      const days = new Set((await load()).map((e) => featuredDayOf(e)).filter((d): d is string => d !== null));
       return [...days].sort();
     },
   };

@@ -1,16 +1,19 @@
 /**
  * Hugging Face Daily Papers: GET {base}/api/daily_papers?date=D&limit=100&p=N, pages until an
- * empty one. The answer is an array of { paper: { id, title, summary, authors, publishedAt,
- * upvotes, ai_keywords?, githubRepo?, projectPage? }, publishedAt (the featured day), ... }.
+ * empty one. The answer is an array of { paper: { id, title, summary, authors: [{ name, hidden }],
+ * publishedAt (arXiv), submittedOnDailyAt (the day it was listed), upvotes, ai_summary?,
+ * ai_keywords?, githubRepo?, githubStars?, projectPage?, organization? }, publishedAt, thumbnail,
+ * numComments, organization? } (tests/fixtures/papers/hf-current-shape.json is a recorded entry).
+ * The listed day is `paper.submittedOnDailyAt`: the outer `publishedAt` is now the arXiv time.
  */
 import { getText, type HttpRetryOptions } from "../http";
-import { arxivIdOf, excerpt, normalizePaper } from "../normalize";
+import { arxivIdOf, dayOf, excerpt, normalizePaper } from "../normalize";
 import { SourceError, type DayResult, type NormalizedPaper, type PaperSource, type SkippedRecord } from "../types";
 
 export const HF_DEFAULT_URL = "https://huggingface.co";
 
 export interface ParseOptions {
-  /** The featured day of every entry (the API's `date=`); default each entry's outer `publishedAt`. */
+  /** The day asked for (the API's `date=`): used for entries without `submittedOnDailyAt`. */
   featuredOn?: string;
   /** Ids the source accepts besides arXiv ones (the bundled sample uses `sample-NN`). */
   extraId?: RegExp;
@@ -19,6 +22,26 @@ export interface ParseOptions {
 }
 
 const hfLink = (id: string) => `${HF_DEFAULT_URL}/papers/${id}`;
+
+type Entry = { paper?: Record<string, unknown>; publishedAt?: unknown; organization?: unknown } | null;
+
+/**
+ * The day an entry was listed on Daily Papers: `paper.submittedOnDailyAt` first; then the day
+ * asked for; the outer `publishedAt` only for older answers that had neither.
+ */
+export function featuredDayOf(entry: unknown, askedFor?: string): string | null {
+  const e = entry as Entry;
+  return dayOf(e?.paper?.submittedOnDailyAt) ?? askedFor ?? dayOf(e?.publishedAt);
+}
+
+const nameOf = (o: unknown): unknown =>
+  o && typeof o === "object" ? ((o as { fullname?: unknown }).fullname ?? (o as { name?: unknown }).name) : undefined;
+
+/** Authors as shown: the ones Hugging Face marks hidden are not shown there, nor here. */
+const visibleAuthors = (authors: unknown): unknown =>
+  Array.isArray(authors)
+    ? authors.filter((a) => !(a && typeof a === "object" && (a as { hidden?: unknown }).hidden === true))
+    : authors;
 
 /** Parses one answer (already JSON-decoded). Not an array: the whole answer is refused. */
 export function parseDailyPapers(json: unknown, opts: ParseOptions = {}): DayResult {
@@ -41,15 +64,21 @@ export function parseDailyPapers(json: unknown, opts: ParseOptions = {}): DayRes
       arxivId,
       title: paper.title ?? (entry as { title?: unknown }).title,
       abstract: paper.summary ?? (entry as { summary?: unknown }).summary,
-      authors: paper.authors,
+      authors: visibleAuthors(paper.authors),
       arxivDate: paper.publishedAt,
-      featuredOn: opts.featuredOn ?? (entry as { publishedAt?: unknown }).publishedAt,
+      featuredOn: featuredDayOf(entry, opts.featuredOn),
       upvotes: paper.upvotes,
       keywords: paper.ai_keywords,
       url: arxivId ? (opts.linkFor ?? hfLink)(arxivId, typeof paper.title === "string" ? paper.title : "") : "",
       pdfUrl: arxivId && !opts.extraId?.test(arxivId) ? `https://arxiv.org/pdf/${arxivId}` : null,
       githubUrl: paper.githubRepo,
       projectUrl: paper.projectPage,
+      aiSummary: paper.ai_summary,
+      thumbnailUrl: (entry as { thumbnail?: unknown }).thumbnail,
+      githubStars: paper.githubStars,
+      comments: (entry as { numComments?: unknown }).numComments ?? paper.numComments,
+      organization: nameOf(paper.organization) ?? nameOf((entry as Entry)?.organization),
+      curated: true,
     });
     if ("reason" in result) skipped.push({ reason: result.reason, raw: excerpt(entry) });
     else papers.push(result.paper);
@@ -77,6 +106,8 @@ export interface HuggingFaceSourceOptions extends HttpRetryOptions {
   /** Safety stop for a server that never answers an empty page. Default 20. Pages are read
    * until an empty one rather than until a short one, because the API may cap `limit` below ours. */
   maxPages?: number;
+  /** The clock (tests). Hugging Face answers 400 for a day after today in UTC: such a day is not asked. */
+  now?: () => Date;
 }
 
 export function huggingFaceSource(opts: HuggingFaceSourceOptions = {}): PaperSource {
@@ -86,6 +117,13 @@ export function huggingFaceSource(opts: HuggingFaceSourceOptions = {}): PaperSou
   return {
     name: "huggingface",
     async fetchDay(day) {
+      const todayUtc = (opts.now?.() ?? new Date()).toISOString().slice(0, 10);
+      if (day > todayUtc)
+        return {
+          papers: [],
+          skipped: [],
+          notice: `${day} has not begun in UTC (today there is ${todayUtc}): Hugging Face was not asked`,
+        };
       const papers: NormalizedPaper[] = [];
       const skipped: SkippedRecord[] = [];
       for (let page = 0; page < maxPages; page++) {
@@ -100,7 +138,7 @@ export function huggingFaceSource(opts: HuggingFaceSourceOptions = {}): PaperSou
             { cause: err },
           );
         }
-        // What the API lists for date=D was featured on D, whatever time zone its timestamps use.
+        // An entry without submittedOnDailyAt belongs to the day asked for.
         const result = parseDailyPapers(json, { featuredOn: day });
         if ((json as unknown[]).length === 0) break;
         papers.push(...result.papers);
