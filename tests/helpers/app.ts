@@ -23,6 +23,12 @@ export async function deleteKeys(redisUrl: string, pattern: string): Promise<voi
   }
 }
 
+/** Paper API addresses that answer nothing (connection refused on loopback). */
+export const OFFLINE_PAPER_APIS = {
+  HF_API_URL: "http://127.0.0.1:9",
+  ARXIV_API_URL: "http://127.0.0.1:9/api/query",
+} as const;
+
 export interface TestApp extends RunningApp {
   /** Stops the app and drops its database and queue keys. */
   destroy(): Promise<void>;
@@ -48,6 +54,9 @@ export async function startTestApp(env: Record<string, string> = {}, roles: Part
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     DISABLE_SCHEDULES: "true",
     SHUTDOWN_TIMEOUT_SECONDS: "10",
+    // Nothing in a test may reach the internet: paper APIs point at a closed loopback port
+    // unless a test serves them (tests/helpers/replay-server.ts).
+    ...OFFLINE_PAPER_APIS,
     ...env,
   });
   const app = await startApp({

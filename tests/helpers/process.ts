@@ -19,7 +19,8 @@ export interface RunningProcess {
 export function runTs(script: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
     cwd: root,
-    env: { ...process.env, ...env },
+    // Paper APIs answer nothing unless a test says otherwise: no test reaches the internet.
+    env: { HF_API_URL: "http://127.0.0.1:9", ARXIV_API_URL: "http://127.0.0.1:9/api/query", ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
