@@ -159,10 +159,10 @@ export async function fetchArxivCategories(
     const chunk = unique.slice(i, i + batch);
     const params = new URLSearchParams({ id_list: chunk.join(","), max_results: String(chunk.length) });
     await throttle();
-    const xml = await getText(`${base}?${params}`, opts);
+    const xml = await getText(`${base}?${params.toString()}`, opts);
     const valid = XMLValidator.validate(xml);
     if (valid !== true) throw new SourceError(`arXiv answered malformed XML: ${valid.err.msg}`);
-    const entries = ((parser.parse(xml) as { feed?: { entry?: AtomEntry[] } }).feed?.entry ?? []) as AtomEntry[];
+    const entries = (parser.parse(xml) as { feed?: { entry?: AtomEntry[] } }).feed?.entry ?? [];
     for (const entry of entries) {
       const id = arxivIdOf(text(entry.id));
       const categories = categoriesOf(entry);
