@@ -1,12 +1,17 @@
 /**
- * The obvious ways to send the same digest, in this process, to the same sink:
+ * The obvious ways to send the same digest to the same sink, and the most the machine can do:
  *  (a) naive: MJML rendered for each reader (their own links in it), then `sendMail` with html,
- *      text and headers; measured on a sample and extrapolated;
- *  (b) plain pooled `sendMail` of a message rendered once (only the recipient changes).
- * Both use a pooled nodemailer transport with the connection count the pipeline's workers use,
- * and keep up to `inFlight` messages queued on the pool.
+ *      text and headers; in this process, measured on a sample and extrapolated;
+ *  (b) plain pooled `sendMail` of a message rendered once (only the recipient changes);
+ *  (c) raw: the whole MIME message built once, pushed through pooled nodemailer with `raw`
+ *      (only the envelope and the To header change): no rendering, database or queue.
+ * (b) and (c) run in as many processes as the pipeline has workers (bench/baseline-child.ts),
+ * each with the connection count of a worker's pool and up to `inFlight` messages outstanding.
  */
+import fs from "node:fs";
+import path from "node:path";
 import nodemailer from "nodemailer";
+import MailComposer from "nodemailer/lib/mail-composer";
 import type { Transporter } from "nodemailer";
 import { renderDigest } from "../src/digests/render";
 import { digestView, loadCandidates, topicNames } from "../src/digests/assemble";
@@ -16,6 +21,8 @@ import { listHeaders } from "../src/mail/list-headers";
 import { createDb } from "../src/db";
 import { BENCH_DAY } from "./database";
 import type { Sink } from "./sink";
+import { cpuSeconds, loadNow, peakRssMb, runTs, type Child } from "./proc";
+import { RAW_RECIPIENT, type PreparedMessage } from "./baseline-message";
 
 const BASE_URL = "https://papers.bench.example";
 const FROM = "Daily Papers <papers@bench.example>";
@@ -127,45 +134,92 @@ export async function naiveBaseline(opts: {
   }
 }
 
-export async function plainSendMailBaseline(opts: {
-  databaseUrl: string;
+/** The digest rendered once (the bench day's 8 papers) as plain fields and as one built MIME message. */
+export async function prepareMessage(databaseUrl: string, dir: string): Promise<{ file: string; rawBytes: number }> {
+  const content = await renderDigest(await digestFor(databaseUrl));
+  const message: Omit<PreparedMessage, "rawBase64"> = {
+    from: FROM,
+    subject: content.subject,
+    html: personal(content.html, 0),
+    text: personal(content.text, 0),
+    headers: listHeaders({ baseUrl: BASE_URL, unsubscribeToken: "token-0" }),
+  };
+  const raw = await new MailComposer({
+    ...message,
+    to: RAW_RECIPIENT,
+    messageId: "<baseline@bench.example>",
+    date: new Date(),
+  })
+    .compile()
+    .build();
+  const file = path.join(dir, "baseline-message.json");
+  fs.writeFileSync(file, JSON.stringify({ ...message, rawBase64: raw.toString("base64") } satisfies PreparedMessage));
+  return { file, rawBytes: raw.length };
+}
+
+export interface MultiProcessBaseline extends BaselineResult {
+  processes: number;
+  connectionsPerProcess: number;
+  /** Peak RSS of each sender process (MB). */
+  peakRssMb: number[];
+  cpuSeconds: number[];
+  loadAverage: number[];
+}
+
+/**
+ * (b) plain pooled `sendMail`, or (c) raw pre-built MIME through pooled nodemailer (the most this
+ * machine's send path can do), in `processes` processes with `connections` each, as the
+ * pipeline's workers: all started, warmed up, then told to go at the same moment.
+ */
+export async function multiProcessBaseline(opts: {
+  kind: "plain" | "raw";
+  messageFile: string;
   sink: Sink;
+  processes: number;
+  connections: number;
+  /** Messages in all, split across the processes. */
   count: number;
   readers: number;
-  connections: number;
   inFlight: number;
-}): Promise<BaselineResult> {
-  const content = await renderDigest(await digestFor(opts.databaseUrl));
-  const html = personal(content.html, 0);
-  const text = personal(content.text, 0);
-  const headers = listHeaders({ baseUrl: BASE_URL, unsubscribeToken: "token-0" });
-  const transporter = transport(opts.sink, opts.connections);
+}): Promise<MultiProcessBaseline> {
+  const perProcess = Math.ceil(opts.count / opts.processes);
+  const messages = perProcess * opts.processes;
+  const children: Child[] = Array.from({ length: opts.processes }, (_, i) =>
+    runTs("bench/baseline-child.ts", {
+      BASELINE_KIND: opts.kind,
+      BASELINE_FILE: opts.messageFile,
+      BASELINE_PORT: String(opts.sink.port),
+      BASELINE_COUNT: String(perProcess),
+      BASELINE_CONNECTIONS: String(opts.connections),
+      BASELINE_IN_FLIGHT: String(opts.inFlight),
+      BASELINE_TAG: `p${i}`,
+    }),
+  );
   try {
-    // Connections opened before the clock starts, as the pipeline's pool is warm too.
-    await drive(opts.connections, opts.connections, (i) =>
-      transporter.sendMail({
-        from: FROM,
-        to: `warmup${i}@bench.example`,
-        subject: content.subject,
-        html,
-        text,
-        headers,
-      }),
-    );
-    return await measure(opts.sink, opts.readers, opts.count, async () => {
-      await drive(opts.count, opts.inFlight, (i) =>
-        transporter.sendMail({
-          from: FROM,
-          to: `baseline${i}@bench.example`,
-          subject: content.subject,
-          html,
-          text,
-          headers,
-        }),
-      );
-      return html.length;
-    });
+    await Promise.all(children.map((c) => c.waitForOutput(/^ready$/m, 60_000)));
+    const cpuBefore = children.map((c) => cpuSeconds(c.pid) ?? 0);
+    const loadAverage = loadNow();
+    const before = opts.sink.mark();
+    const started = process.hrtime.bigint();
+    for (const c of children) c.child.kill("SIGUSR2");
+    await Promise.all(children.map((c) => c.waitForOutput(/^done /m, Math.max(120_000, messages * 10))));
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    await opts.sink.waitForMessages(before + messages, 10_000);
+    const emailsPerSecond = messages / (ms / 1000);
+    return {
+      messages,
+      ms,
+      emailsPerSecond,
+      extrapolatedMs: (opts.readers / emailsPerSecond) * 1000,
+      sinkCounted: opts.sink.messages() - before,
+      htmlChars: 0,
+      processes: opts.processes,
+      connectionsPerProcess: opts.connections,
+      peakRssMb: children.map((c) => peakRssMb(c.pid) ?? NaN),
+      cpuSeconds: children.map((c, i) => (cpuSeconds(c.pid) ?? NaN) - cpuBefore[i]!),
+      loadAverage,
+    };
   } finally {
-    transporter.close();
+    await Promise.all(children.map((c) => c.stop(5_000)));
   }
 }

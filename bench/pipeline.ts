@@ -11,7 +11,7 @@ import { createRedis, closeRedis, waitUntilReady } from "../src/queue/connection
 import { createQueues } from "../src/queue/queues";
 import { queueAssembly } from "../src/digests/jobs";
 import { BENCH_DAY } from "./database";
-import { cpuSeconds, peakRssMb, rssMb, runTs, type Child } from "./proc";
+import { cpuSeconds, loadNow, peakRssMb, rssMb, runBuilt, type Child } from "./proc";
 import type { Sink } from "./sink";
 
 export interface WorkerSettings {
@@ -50,6 +50,8 @@ export interface PipelineResult {
   sinkCpuSeconds: number;
   /** Transactions committed in the run's database during the run (pg_stat_database), per email. */
   commitsPerEmail: number;
+  /** Load average (1, 5, 15 min) when the run started. */
+  loadAverage: number[];
   /** CPU profiles of the workers, with the part of each that covers the run (ms since the process started). */
   profiles: { file: string; fromMs: number; toMs: number }[];
 }
@@ -86,7 +88,7 @@ export async function runPipeline(opts: {
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
   const before = profileDir ? new Set(fs.readdirSync(profileDir)) : new Set<string>();
   const nodeArgs = [...(w.nodeArgs ?? []), ...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [])];
-  const children: Child[] = Array.from({ length: w.processes }, () => runTs("workers/index.ts", env, { nodeArgs }));
+  const children: Child[] = Array.from({ length: w.processes }, () => runBuilt("workers/index.ts", env, { nodeArgs }));
   const redis = createRedis(opts.redisUrl, "worker");
   const queues = createQueues(redis, opts.queuePrefix);
   const client = new pg.Client({ connectionString: opts.databaseUrl });
@@ -109,6 +111,7 @@ export async function runPipeline(opts: {
     await client.query("SELECT pg_stat_clear_snapshot()");
     const commitsBefore = await commits();
 
+    const loadAverage = loadNow();
     const started = Date.now();
     await queueAssembly(queues, { day: BENCH_DAY, frequency: "daily" });
     let assembledAt: number | undefined;
@@ -169,6 +172,7 @@ export async function runPipeline(opts: {
       workerCpuSeconds: children.map((c, i) => (cpuSeconds(c.pid) ?? NaN) - cpuBefore[i]!),
       sinkCpuSeconds: (cpuSeconds(sink.pid) ?? NaN) - sinkCpuBefore,
       commitsPerEmail: NaN,
+      loadAverage,
       profiles: [],
     };
     const finished = Date.now();

@@ -1,6 +1,7 @@
 /** What Linux says about a process: peak resident memory and CPU time used so far. */
 import fs from "node:fs";
-import { spawn, type ChildProcess } from "node:child_process";
+import os from "node:os";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 
 export const root = path.resolve(__dirname, "..");
@@ -17,6 +18,9 @@ function statusMb(pid: number, field: "VmHWM" | "VmRSS"): number | undefined {
     return undefined;
   }
 }
+
+/** The 1, 5 and 15 minute load averages now, rounded: recorded beside every figure (the machine is shared). */
+export const loadNow = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
 
 /** Peak resident set size (VmHWM) in MB. */
 export const peakRssMb = (pid: number) => statusMb(pid, "VmHWM");
@@ -49,23 +53,45 @@ export interface Child {
 
 /**
  * Runs a TypeScript entry point with node and tsx's loader (no wrapper process), so the pid is
- * the product's own process: its memory and CPU are what we read.
+ * the process itself: its memory and CPU are what we read. For the bench's own helpers.
  */
 export function runTs(
   script: string,
   env: Record<string, string>,
   opts: { nodeArgs?: string[]; args?: string[] } = {},
 ): Child {
+  return runNode(script, ["--import", "tsx", path.join(root, script)], env, opts);
+}
+
+/**
+ * Runs a product role as production does: the compiled JavaScript in dist/ (`src/main.ts` runs
+ * as `dist/src/main.js`), no TypeScript loader in the process. `ensureBuilt` first.
+ */
+export function runBuilt(
+  script: string,
+  env: Record<string, string>,
+  opts: { nodeArgs?: string[]; args?: string[] } = {},
+): Child {
+  return runNode(script, [path.join(root, "dist", script.replace(/\.ts$/, ".js"))], env, opts);
+}
+
+/** Compiles src/ and workers/ into dist/ if any source changed since the last build. */
+export function ensureBuilt(): void {
+  execFileSync(process.execPath, [path.join(root, "scripts", "build-if-stale.js")], { cwd: root, stdio: "inherit" });
+}
+
+function runNode(
+  script: string,
+  entry: string[],
+  env: Record<string, string>,
+  opts: { nodeArgs?: string[]; args?: string[] },
+): Child {
   const spawnedAt = Date.now();
-  const child = spawn(
-    process.execPath,
-    [...(opts.nodeArgs ?? []), "--import", "tsx", path.join(root, script), ...(opts.args ?? [])],
-    {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry, ...(opts.args ?? [])], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const keep = (d: Buffer) => {
     out += d.toString();

@@ -4,16 +4,19 @@
  * Everything is on loopback, in databases and a queue prefix of its own, removed at the end.
  */
 import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { createLogger } from "../src/logger";
 import { BenchDatabases, seedReaders } from "./database";
 import { startSink, type Sink } from "./sink";
 import { dropQueueKeys, runPipeline } from "./pipeline";
-import { naiveBaseline, plainSendMailBaseline } from "./baselines";
+import { multiProcessBaseline, naiveBaseline, prepareMessage } from "./baselines";
 import { runSubscribeLoad } from "./subscribe";
 import { summariseProfiles } from "./profile";
-import { checkTargets, machine, render, writeJson, type BenchReport, type SizeResult } from "./report";
+import { ensureBuilt } from "./proc";
+import { checkTargets, machine, render, summarise, writeJson, type BenchReport, type SizeResult } from "./report";
 
 const int = (min: number) => (v: string) => {
   const n = Number(v);
@@ -30,7 +33,12 @@ const sizeList = (v: string) => {
 const program = new Command("bench")
   .description("Benchmark the digest send pipeline and the subscribe endpoint on this machine")
   .option("--sizes <list>", "reader counts to run the pipeline at, comma-separated", sizeList, [5_000, 20_000])
-  .option("--workers <n>", "worker processes", int(1), 2)
+  .option(
+    "--workers <list>",
+    "worker processes, or a list (1,2,4) for the scaling curve: each size runs once per count, baselines with as many processes",
+    (v: string) => sizeList(v),
+    [2],
+  )
   .option("--send-batch-size <n>", "SEND_BATCH_SIZE of the workers", int(1), 1000)
   .option(
     "--send-concurrency <n>",
@@ -46,6 +54,7 @@ const program = new Command("bench")
   )
   .option("--naive-sample <n>", "emails sent by baseline (a) (MJML per reader), extrapolated", int(10), 300)
   .option("--plain-count <n>", "emails sent by baseline (b) (plain sendMail), extrapolated", int(100), 5_000)
+  .option("--raw-count <n>", "emails sent by baseline (c) (raw pre-built MIME), extrapolated", int(100), 20_000)
   .option("--duration <seconds>", "seconds of load on each subscribe endpoint", int(1), 10)
   .option("--connections <n>", "concurrent connections of the subscribe load", int(1), 10)
   .option("--skip-subscribe", "do not measure the subscribe endpoint")
@@ -61,13 +70,14 @@ const program = new Command("bench")
 
 interface Options {
   sizes: number[];
-  workers: number;
+  workers: number[];
   sendBatchSize: number;
   sendConcurrency: number;
   workerConcurrency: number;
   workerNodeOptions: string;
   naiveSample: number;
   plainCount: number;
+  rawCount: number;
   duration: number;
   connections: number;
   skipSubscribe?: boolean;
@@ -111,71 +121,100 @@ async function main() {
     targets: [],
   };
   say(
-    `bench run ${dbs.run}: sizes ${opts.sizes.join(", ")}, ${opts.workers} worker process(es), batch ${opts.sendBatchSize}, send concurrency ${opts.sendConcurrency}, worker concurrency ${opts.workerConcurrency}`,
+    `bench run ${dbs.run}: sizes ${opts.sizes.join(", ")}, ${opts.workers.join(", ")} worker process(es), batch ${opts.sendBatchSize}, send concurrency ${opts.sendConcurrency}, worker concurrency ${opts.workerConcurrency}`,
   );
   try {
+    ensureBuilt();
     sink = await startSink();
     say(`smtp-sink on ${sink.url}`);
     if (!opts.skipPipeline) {
       const largest = Math.max(...opts.sizes);
-      for (const size of opts.sizes) {
-        say(`\n== ${size.toLocaleString("en-US")} readers`);
-        const url = await dbs.fresh(`n${size}`);
-        const seedStarted = Date.now();
-        const seeded = await seedReaders(url, size);
-        const seedMs = Date.now() - seedStarted;
-        say(`  seeded ${seeded.readers} readers, ${seeded.choices} distinct topic choices, in ${seedMs} ms`);
-        const prefix = `bench-${dbs.run}-${size}`;
-        prefixes.push(prefix);
-        const profiling = opts.profile && size === largest;
-        const pipeline = await runPipeline({
-          databaseUrl: url,
-          redisUrl: opts.redis,
-          queuePrefix: prefix,
-          secret,
-          sink,
-          readers: size,
-          workers: {
-            processes: opts.workers,
-            sendBatchSize: opts.sendBatchSize,
-            sendConcurrency: opts.sendConcurrency,
-            workerConcurrency: opts.workerConcurrency,
-            nodeArgs: opts.workerNodeOptions.split(/\s+/).filter(Boolean),
-            cpuProfDir: profiling ? path.join(opts.out, "profiles", `${dbs.run}-${size}`) : undefined,
-          },
-          timeoutMs: Math.max(120_000, size * 10),
-          log: say,
-        });
-        say(
-          `  pipeline: ${pipeline.sinkCounted} at the sink in ${(pipeline.totalMs / 1000).toFixed(1)} s, ${Math.round(pipeline.emailsPerSecond)} emails/s`,
-        );
-        const connections = Math.min(opts.sendConcurrency, 10);
-        say(`  baseline (a): naive MJML + sendMail, ${opts.naiveSample} emails`);
-        const naive = await naiveBaseline({
-          databaseUrl: url,
-          sink,
-          sample: opts.naiveSample,
-          readers: size,
-          connections,
-        });
-        say(`  baseline (b): plain pooled sendMail, ${Math.min(opts.plainCount, size)} emails`);
-        const plain = await plainSendMailBaseline({
-          databaseUrl: url,
-          sink,
-          count: Math.min(opts.plainCount, size),
-          readers: size,
-          connections,
-          inFlight: 50,
-        });
-        report.sizes.push({
-          pipeline,
-          naive,
-          plain,
-          ratioToNaive: pipeline.emailsPerSecond / naive.emailsPerSecond,
-          ratioToPlain: pipeline.emailsPerSecond / plain.emailsPerSecond,
-          seeding: { readers: seeded.readers, choices: seeded.choices, ms: seedMs },
-        } satisfies SizeResult);
-        if (pipeline.profiles.length) report.profile = summariseProfiles(pipeline.profiles);
+      const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bench-baseline-"));
+      let message: { file: string; rawBytes: number } | undefined;
+      try {
+        for (const size of opts.sizes) {
+          for (const workers of opts.workers) {
+            say(`\n== ${size.toLocaleString("en-US")} readers, ${workers} worker process(es)`);
+            const url = await dbs.fresh(`n${size}_w${workers}`);
+            const seedStarted = Date.now();
+            const seeded = await seedReaders(url, size);
+            const seedMs = Date.now() - seedStarted;
+            say(`  seeded ${seeded.readers} readers, ${seeded.choices} distinct topic choices, in ${seedMs} ms`);
+            message ??= await prepareMessage(url, scratch);
+            const prefix = `bench-${dbs.run}-${size}-${workers}`;
+            prefixes.push(prefix);
+            const profiling = opts.profile && size === largest && workers === opts.workers[0];
+            const pipeline = await runPipeline({
+              databaseUrl: url,
+              redisUrl: opts.redis,
+              queuePrefix: prefix,
+              secret,
+              sink,
+              readers: size,
+              workers: {
+                processes: workers,
+                sendBatchSize: opts.sendBatchSize,
+                sendConcurrency: opts.sendConcurrency,
+                workerConcurrency: opts.workerConcurrency,
+                nodeArgs: opts.workerNodeOptions.split(/\s+/).filter(Boolean),
+                cpuProfDir: profiling ? path.join(opts.out, "profiles", `${dbs.run}-${size}`) : undefined,
+              },
+              timeoutMs: Math.max(120_000, size * 10),
+              log: say,
+            });
+            say(
+              `  pipeline: ${pipeline.sinkCounted} at the sink in ${(pipeline.totalMs / 1000).toFixed(1)} s, ${Math.round(pipeline.emailsPerSecond)} emails/s (load ${pipeline.loadAverage.join(" ")})`,
+            );
+            const connections = Math.min(opts.sendConcurrency, 10);
+            const naive =
+              workers === opts.workers[0]
+                ? (say(`  baseline (a): naive MJML + sendMail, ${opts.naiveSample} emails, 1 process`),
+                  await naiveBaseline({
+                    databaseUrl: url,
+                    sink,
+                    sample: opts.naiveSample,
+                    readers: size,
+                    connections,
+                  }))
+                : undefined;
+            const baseline = async (kind: "plain" | "raw", count: number) => {
+              say(
+                `  baseline (${kind === "plain" ? "b" : "c"}): ${kind}, ${count} emails, ${workers} process(es) x ${connections} connections`,
+              );
+              const r = await multiProcessBaseline({
+                kind,
+                messageFile: message!.file,
+                sink: sink!,
+                processes: workers,
+                connections,
+                count,
+                readers: size,
+                inFlight: 50,
+              });
+              say(`    ${Math.round(r.emailsPerSecond)} emails/s (load ${r.loadAverage.join(" ")})`);
+              return r;
+            };
+            const plain = await baseline("plain", Math.min(opts.plainCount, size));
+            const raw = await baseline("raw", Math.min(opts.rawCount, size));
+            report.sizes.push({
+              workers,
+              pipeline,
+              naive,
+              plain,
+              raw,
+              rawMessageBytes: message.rawBytes,
+              ratioToNaive: naive ? pipeline.emailsPerSecond / naive.emailsPerSecond : undefined,
+              ratioToPlain: pipeline.emailsPerSecond / plain.emailsPerSecond,
+              ratioToRaw: pipeline.emailsPerSecond / raw.emailsPerSecond,
+              sendPhaseRatioToRaw: pipeline.sendPhaseEmailsPerSecond / raw.emailsPerSecond,
+              seeding: { readers: seeded.readers, choices: seeded.choices, ms: seedMs },
+            } satisfies SizeResult);
+            if (pipeline.profiles.length) report.profile = summariseProfiles(pipeline.profiles);
+            await dbs.drop(url);
+          }
+        }
+      } finally {
+        fs.rmSync(scratch, { recursive: true, force: true });
       }
     }
     if (!opts.skipSubscribe) {
@@ -194,7 +233,8 @@ async function main() {
         log: say,
       });
     }
-    report.targets = checkTargets(report.sizes, report.subscribe);
+    report.targets = checkTargets(report.sizes, report.subscribe, opts.workers[0]!);
+    report.summary = summarise(report, opts.workers[0]!);
     say(`\n${render(report)}`);
     say(`\nwritten: ${writeJson(report, opts.out)}`);
   } finally {

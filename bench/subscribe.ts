@@ -10,7 +10,7 @@
  */
 import autocannon from "autocannon";
 import { freePort, portAnswers, waitFor } from "../src/infra/net";
-import { runTs, type Child } from "./proc";
+import { loadNow, runBuilt, runTs, type Child } from "./proc";
 
 export interface LoadResult {
   target: "real" | "bare";
@@ -21,6 +21,8 @@ export interface LoadResult {
   requests: number;
   non2xx: number;
   errors: number;
+  /** Load average (1, 5, 15 min) when this load started. */
+  loadAverage: number[];
 }
 
 export interface SubscribeResult {
@@ -41,7 +43,9 @@ async function startServer(
   args: string[] = [],
 ): Promise<{ child: Child; url: string }> {
   const port = await freePort();
-  const child = runTs(script, { ...env, PORT: String(port) }, { args });
+  // The product's roles run compiled (as in production); the bench's own bare handler through tsx.
+  const run = script.startsWith("bench/") ? runTs : runBuilt;
+  const child = run(script, { ...env, PORT: String(port) }, { args });
   try {
     await child.waitForOutput(ready, 60_000);
     await waitFor(() => portAnswers("127.0.0.1", port), 10_000, `${script} on port ${port}`);
@@ -122,6 +126,7 @@ async function load(
   };
   // Warm-up (JIT, connection pools), not counted.
   await autocannon({ ...opts, duration: Math.min(2, seconds) });
+  const loadAverage = loadNow();
   const r = await autocannon({ ...opts, duration: seconds });
   return {
     target,
@@ -132,6 +137,7 @@ async function load(
     requests: r.requests.total,
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,
+    loadAverage,
   };
 }
 

@@ -32,6 +32,7 @@ import { adminFeature } from "./admin/feature";
 import { digestsFeature } from "./digests/feature";
 import { papersFeature } from "./papers/feature";
 import { subscriptionsFeature } from "./subscriptions/feature";
+import { fromRoot } from "./paths";
 
 export interface Roles {
   /** Serve HTTP. */
@@ -193,7 +194,7 @@ function buildFeatures(deps: AppDeps): Feature[] {
       routers: [
         express
           .Router()
-          .use("/static", express.static(path.resolve(__dirname, "..", "templates", "static"), { maxAge: "1h" })),
+          .use("/static", express.static(fromRoot("templates", "static"), { maxAge: "1h" })),
       ],
     },
     { routers: operationsRouters(deps) },

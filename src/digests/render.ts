@@ -1,8 +1,8 @@
-import path from "node:path";
 import { Eta } from "eta";
 import mjml2html from "mjml";
 import type { VariantContent } from "./personal-message";
 import { authorLine, cleanLatex, compactCount, shortDay } from "../papers/display";
+import { fromRoot } from "../paths";
 
 /** A paper as a digest shows it (already cut to size). */
 export interface DigestPaper {
@@ -63,7 +63,7 @@ export function shownPaper(p: DigestPaper, limits = { abstract: ABSTRACT_LIMIT }
   };
 }
 
-const emailsDir = path.resolve(__dirname, "..", "..", "templates", "emails");
+const emailsDir = fromRoot("templates", "emails");
 // HTML-escaping on: every source string (titles, abstracts) is untrusted.
 const eta = new Eta({ views: emailsDir, cache: true, autoEscape: true, autoTrim: false });
 

@@ -1,8 +1,8 @@
 import fs from "node:fs";
-import path from "node:path";
 import pg from "pg";
+import { fromRoot } from "../paths";
 
-export const migrationsDir = path.resolve(__dirname, "..", "..", "prisma", "migrations");
+export const migrationsDir = fromRoot("prisma", "migrations");
 
 /** Names of the migrations in prisma/migrations that the database has not applied yet. */
 export async function pendingMigrations(url: string): Promise<string[]> {

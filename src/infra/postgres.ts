@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import type { Logger } from "../logger";
 import { freePort, portAnswers } from "./net";
+import { projectRoot } from "../paths";
 
 const execFileAsync = promisify(execFile);
 
@@ -117,7 +118,7 @@ export async function ensureDatabase(url: string): Promise<boolean> {
 /** Applies pending migrations with the Prisma CLI (its WebAssembly engine: no download). */
 export async function applyMigrations(url: string, log: Logger): Promise<void> {
   const cli = require.resolve("prisma/build/index.js");
-  const root = path.resolve(__dirname, "..", "..");
+  const root = projectRoot;
   try {
     const { stdout } = await execFileAsync(process.execPath, [cli, "migrate", "deploy"], {
       cwd: root,

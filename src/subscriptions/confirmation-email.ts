@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Eta } from "eta";
 import mjml2html from "mjml";
+import { fromRoot } from "../paths";
 
 /**
  * Renders the confirmation email from templates/emails: Eta fills the MJML (HTML-escaped) and the
@@ -22,7 +23,7 @@ export interface RenderedEmail {
   text: string;
 }
 
-const templatesDir = path.resolve(__dirname, "..", "..", "templates", "emails");
+const templatesDir = fromRoot("templates", "emails");
 
 export function createConfirmationRenderer(dir = templatesDir) {
   const html = new Eta({ autoEscape: true, autoTrim: false });

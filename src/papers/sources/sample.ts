@@ -4,11 +4,11 @@
  * product demonstrates itself offline. The seed page shows no arXiv ids, so these papers carry
  * `sample-NN` ids and link to an arXiv title search rather than to invented ids.
  */
-import path from "node:path";
 import type { PaperSource } from "../types";
 import { jsonFileSource } from "./file";
+import { fromRoot } from "../../paths";
 
-export const SAMPLE_PAPERS_FILE = path.resolve(__dirname, "sample-papers.json");
+export const SAMPLE_PAPERS_FILE = fromRoot("src", "papers", "sources", "sample-papers.json");
 export const SAMPLE_ID = /^sample-\d{2,4}$/;
 
 export const sampleLink = (_id: string, title: string) =>
