@@ -131,6 +131,8 @@ const envSchema = z.object({
   SEND_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
   /** A delivery claimed longer ago than this by a worker that vanished is handed to another. */
   DELIVERY_LEASE_SECONDS: z.coerce.number().min(1).default(120),
+  /** Delivery rows of digests older than this many days are folded into per-day figures and deleted. */
+  DELIVERY_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
   /** How often the reconciler looks for deliveries left behind (seconds). */
   RECONCILE_EVERY_SECONDS: z.coerce.number().min(1).default(60),
   /** Base delay of the exponential backoff of a send job after temporary failures (ms). */

@@ -150,15 +150,29 @@ export async function subscriberStats(db: Db, days: number, now = new Date()): P
     { day: Date; pending: number; sending: number; accepted: number; failed: number; skipped: number }[]
   >`
     WITH days AS (SELECT generate_series(${since}::date, ${today}::date, interval '1 day')::date AS day),
-    rows AS (SELECT created_at::date AS day, state::text AS state FROM deliveries WHERE created_at >= ${since})
+    live AS (
+      SELECT created_at::date AS day,
+        COUNT(*) FILTER (WHERE state = 'pending') AS pending,
+        COUNT(*) FILTER (WHERE state = 'sending') AS sending,
+        COUNT(*) FILTER (WHERE state = 'accepted') AS accepted,
+        COUNT(*) FILTER (WHERE state = 'failed') AS failed,
+        COUNT(*) FILTER (WHERE state = 'skipped') AS skipped
+      FROM deliveries WHERE created_at >= ${since} GROUP BY 1
+    ),
+    -- Rows older than DELIVERY_RETENTION_DAYS live on as per-day figures (src/digests/retention.ts).
+    kept AS (
+      SELECT day, SUM(pending) AS pending, SUM(sending) AS sending, SUM(accepted) AS accepted,
+        SUM(failed) AS failed, SUM(skipped) AS skipped
+      FROM delivery_figures WHERE day >= ${since}::date GROUP BY 1
+    )
     SELECT d.day,
-      COUNT(r.state) FILTER (WHERE r.state = 'pending')::int AS pending,
-      COUNT(r.state) FILTER (WHERE r.state = 'sending')::int AS sending,
-      COUNT(r.state) FILTER (WHERE r.state = 'accepted')::int AS accepted,
-      COUNT(r.state) FILTER (WHERE r.state = 'failed')::int AS failed,
-      COUNT(r.state) FILTER (WHERE r.state = 'skipped')::int AS skipped
-    FROM days d LEFT JOIN rows r ON r.day = d.day
-    GROUP BY d.day ORDER BY d.day`;
+      (COALESCE(l.pending, 0) + COALESCE(k.pending, 0))::int AS pending,
+      (COALESCE(l.sending, 0) + COALESCE(k.sending, 0))::int AS sending,
+      (COALESCE(l.accepted, 0) + COALESCE(k.accepted, 0))::int AS accepted,
+      (COALESCE(l.failed, 0) + COALESCE(k.failed, 0))::int AS failed,
+      (COALESCE(l.skipped, 0) + COALESCE(k.skipped, 0))::int AS skipped
+    FROM days d LEFT JOIN live l ON l.day = d.day LEFT JOIN kept k ON k.day = d.day
+    ORDER BY d.day`;
 
   const [people] = await db.$queryRaw<{ bounces: number; unsubscribes: number; complaints: number }[]>`
     SELECT

@@ -8,7 +8,7 @@ import { commandLogger, openDatabase, openQueues } from "../cli/context";
 import { dayToDate, parseDay } from "./days";
 import { ensureDigest } from "./assemble";
 import { queueAssembly } from "./jobs";
-import { deliveryCounts } from "./ledger";
+import { digestDeliveryCounts } from "./retention";
 import type { Frequency } from "../generated/prisma/enums";
 
 const frequencyOption = (value: string): Frequency => {
@@ -82,7 +82,7 @@ export function registerDigestCommands(program: Command): void {
               `Still sending after ${opts.timeout} s; 'npx newsletter digest status --date ${day}' shows how far it got.`,
             );
           }
-          const counts = await deliveryCounts(db, row.id);
+          const counts = await digestDeliveryCounts(db, row.id);
           if (current.assembledAt) {
             if (!started) bar.start(counts.total, 0, counts);
             started = true;
@@ -92,7 +92,7 @@ export function registerDigestCommands(program: Command): void {
           await new Promise((r) => setTimeout(r, 500));
         }
         bar.stop();
-        const counts = await deliveryCounts(db, row.id);
+        const counts = await digestDeliveryCounts(db, row.id);
         console.log(
           `Done: ${counts.sent} sent, ${counts.failed} failed, ${counts.skipped} skipped of ${counts.total}.`,
         );
@@ -117,7 +117,7 @@ export function registerDigestCommands(program: Command): void {
           day,
           frequency: opts.frequency,
           status: row.status,
-          ...(await deliveryCounts(db, row.id)),
+          ...(await digestDeliveryCounts(db, row.id)),
         };
         if (opts.json) console.log(JSON.stringify(status));
         else console.table(status);

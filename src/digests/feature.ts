@@ -6,6 +6,7 @@ import { assembleDigest } from "./assemble";
 import { pendingRanges } from "./ledger";
 import { DigestJob, queueAssembly, queueSendBatches, type AssembleJobData, type SendBatchJobData } from "./jobs";
 import { reconcile } from "./reconcile";
+import { PRUNE_DELIVERIES_JOB, pruneDeliveries } from "./retention";
 import { createSender } from "./send";
 import { createSendRateLimiter } from "./send-rate";
 import { dueDaily, dueWeekly } from "./scheduled";
@@ -63,6 +64,11 @@ export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean })
       },
       [QueueName.maintenance]: {
         [DigestJob.reconcile]: (_job, log) => reconcile({ db, config, queues, log }),
+        [PRUNE_DELIVERIES_JOB]: async (_job, log) => {
+          const result = await pruneDeliveries(db, { retentionDays: config.DELIVERY_RETENTION_DAYS });
+          log.info({ ...result, retentionDays: config.DELIVERY_RETENTION_DAYS }, "old deliveries folded into figures");
+          return result;
+        },
       },
     },
     schedules: [
@@ -83,6 +89,13 @@ export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean })
         queue: queues.maintenance,
         name: DigestJob.reconcile,
         repeat: { every: config.RECONCILE_EVERY_SECONDS * 1000 },
+      },
+      {
+        // Daily, at a quiet hour: rows older than DELIVERY_RETENTION_DAYS become per-day figures.
+        id: "deliveries-prune",
+        queue: queues.maintenance,
+        name: PRUNE_DELIVERIES_JOB,
+        repeat: { pattern: "45 3 * * *", tz: config.DIGEST_TZ },
       },
     ],
   };

@@ -6,7 +6,7 @@ import type { Views } from "../web/views";
 import { notFound, badRequest } from "../errors";
 import { requestIdOf } from "../observability/request-id";
 import { dayToDate, parseDay } from "./days";
-import { deliveryCounts } from "./ledger";
+import { digestDeliveryCounts } from "./retention";
 import { digestView, ensureDigest, loadCandidates, topicNames } from "./assemble";
 import { queueAssembly } from "./jobs";
 import { selectPapers } from "./select-papers";
@@ -91,7 +91,7 @@ export function digestAdminApi(deps: { db: Db; config: Config; queues: Queues })
     const frequency = frequencyOf(req.query.frequency);
     const digest = await deps.db.digest.findUnique({ where: { day_frequency: { day: dayToDate(day), frequency } } });
     if (!digest) throw notFound(`No ${frequency} digest for ${day} yet.`);
-    const counts = await deliveryCounts(deps.db, digest.id);
+    const counts = await digestDeliveryCounts(deps.db, digest.id);
     const variants = await deps.db.digestVariant.count({ where: { digestId: digest.id } });
     res.json({
       id: digest.id,
