@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 
 export const root = path.resolve(__dirname, "..", "..");
@@ -17,7 +17,24 @@ export interface RunningProcess {
  * reaches the product directly, SIGKILL included.
  */
 export function runTs(script: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, script), ...args], {
+  return runNode(["--import", "tsx", path.join(root, script), ...args], env);
+}
+
+/**
+ * Runs a product role the way `npm start` does: the compiled JavaScript in dist/ (`src/main.ts`
+ * as `dist/src/main.js`), no TypeScript loader. Call `buildDist` once first.
+ */
+export function runBuilt(script: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
+  return runNode([path.join(root, "dist", script.replace(/\.ts$/, ".js")), ...args], env);
+}
+
+/** What `npm start` does before it starts: compile into dist/ when a source changed. */
+export function buildDist(): void {
+  execFileSync(process.execPath, [path.join(root, "scripts", "build-if-stale.js")], { cwd: root, stdio: "ignore" });
+}
+
+function runNode(argv: string[], env: Record<string, string | undefined>): RunningProcess {
+  const child = spawn(process.execPath, argv, {
     cwd: root,
     // Paper APIs answer nothing unless a test says otherwise: no test reaches the internet.
     env: { HF_API_URL: "http://127.0.0.1:9", ARXIV_API_URL: "http://127.0.0.1:9/api/query", ...process.env, ...env },

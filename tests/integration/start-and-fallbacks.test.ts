@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { runTs, type RunningProcess } from "../helpers/process";
+import { buildDist, runBuilt, runTs, type RunningProcess } from "../helpers/process";
 import { dropTestDatabase, unusedDatabaseUrl } from "../helpers/db";
 import { deleteKeys } from "../helpers/app";
 
@@ -27,6 +27,37 @@ async function stopAndExpectCleanExit(p: RunningProcess, withinMs: number) {
 }
 
 describe("npm start", () => {
+  beforeAll(() => buildDist(), 300_000);
+
+  it("when started as npm start does (compiled JavaScript, no TypeScript loader), then it serves the home page with its templates, static files and bundled papers", async () => {
+    const databaseUrl = unusedDatabaseUrl();
+    const prefix = `test-start-built-${Date.now()}`;
+    const p = runBuilt("src/main.ts", ["all"], {
+      PORT: "0",
+      LOG_LEVEL: "info",
+      DISABLE_SCHEDULES: "true",
+      PAPERS_SOURCE: "sample",
+      DATABASE_URL: databaseUrl,
+      DATA_DIR: tmpDataDir(),
+      QUEUE_PREFIX: prefix,
+    });
+    try {
+      const [, url] = await p.waitForOutput(/running at (http:\/\/localhost:\d+)/);
+      const cmdline = fs.readFileSync(`/proc/${p.child.pid}/cmdline`, "utf8").split("\0");
+      expect(cmdline).not.toContain("tsx");
+      expect(cmdline.join(" ")).toContain(path.join("dist", "src", "main.js"));
+      const home = await fetch(`${url}/`);
+      expect(home.status).toBe(200);
+      expect(await home.text()).toContain('name="email"');
+      expect((await fetch(`${url}/static/site.css`)).status).toBe(200);
+      await stopAndExpectCleanExit(p, 15_000);
+    } finally {
+      p.child.kill("SIGKILL");
+      await dropTestDatabase(databaseUrl);
+      await deleteKeys("redis://127.0.0.1:6379", `${prefix}:*`);
+    }
+  });
+
   it("when the database is missing, then it is created and migrated, /healthz answers 200, and SIGTERM stops everything cleanly", async () => {
     const databaseUrl = unusedDatabaseUrl();
     const prefix = `test-start-${Date.now()}`;
