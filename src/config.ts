@@ -139,6 +139,8 @@ const envSchema = z.object({
   SEND_RETRY_BASE_MS: z.coerce.number().int().min(10).default(5_000),
   /** Attempts per delivery before it is marked failed. */
   SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
+  /** Web processes per machine for the web role (node:cluster sharing the port). Default 1. */
+  WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Concurrent jobs per worker and queue. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(4),
   /** Seconds a stopping process waits for running jobs before it gives up. */

@@ -6,6 +6,7 @@ import "dotenv/config";
 import { loadConfig, ConfigError, type Config } from "./config";
 import { createLogger } from "./logger";
 import { startApp, type Roles } from "./app";
+import { isClusterWorker, runWebCluster, STOP_MESSAGE } from "./web/cluster";
 
 const roleTable: Record<string, Roles> = {
   all: { web: true, worker: true, schedules: true },
@@ -32,6 +33,16 @@ export async function run(role: string): Promise<void> {
     throw err;
   }
   const log = createLogger(config.LOG_LEVEL, { app: "daily-papers", role });
+  if (role === "web" && config.WEB_CONCURRENCY > 1 && !isClusterWorker()) {
+    try {
+      return await runWebCluster(config, log, role);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log.fatal({ err: message }, "could not start");
+      console.error(`\nCould not start: ${message}`);
+      process.exit(1);
+    }
+  }
   let app;
   try {
     app = await startApp({ config, roles, log });
@@ -61,6 +72,8 @@ export async function run(role: string): Promise<void> {
     log.info("stopped");
     process.exit(0);
   };
+  // A web process of WEB_CONCURRENCY: the primary asks it to stop (src/web/cluster.ts).
+  process.on("message", (m) => m === STOP_MESSAGE && signals === 0 && void shutdown("primary"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("unhandledRejection", (reason) => log.error({ err: String(reason) }, "unhandled rejection"));
