@@ -191,11 +191,7 @@ function buildFeatures(deps: AppDeps): Feature[] {
   ];
   return [
     {
-      routers: [
-        express
-          .Router()
-          .use("/static", express.static(fromRoot("templates", "static"), { maxAge: "1h" })),
-      ],
+      routers: [express.Router().use("/static", express.static(fromRoot("templates", "static"), { maxAge: "1h" }))],
     },
     { routers: operationsRouters(deps) },
     // The admin area mounts the features' operator routes behind its own gate.
