@@ -6,6 +6,7 @@ import type { PipelineResult } from "./pipeline";
 import type { BaselineResult, MultiProcessBaseline } from "./baselines";
 import type { SubscribeResult } from "./subscribe";
 import type { ProfileSummary } from "./profile";
+import type { YearResult } from "./year";
 
 export interface SizeResult {
   /** Worker processes of the pipeline, and processes of baselines (b) and (c). */
@@ -63,6 +64,7 @@ export interface BenchReport {
   sizes: SizeResult[];
   subscribe?: SubscribeResult;
   profile?: ProfileSummary;
+  year?: YearResult;
   targets: { name: string; target: string; measured: string; met: boolean }[];
 }
 
@@ -313,6 +315,20 @@ export function render(report: BenchReport): string {
       table([
         ["function", "self time", "share"],
         ...p.topFunctions.map((f) => [f.fn, `${n0(f.ms)} ms`, `${n1(f.share * 100)}%`]),
+      ]),
+    );
+  }
+  if (report.year) {
+    const y = report.year;
+    const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+    out.push(
+      "",
+      `A year: ${n0(y.rows)} delivery rows (${n0(y.days)} days x ${n0(y.readers)} readers), table ${gb(y.tableBytes)} + indexes ${gb(y.indexBytes)}; filled in ${s(y.fillMs)}, indexes ${s(y.indexMs)}; load ${y.loadAverage.join(" ")}`,
+    );
+    out.push(
+      table([
+        ["daily query on it", "time (each run)", "detail"],
+        ...y.timings.map((t) => [t.name, t.ms.map((m) => `${n0(m)} ms`).join(", "), t.detail ?? ""]),
       ]),
     );
   }

@@ -16,6 +16,7 @@ import { multiProcessBaseline, naiveBaseline, prepareMessage } from "./baselines
 import { runSubscribeLoad } from "./subscribe";
 import { summariseProfiles } from "./profile";
 import { ensureBuilt } from "./proc";
+import { runYear } from "./year";
 import { checkTargets, machine, render, summarise, writeJson, type BenchReport, type SizeResult } from "./report";
 
 const int = (min: number) => (v: string) => {
@@ -58,6 +59,9 @@ const program = new Command("bench")
   .option("--duration <seconds>", "seconds of load on each subscribe endpoint", int(1), 10)
   .option("--connections <n>", "concurrent connections of the subscribe load", int(1), 10)
   .option("--skip-subscribe", "do not measure the subscribe endpoint")
+  .option("--year", "only the year mode: a year of daily deliveries, then the daily queries timed on it")
+  .option("--year-readers <n>", "readers of the year mode", int(1), 100_000)
+  .option("--year-days <n>", "days of the year mode", int(2), 365)
   .option("--skip-pipeline", "do not measure the send pipeline")
   .option("--no-profile", "do not CPU-profile the workers at the largest size")
   .option(
@@ -82,6 +86,9 @@ interface Options {
   connections: number;
   skipSubscribe?: boolean;
   skipPipeline?: boolean;
+  year?: boolean;
+  yearReaders: number;
+  yearDays: number;
   profile: boolean;
   databaseServer: string;
   redis: string;
@@ -127,7 +134,14 @@ async function main() {
     ensureBuilt();
     sink = await startSink();
     say(`smtp-sink on ${sink.url}`);
-    if (!opts.skipPipeline) {
+    if (opts.year) {
+      say(`\n== a year: ${opts.yearDays} days of deliveries for ${opts.yearReaders.toLocaleString("en-US")} readers`);
+      const url = await dbs.fresh("year");
+      await seedReaders(url, opts.yearReaders);
+      report.year = await runYear({ databaseUrl: url, readers: opts.yearReaders, days: opts.yearDays, log: say });
+      await dbs.drop(url);
+    }
+    if (!opts.skipPipeline && !opts.year) {
       const largest = Math.max(...opts.sizes);
       const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "bench-baseline-"));
       let message: { file: string; rawBytes: number } | undefined;
@@ -217,7 +231,7 @@ async function main() {
         fs.rmSync(scratch, { recursive: true, force: true });
       }
     }
-    if (!opts.skipSubscribe) {
+    if (!opts.skipSubscribe && !opts.year) {
       say(`\n== subscribe endpoint`);
       const url = await dbs.fresh("subscribe");
       const prefix = `bench-${dbs.run}-subscribe`;
