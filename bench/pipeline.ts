@@ -50,6 +50,13 @@ export interface PipelineResult {
   sinkCpuSeconds: number;
   /** Transactions committed in the run's database during the run (pg_stat_database), per email. */
   commitsPerEmail: number;
+  /**
+   * Each worker's RSS (MB) when the sink had counted 25, 50, 75 and 100% of the readers: flat
+   * memory means the later quarters are no higher than the first.
+   */
+  workerRssByProgressMb: { progress: number; rssMb: number[] }[];
+  /** The INSERT of the delivery rows inside assembly (ms), from the worker's "digest assembled" log line. */
+  deliveryInsertMs?: number;
   /** Load average (1, 5, 15 min) when the run started. */
   loadAverage: number[];
   /** CPU profiles of the workers, with the part of each that covers the run (ms since the process started). */
@@ -116,6 +123,8 @@ export async function runPipeline(opts: {
     await queueAssembly(queues, { day: BENCH_DAY, frequency: "daily" });
     let assembledAt: number | undefined;
     let lastProgress = 0;
+    const quarters = [0.25, 0.5, 0.75, 1];
+    const rssByProgress: { progress: number; rssMb: number[] }[] = [];
     for (;;) {
       const { rows } = await client.query<{ assembled_at: Date | null; status: string }>(
         "SELECT assembled_at, status FROM digests WHERE day = $1::date AND frequency = 'daily'",
@@ -127,6 +136,8 @@ export async function runPipeline(opts: {
         opts.log(`  assembled after ${assembledAt - started} ms`);
       }
       const counted = sink.messages() - sinkBefore;
+      while (quarters.length && counted >= quarters[0]! * opts.readers)
+        rssByProgress.push({ progress: quarters.shift()!, rssMb: children.map((c) => rssMb(c.pid) ?? NaN) });
       if (digest?.status === "sent" && counted >= opts.readers) break;
       if (Date.now() - lastProgress > 5_000) {
         lastProgress = Date.now();
@@ -172,6 +183,10 @@ export async function runPipeline(opts: {
       workerCpuSeconds: children.map((c, i) => (cpuSeconds(c.pid) ?? NaN) - cpuBefore[i]!),
       sinkCpuSeconds: (cpuSeconds(sink.pid) ?? NaN) - sinkCpuBefore,
       commitsPerEmail: NaN,
+      workerRssByProgressMb: rssByProgress,
+      deliveryInsertMs: children
+        .map((c) => Number(/"insertMs":(\d+)[^\n]*"msg":"digest assembled"/.exec(c.output())?.[1]))
+        .find((ms) => Number.isFinite(ms)),
       loadAverage,
       profiles: [],
     };

@@ -44,6 +44,10 @@ export interface BenchSummary {
   subscribeRequestsPerSecond?: number;
   bareRequestsPerSecond?: number;
   subscribeP99Ms?: number;
+  /** WEB_CONCURRENCY web processes over as many bare ones, when measured. */
+  subscribeClusterProcesses?: number;
+  subscribeClusterRatio?: number;
+  subscribeClusterP99Ms?: number;
   /** Load average when the figures above were taken (pipeline run, subscribe load). */
   pipelineLoadAverage?: number[];
   subscribeLoadAverage?: number[];
@@ -63,6 +67,8 @@ export interface BenchReport {
   summary?: BenchSummary;
   sizes: SizeResult[];
   subscribe?: SubscribeResult;
+  /** The same load on WEB_CONCURRENCY web processes beside as many bare ones. */
+  subscribeCluster?: SubscribeResult;
   profile?: ProfileSummary;
   year?: YearResult;
   targets: { name: string; target: string; measured: string; met: boolean }[];
@@ -109,6 +115,9 @@ export function summarise(report: BenchReport, workers: number): BenchSummary {
     subscribeRequestsPerSecond: sub?.real?.requestsPerSecond,
     bareRequestsPerSecond: sub?.bare.requestsPerSecond,
     subscribeP99Ms: sub?.real?.p99Ms,
+    subscribeClusterProcesses: report.subscribeCluster?.processes,
+    subscribeClusterRatio: report.subscribeCluster?.throughputRatio,
+    subscribeClusterP99Ms: report.subscribeCluster?.real?.p99Ms,
     pipelineLoadAverage: x?.pipeline.loadAverage,
     subscribeLoadAverage: sub?.real?.loadAverage,
   };
@@ -203,6 +212,7 @@ export function render(report: BenchReport): string {
         "load at start",
         "variants",
         "assembly",
+        "row insert",
         "last accepted",
         "emails/s",
         "send phase/s",
@@ -224,6 +234,7 @@ export function render(report: BenchReport): string {
         p.loadAverage.join(" "),
         n0(p.variants),
         s(p.assemblyMs),
+        p.deliveryInsertMs !== undefined ? s(p.deliveryInsertMs) : "-",
         s(p.totalMs),
         n0(p.emailsPerSecond),
         n0(p.sendPhaseEmailsPerSecond),
@@ -237,6 +248,16 @@ export function render(report: BenchReport): string {
       ]);
     }
     out.push(table(rows));
+    out.push(
+      "",
+      "Worker RSS as the sink counted 25%, 50%, 75% and 100% of the readers (flat memory: no growth after the first quarter)",
+    );
+    for (const x of report.sizes)
+      out.push(
+        `  ${n0(x.pipeline.readers)} readers, ${x.workers} worker(s): ${x.pipeline.workerRssByProgressMb
+          .map((q) => `${n0(q.progress * 100)}% ${q.rssMb.map((v) => n0(v)).join("+")} MB`)
+          .join(", ")}`,
+      );
     out.push(
       "",
       "Same sink, same run: (a) naive MJML + sendMail per reader, one process, on a sample; (b) plain pooled sendMail of one",
@@ -274,9 +295,8 @@ export function render(report: BenchReport): string {
     }
     out.push(table(b));
   }
-  if (report.subscribe) {
-    const sub = report.subscribe;
-    out.push("", "POST /subscribe under load (autocannon, loopback)");
+  for (const sub of [report.subscribe, report.subscribeCluster].filter((x): x is SubscribeResult => !!x)) {
+    out.push("", `POST /subscribe under load (autocannon, loopback), ${sub.processes} process(es) each`);
     const rows = [["endpoint", "body", "requests/s", "p50", "p99", "requests", "non-2xx", "errors", "load at start"]];
     for (const r of [sub.bare, sub.real].filter((x): x is NonNullable<typeof x> => !!x)) {
       rows.push([

@@ -58,6 +58,12 @@ const program = new Command("bench")
   .option("--raw-count <n>", "emails sent by baseline (c) (raw pre-built MIME), extrapolated", int(100), 20_000)
   .option("--duration <seconds>", "seconds of load on each subscribe endpoint", int(1), 10)
   .option("--connections <n>", "concurrent connections of the subscribe load", int(1), 10)
+  .option(
+    "--web-concurrency <n>",
+    "also load WEB_CONCURRENCY=n web processes beside a bare handler in as many processes (1: skip)",
+    int(1),
+    2,
+  )
   .option("--skip-subscribe", "do not measure the subscribe endpoint")
   .option("--year", "only the year mode: a year of daily deliveries, then the daily queries timed on it")
   .option("--year-readers <n>", "readers of the year mode", int(1), 100_000)
@@ -84,6 +90,7 @@ interface Options {
   rawCount: number;
   duration: number;
   connections: number;
+  webConcurrency: number;
   skipSubscribe?: boolean;
   skipPipeline?: boolean;
   year?: boolean;
@@ -246,6 +253,22 @@ async function main() {
         connections: opts.connections,
         log: say,
       });
+      if (opts.webConcurrency > 1) {
+        say(`\n== subscribe endpoint, ${opts.webConcurrency} processes each`);
+        const clusterUrl = await dbs.fresh("subscribe_cluster");
+        report.subscribeCluster = await runSubscribeLoad({
+          databaseUrl: clusterUrl,
+          redisUrl: opts.redis,
+          queuePrefix: `${prefix}-cluster`,
+          secret,
+          smtpUrl: sink.url,
+          seconds: opts.duration,
+          connections: opts.connections,
+          processes: opts.webConcurrency,
+          log: say,
+        });
+        prefixes.push(`${prefix}-cluster`);
+      }
     }
     report.targets = checkTargets(report.sizes, report.subscribe, opts.workers[0]!);
     report.summary = summarise(report, opts.workers[0]!);

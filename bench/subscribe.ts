@@ -26,6 +26,8 @@ export interface LoadResult {
 }
 
 export interface SubscribeResult {
+  /** Processes of each server (1: the target's comparison; more: WEB_CONCURRENCY beside as many bare ones). */
+  processes: number;
   bare: LoadResult;
   /** Undefined when the web app has no POST /subscribe yet (answered 404). */
   real?: LoadResult;
@@ -149,12 +151,21 @@ export async function runSubscribeLoad(opts: {
   smtpUrl: string;
   seconds: number;
   connections: number;
+  /** Processes of each server: the web role's WEB_CONCURRENCY, and as many for the bare handler. */
+  processes?: number;
   log: (line: string) => void;
 }): Promise<SubscribeResult> {
-  const bareServer = await startServer("bench/bare-subscribe.ts", { DATABASE_URL: opts.databaseUrl }, /listening/);
+  const processes = opts.processes ?? 1;
+  const bareServer = await startServer(
+    "bench/bare-subscribe.ts",
+    { DATABASE_URL: opts.databaseUrl, BARE_CONCURRENCY: String(processes) },
+    /listening/,
+  );
   let bare: LoadResult;
   try {
-    opts.log(`  bare Express + one INSERT, ${opts.seconds} s, ${opts.connections} connections`);
+    opts.log(
+      `  bare Express + one INSERT, ${processes} process(es), ${opts.seconds} s, ${opts.connections} connections`,
+    );
     bare = await load(
       "bare",
       bareServer.url,
@@ -178,6 +189,7 @@ export async function runSubscribeLoad(opts: {
       BASE_URL: "http://127.0.0.1",
       LOG_LEVEL: "warn",
       DISABLE_SCHEDULES: "true",
+      WEB_CONCURRENCY: String(processes),
       // The load comes from one address: the per-IP and per-address limits would stop it at once.
       SUBSCRIBE_LIMIT_PER_IP: "1000000000",
       SUBSCRIBE_LIMIT_PER_ADDRESS: "1000000000",
@@ -190,11 +202,13 @@ export async function runSubscribeLoad(opts: {
     const shape = await requestShape(web.url);
     if ("missing" in shape) {
       opts.log(`  real endpoint: ${shape.missing}`);
-      return { bare, realMissing: shape.missing };
+      return { processes, bare, realMissing: shape.missing };
     }
-    opts.log(`  real POST /subscribe (${shape.mode}), ${opts.seconds} s, ${opts.connections} connections`);
+    opts.log(
+      `  real POST /subscribe (${shape.mode}), ${processes} process(es), ${opts.seconds} s, ${opts.connections} connections`,
+    );
     const real = await load("real", web.url, shape, opts.seconds, opts.connections);
-    return { bare, real, throughputRatio: real.requestsPerSecond / bare.requestsPerSecond };
+    return { processes, bare, real, throughputRatio: real.requestsPerSecond / bare.requestsPerSecond };
   } finally {
     await web.child.stop();
   }

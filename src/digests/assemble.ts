@@ -216,6 +216,7 @@ export async function assembleDigest(
 
       const choiceKeys = [...listByChoice.keys()];
       const variantIds = choiceKeys.map((k) => variantIdByKey.get(variantKey(listByChoice.get(k)!))!);
+      const insertStarted = Date.now();
       const deliveries = await tx.$executeRaw`
         INSERT INTO deliveries (digest_id, subscriber_id, variant_id, state, created_at, updated_at)
         SELECT ${digest.id}::uuid, r.id, m.variant_id, 'pending', now(), now()
@@ -240,6 +241,7 @@ export async function assembleDigest(
           choices: choices.length,
           variants: listsByKey.size,
           deliveries,
+          insertMs: Date.now() - insertStarted,
           ms: Date.now() - started,
         },
         "digest assembled",
