@@ -27,7 +27,11 @@ describe("the web role with WEB_CONCURRENCY", () => {
     const primary = p.child.pid!;
     try {
       const running = () => [...p.output().matchAll(/running at (http:\/\/localhost:\d+)/g)].map((m) => m[1]);
-      const urls = await waitUntil("two web processes", async () => running().length >= 2 && running(), 90_000);
+      const urls = await waitUntil(
+        "two web processes",
+        () => Promise.resolve(running().length >= 2 && running()),
+        90_000,
+      );
       expect(new Set(urls).size).toBe(1);
       const url = urls[0]!;
       // The primary migrated the new database once, before forking.
@@ -39,14 +43,14 @@ describe("the web role with WEB_CONCURRENCY", () => {
       process.kill(first[0]!, "SIGKILL");
       const replaced = await waitUntil(
         "a new web process",
-        async () => {
+        () => {
           const now = childrenOf(primary);
-          return now.length === 2 && !now.includes(first[0]!) && now;
+          return Promise.resolve(now.length === 2 && !now.includes(first[0]!) && now);
         },
         60_000,
       );
       expect(replaced).toContain(first[1]);
-      await waitUntil("the new process listening", async () => running().length >= 3, 60_000);
+      await waitUntil("the new process listening", () => Promise.resolve(running().length >= 3), 60_000);
       for (let i = 0; i < 6; i++) expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
       p.child.kill("SIGTERM");
