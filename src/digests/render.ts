@@ -1,5 +1,5 @@
 import { Eta } from "eta";
-import mjml2html from "mjml";
+import { mjml2html } from "../mjml";
 import type { VariantContent } from "./personal-message";
 import { authorLine, cleanLatex, compactCount, shortDay } from "../papers/display";
 import { fromRoot } from "../paths";

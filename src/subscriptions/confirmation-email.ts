@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Eta } from "eta";
-import mjml2html from "mjml";
+import { mjml2html } from "../mjml";
 import { fromRoot } from "../paths";
 
 /**
