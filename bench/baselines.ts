@@ -196,7 +196,7 @@ export async function multiProcessBaseline(opts: {
     }),
   );
   try {
-    await Promise.all(children.map((c) => c.waitForOutput(/^ready$/m, 60_000)));
+    await Promise.all(children.map((c) => c.waitForOutput(/^ready$/m, 180_000)));
     const cpuBefore = children.map((c) => cpuSeconds(c.pid) ?? 0);
     const loadAverage = loadNow();
     const before = opts.sink.mark();

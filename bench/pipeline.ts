@@ -102,7 +102,7 @@ export async function runPipeline(opts: {
   try {
     await waitUntilReady(redis, opts.redisUrl);
     await client.connect();
-    await Promise.all(children.map((c) => c.waitForOutput(/worker running/, 60_000)));
+    await Promise.all(children.map((c) => c.waitForOutput(/worker running/, 180_000)));
     const cpuBefore = children.map((c) => cpuSeconds(c.pid) ?? 0);
     const idleRss = children.map((c) => rssMb(c.pid) ?? NaN);
     const sinkCpuBefore = cpuSeconds(sink.pid) ?? 0;

@@ -49,7 +49,7 @@ async function startServer(
   const run = script.startsWith("bench/") ? runTs : runBuilt;
   const child = run(script, { ...env, PORT: String(port) }, { args });
   try {
-    await child.waitForOutput(ready, 60_000);
+    await child.waitForOutput(ready, 180_000);
     await waitFor(() => portAnswers("127.0.0.1", port), 10_000, `${script} on port ${port}`);
   } catch (err) {
     await child.stop(2_000);
