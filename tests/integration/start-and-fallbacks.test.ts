@@ -56,7 +56,8 @@ describe("npm start", () => {
       await dropTestDatabase(databaseUrl);
       await deleteKeys("redis://127.0.0.1:6379", `${prefix}:*`);
     }
-  });
+    // A fresh database created, migrated and filled with the sample: give a loaded machine time.
+  }, 180_000);
 
   it("when the database is missing, then it is created and migrated, /healthz answers 200, and SIGTERM stops everything cleanly", async () => {
     const databaseUrl = unusedDatabaseUrl();
