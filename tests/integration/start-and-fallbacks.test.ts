@@ -42,7 +42,7 @@ describe("npm start", () => {
       QUEUE_PREFIX: prefix,
     });
     try {
-      const [, url] = await p.waitForOutput(/running at (http:\/\/localhost:\d+)/);
+      const [, url] = await p.waitForOutput(/running at (http:\/\/localhost:\d+)/, 170_000);
       const cmdline = fs.readFileSync(`/proc/${p.child.pid}/cmdline`, "utf8").split("\0");
       expect(cmdline).not.toContain("tsx");
       expect(cmdline.join(" ")).toContain(path.join("dist", "src", "main.js"));
