@@ -74,6 +74,8 @@ export async function run(role: string): Promise<void> {
   };
   // A web process of WEB_CONCURRENCY: the primary asks it to stop (src/web/cluster.ts).
   process.on("message", (m) => m === STOP_MESSAGE && signals === 0 && void shutdown("primary"));
+  // Its primary gone (killed with SIGKILL): stop too, or it would keep the port with nobody to stop it.
+  if (isClusterWorker()) process.once("disconnect", () => signals === 0 && void shutdown("primary gone"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("unhandledRejection", (reason) => log.error({ err: String(reason) }, "unhandled rejection"));
