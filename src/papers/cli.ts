@@ -10,7 +10,15 @@ import { dayRange } from "./days";
 import { defaultDays, sourceFromConfig } from "./feature";
 import { ingestDay } from "./ingest";
 import { isDay } from "./normalize";
-import { addTopic, editTopic, listTopics, seedDefaultTopics } from "./topics";
+import { addTopic, editTopic, explainMatch, listTopics, seedDefaultTopics } from "./topics";
+
+const threshold = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--threshold must be a number above 0 (got ${value})`);
+  return n;
+};
+const QUERY_HELP =
+  'weighted terms, e.g. \'"graph neural network"^2, GNN, cat:cs.LG, -"social network"\' (README: "Tuning a topic")';
 
 async function withDb<T>(fn: (db: Db, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
@@ -62,23 +70,26 @@ export function registerPaperCommands(program: Command): void {
       });
     });
 
-  const topics = program.command("topics").description("list, add and edit topics (full-text search queries)");
+  const topics = program
+    .command("topics")
+    .description("list, add, edit and explain topics (weighted terms and a threshold)");
   topics
     .command("list")
-    .description("every topic with its query and how many papers it holds")
+    .description("every topic with its query, threshold and how many papers it holds")
     .action(async () => {
       await withDb(async (db) => {
         for (const t of await listTopics(db))
-          console.log(`${t.slug}\t${t.name}\t${t.papers} papers\tquery: ${t.query}`);
+          console.log(`${t.slug}\t${t.name}\t${t.papers} papers\tthreshold ${t.threshold}\tquery: ${t.query}`);
       });
     });
   topics
     .command("add <slug>")
     .description("add a topic and match recent papers to it")
     .requiredOption("--name <name>", "the name readers see")
-    .requiredOption("--query <query>", "websearch_to_tsquery syntax, e.g. '\"graph neural network\" OR GNN'")
+    .requiredOption("--query <query>", QUERY_HELP)
+    .option("--threshold <score>", "score a paper needs (default 3: one title mention of a weight-1 term)", threshold)
     .option("--description <text>", "one line for the subscribe form")
-    .action(async (slug: string, opts: { name: string; query: string; description?: string }) => {
+    .action(async (slug: string, opts: { name: string; query: string; description?: string; threshold?: number }) => {
       await withDb(async (db) => {
         const { topic, matched } = await addTopic(db, { slug, ...opts });
         console.log(`Added ${topic.slug} (${topic.name}): ${matched} recent papers matched.`);
@@ -86,16 +97,31 @@ export function registerPaperCommands(program: Command): void {
     });
   topics
     .command("edit <slug>")
-    .description("change a topic's name, description or query and re-match recent papers")
+    .description("change a topic's name, description, query or threshold and re-match recent papers")
     .option("--name <name>", "the name readers see")
-    .option("--query <query>", "websearch_to_tsquery syntax")
+    .option("--query <query>", QUERY_HELP)
+    .option("--threshold <score>", "score a paper needs", threshold)
     .option("--description <text>", "one line for the subscribe form")
-    .action(async (slug: string, opts: { name?: string; query?: string; description?: string }) => {
-      if (opts.name === undefined && opts.query === undefined && opts.description === undefined)
-        throw new Error("nothing to change: give --name, --query or --description");
+    .action(async (slug: string, opts: { name?: string; query?: string; description?: string; threshold?: number }) => {
+      if (Object.values(opts).every((v) => v === undefined))
+        throw new Error("nothing to change: give --name, --query, --threshold or --description");
       await withDb(async (db) => {
         const { topic } = await editTopic(db, slug, opts);
         console.log(`Updated ${topic.slug} (${topic.name}): ${topic.papers} papers now match.`);
+      });
+    });
+  topics
+    .command("explain <slug> <arxivId>")
+    .description("why a stored paper does or does not belong to a topic: its score and the terms that counted")
+    .action(async (slug: string, arxivId: string) => {
+      await withDb(async (db) => {
+        const r = await explainMatch(db, slug, arxivId);
+        console.log(`${arxivId} "${r.title}"`);
+        console.log(
+          `${r.matches ? "belongs to" : "does not belong to"} ${slug}: score ${Math.round(r.score * 100) / 100}, threshold ${r.threshold}`,
+        );
+        for (const line of r.why) console.log(`  ${line}`);
+        if (r.why.length === 0) console.log("  no term of the topic occurs in it");
       });
     });
 }

@@ -1,7 +1,15 @@
 import { expect } from "@jest/globals";
 import { createDb, type Db } from "../../src/db";
 import { failedDays, ingestDay } from "../../src/papers/ingest";
-import { addTopic, DEFAULT_TOPICS, editTopic, listTopics, seedDefaultTopics } from "../../src/papers/topics";
+import {
+  addTopic,
+  DEFAULT_TOPICS,
+  EARLIER_DEFAULT_QUERIES,
+  editTopic,
+  explainMatch,
+  listTopics,
+  seedDefaultTopics,
+} from "../../src/papers/topics";
 import { latestFeaturedDay, listPapers } from "../../src/papers/queries";
 import { rankTrending } from "../../src/papers/ranking";
 import type { NormalizedPaper, PaperSource } from "../../src/papers/types";
@@ -170,7 +178,8 @@ describe("ingestion into PostgreSQL and topic matching", () => {
       (await db.paperTopic.findMany({ where: { paper: { arxivId } }, include: { topic: true } }))
         .map((t) => t.topic.slug)
         .sort();
-    expect(await slugsOf(rl.arxivId)).toEqual(["reinforcement-learning", "robotics"]);
+    // Humanoid locomotion as a benchmark does not make a robotics paper (the old matcher said it did).
+    expect(await slugsOf(rl.arxivId)).toEqual(["reinforcement-learning"]);
     expect(await slugsOf(lm.arxivId)).toEqual(expect.arrayContaining(["language-models", "reinforcement-learning"]));
     expect(await slugsOf(lm.arxivId)).not.toContain("diffusion-generative");
   });
@@ -181,6 +190,28 @@ describe("ingestion into PostgreSQL and topic matching", () => {
     const topics = await listTopics(db);
     expect(topics.find((t) => t.slug === "robotics")?.name).toBe("Robots!");
     expect(topics.map((t) => t.slug)).toEqual(DEFAULT_TOPICS.map((t) => t.slug));
+  });
+
+  it("when a topic still holds an earlier version's default query, then seeding upgrades it; an operator's own query stays", async () => {
+    await db.topic.update({
+      where: { slug: "computer-vision" },
+      data: { query: EARLIER_DEFAULT_QUERIES["computer-vision"]![0]! },
+    });
+    await db.topic.update({ where: { slug: "multimodal" }, data: { query: "multimodal OR CLIP" } });
+    expect(await seedDefaultTopics(db)).toEqual(["computer-vision"]);
+    const topics = await listTopics(db);
+    expect(topics.find((t) => t.slug === "computer-vision")?.query).toBe(
+      DEFAULT_TOPICS.find((t) => t.slug === "computer-vision")!.query,
+    );
+    expect(topics.find((t) => t.slug === "multimodal")?.query).toBe("multimodal OR CLIP");
+  });
+
+  it("when a match is explained, then the score, the threshold and the terms that counted are given", async () => {
+    const r = await explainMatch(db, "reinforcement-learning", "2512.10002");
+    expect(r.matches).toBe(true);
+    expect(r.threshold).toBe(3);
+    expect(r.why).toEqual(expect.arrayContaining(['"reinforcement learning" ×1 in abstract (+1.5)']));
+    await expect(explainMatch(db, "nope", "2512.10002")).rejects.toThrow(/no topic/);
   });
 
   it("when a topic is added or its query edited, then recent papers are re-matched", async () => {

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "topics" ADD COLUMN     "threshold" DOUBLE PRECISION NOT NULL DEFAULT 3;
+
