@@ -5,10 +5,18 @@ import { loadConfig } from "../config";
 import type { Db } from "../db";
 import type { Queues } from "../queue/queues";
 import { commandLogger, openDatabase, openQueues } from "../cli/context";
-import { dayToDate, parseDay } from "./days";
+import { dayToDate, digestRange, parseDay } from "./days";
+import { longDay } from "../papers/display";
 import { ensureDigest } from "./assemble";
 import { queueAssembly } from "./jobs";
 import { digestDeliveryCounts } from "./retention";
+import type { DeliveryCounts } from "./ledger";
+
+/** "3 of 5 readers settled: 2 sent, 1 failed, 0 skipped; 2 pending" */
+const summary = (c: DeliveryCounts) =>
+  c.total === 0
+    ? "no reader had papers on their topics that day, so no email"
+    : `${c.total - c.pending} of ${c.total} readers settled: ${c.sent} sent, ${c.failed} failed, ${c.skipped} skipped; ${c.pending} pending`;
 import type { Frequency } from "../generated/prisma/enums";
 
 const frequencyOption = (value: string): Frequency => {
@@ -55,11 +63,29 @@ export function registerDigestCommands(program: Command): void {
       if (!Number.isFinite(opts.timeout) || opts.timeout <= 0) throw new Error("--timeout must be a number of seconds");
       const day = parseDay(opts.date, "--date");
       await withStores(true, async ({ db, queues }) => {
+        const { from, to } = digestRange(day, opts.frequency);
+        const papers = await db.paper.count({ where: { featuredOn: { gte: dayToDate(from), lte: dayToDate(to) } } });
+        if (papers === 0) {
+          console.error(
+            `Warning: no papers were featured ${from === to ? `on ${longDay(day)}` : `from ${from} to ${to}`} (there are none at weekends): nothing was queued, nobody would get an email. 'npx newsletter ingest --date ${day}' fetches them if they are missing.`,
+          );
+          return;
+        }
+        const before = await db.digest.findUnique({
+          where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } },
+        });
         const row = await ensureDigest(db, day, opts.frequency);
         await queueAssembly(queues!, { day, frequency: opts.frequency });
-        console.log(
-          `Queued the ${opts.frequency} digest of ${day} (id ${row.id}). A worker (npm start or npm run start:worker) assembles and sends it.`,
-        );
+        if (before?.assembledAt) {
+          const counts = await digestDeliveryCounts(db, row.id);
+          console.log(
+            `The ${opts.frequency} digest of ${longDay(day)} was already assembled: nothing new was queued and nobody gets a second copy (${summary(counts)}${counts.pending ? "; the pending ones are handed to the workers again" : ""}).`,
+          );
+        } else {
+          console.log(
+            `Queued the ${opts.frequency} digest of ${longDay(day)} (${papers} paper${papers === 1 ? "" : "s"}, id ${row.id}). A worker (npm start or npm run start:worker) assembles and sends it.`,
+          );
+        }
         if (!opts.wait) return;
         const bar = new cliProgress.SingleBar(
           { format: "sending |{bar}| {value}/{total} settled · {sent} sent, {failed} failed", stream: process.stderr },
@@ -119,8 +145,17 @@ export function registerDigestCommands(program: Command): void {
           status: row.status,
           ...(await digestDeliveryCounts(db, row.id)),
         };
-        if (opts.json) console.log(JSON.stringify(status));
-        else console.table(status);
+        if (opts.json) return void console.log(JSON.stringify(status));
+        const variants = await db.digestVariant.count({ where: { digestId: row.id } });
+        const when = (d: Date | null) => (d ? `${d.toISOString().slice(0, 16).replace("T", " ")} UTC` : null);
+        console.log(`The ${opts.frequency} digest of ${longDay(day)}: ${row.status}`);
+        console.log(`  ${summary(status)}`);
+        if (row.assembledAt)
+          console.log(
+            `  assembled ${when(row.assembledAt)} into ${variants} variant${variants === 1 ? "" : "s"}${row.completedAt ? `, finished ${when(row.completedAt)}` : ""}`,
+          );
+        else console.log("  not assembled yet: is a worker running (npm start or npm run start:worker)?");
+        console.log(`  id ${row.id}`);
       });
     });
 }

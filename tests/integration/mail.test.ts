@@ -83,7 +83,16 @@ describe("the outbox (no SMTP_URL)", () => {
       const file = list.match(/href="\/dev\/outbox\/([^"]+)"/)![1]!;
       const page = await fetch(`${app.url}/dev/outbox/${file}`);
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain('srcdoc="&lt;p&gt;Hi &lt;b&gt;there&lt;/b&gt;&lt;/p&gt;');
+      const html = await page.text();
+      // Links open in the window itself (a frame would show the page unstyled and sandbox its buttons).
+      expect(html).toContain(
+        'srcdoc="&lt;base target=&quot;_top&quot;&gt;&lt;p&gt;Hi &lt;b&gt;there&lt;/b&gt;&lt;/p&gt;',
+      );
+      expect(html).toContain(
+        'sandbox="allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation"',
+      );
+      expect(html).toContain('<link rel="icon" href="/static/favicon.svg"');
+      expect((await fetch(`${app.url}/static/favicon.svg`)).headers.get("content-type")).toMatch(/svg/);
       expect((await fetch(`${app.url}/dev/outbox/..%2F..%2Fsecret`)).status).toBe(404);
     } finally {
       await app.destroy();

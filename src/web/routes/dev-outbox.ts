@@ -3,6 +3,15 @@ import { listOutbox, readOutboxEmail } from "../../mail/outbox";
 import { notFound } from "../../errors";
 import type { Views } from "../views";
 
+/**
+ * Links in the preview frame open in the window itself (as a mail client opens them in a browser),
+ * not inside the frame, where the page would show unstyled and its buttons would be sandboxed.
+ */
+export function opensInTopWindow(html: string): string {
+  const base = '<base target="_top">';
+  return /<head[^>]*>/i.test(html) ? html.replace(/<head([^>]*)>/i, `<head$1>${base}`) : base + html;
+}
+
 /** /dev/outbox: the emails captured while no SMTP server is configured (never in production). */
 export function devOutboxRoutes(dir: string, views: Views): Router {
   const router = Router();
@@ -19,7 +28,7 @@ export function devOutboxRoutes(dir: string, views: Views): Router {
         title: email.parsed.subject ?? "Email",
         file: email.file,
         headers,
-        html: email.parsed.html || "",
+        html: email.parsed.html ? opensInTopWindow(email.parsed.html) : "",
         text: email.parsed.text ?? "",
       }),
     );
