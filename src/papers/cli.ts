@@ -79,7 +79,7 @@ export function registerPaperCommands(program: Command): void {
     .action(async () => {
       await withDb(async (db) => {
         for (const t of await listTopics(db))
-          console.log(`${t.slug}\t${t.name}\t${t.papers} papers\tthreshold ${t.threshold}\tquery: ${t.query}`);
+          console.log(`${t.slug}\t${t.name}\t${t.papers} papers\tquery: ${t.query}\tthreshold: ${t.threshold}`);
       });
     });
   topics

@@ -7,7 +7,7 @@
  * tests/fixtures/topics/ measures them (precision and recall per topic), and the README says how
  * an operator tunes a topic.
  *
- * The rule language (the topic's `query`), terms separated by commas, new lines or OR:
+ * The rule language (the topic's `query`), terms separated by spaces, commas, new lines or OR:
  *   word            the word, or its plural (robot: robot, robots; not robotic)
  *   word*           any word starting so (robot*: robotic, robotics)
  *   "a phrase"      the words in this order (each word as above; hyphens count as spaces)
