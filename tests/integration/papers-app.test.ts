@@ -181,7 +181,7 @@ describe("the newsletter command line", () => {
     const bad = runTs("bin/newsletter.js", ["ingest", "--date", "2025-02-30"], env);
     expect((await bad.exited).code).not.toBe(0);
     expect(bad.output()).toContain("--date must be YYYY-MM-DD");
-  });
+  }, 240_000); // five command-line processes: slow on a loaded machine
 });
 
 describe("the ingest schedules", () => {
