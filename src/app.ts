@@ -19,6 +19,7 @@ import { upsertSchedules } from "./queue/schedules";
 import type { Feature } from "./feature";
 import { createTokens, type Tokens } from "./subscriptions/tokens";
 import { createSuppressions, type Suppressions } from "./suppression";
+import { createReturnPaths, type ReturnPaths } from "./feedback/return-path";
 import { createMetrics, type Metrics } from "./observability/metrics";
 import type { Mailer } from "./mail/mailer";
 import { createOutboxMailer, createSmtpMailer } from "./mail/transports";
@@ -33,6 +34,8 @@ import { digestsFeature } from "./digests/feature";
 import { papersFeature } from "./papers/feature";
 import { subscriptionsFeature } from "./subscriptions/feature";
 import { fromRoot } from "./paths";
+import { feedbackFeature, startInbound, type RunningInbound } from "./feedback/feature";
+import type { HttpsGet } from "./feedback/webhooks/ses";
 
 export interface Roles {
   /** Serve HTTP. */
@@ -41,12 +44,16 @@ export interface Roles {
   worker: boolean;
   /** Keep the job schedulers (daily ingest, digest, housekeeping) registered. */
   schedules: boolean;
+  /** Listen for what comes back: the inbound SMTP listener and the IMAP bounce mailbox (src/feedback). */
+  inbound?: boolean;
 }
 
 export interface AppOptions {
   config: Config;
   roles: Roles;
   log?: Logger;
+  /** How the SNS webhook fetches signing certificates (tests hand it a local one). */
+  httpsGet?: HttpsGet;
 }
 
 /** What the running product exposes to the entry points, the CLI and the tests. */
@@ -65,6 +72,9 @@ export interface RunningApp {
   port?: number;
   /** Set when a worker without the web role serves /metrics (METRICS_PORT). */
   metricsUrl?: string;
+  /** Set when the inbound role runs: the SMTP listener's port. */
+  inboundPort?: number;
+  inbound?: RunningInbound;
   stop(): Promise<void>;
 }
 
@@ -159,6 +169,8 @@ export interface AppDeps extends Infrastructure {
   tokens: Tokens;
   /** The suppression list: every path that mails reads it. */
   suppressions: Suppressions;
+  /** VERP return paths and mailto: unsubscribe addresses, signed (src/feedback/return-path.ts). */
+  returnPaths: ReturnPaths;
   metrics: Metrics;
   views: Views;
   /** True once this process has begun to stop: long jobs hand their remaining work back. */
@@ -180,13 +192,14 @@ function operationsRouters(deps: AppDeps): express.Router[] {
 }
 
 /** Features contribute routes, job handlers and schedules; this is where they are assembled. */
-function buildFeatures(deps: AppDeps): Feature[] {
+function buildFeatures(deps: AppDeps, opts: { httpsGet?: HttpsGet } = {}): Feature[] {
   const { config } = deps;
   const devOutbox = config.NODE_ENV !== "production" && deps.mailer.kind === "outbox";
   const features: Feature[] = [
     subscriptionsFeature(deps),
     papersFeature(deps),
     digestsFeature(deps, { stopping: deps.stopping }),
+    feedbackFeature(deps, { httpsGet: opts.httpsGet }),
     ...(devOutbox ? [{ routers: [devOutboxRoutes(deps.outboxDir, deps.views)] }] : []),
   ];
   return [
@@ -195,7 +208,10 @@ function buildFeatures(deps: AppDeps): Feature[] {
     },
     { routers: operationsRouters(deps) },
     // The admin area mounts the features' operator routes behind its own gate.
-    adminFeature(deps, { apiRouters: features.flatMap((f) => f.adminApiRouters ?? []) }),
+    adminFeature(deps, {
+      apiRouters: features.flatMap((f) => f.adminApiRouters ?? []),
+      pageRouters: features.flatMap((f) => f.adminPageRouters ?? []),
+    }),
     ...features,
   ];
 }
@@ -209,13 +225,19 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const deps: AppDeps = {
     ...infra,
     mailer: instrumentMailer(infra.mailer, metrics),
-    tokens: createTokens(config.SECRET),
-    suppressions: createSuppressions(config.SECRET),
+    tokens: createTokens(config.SECRET, config.SECRET_PREVIOUS),
+    suppressions: createSuppressions(config.SECRET, config.SECRET_PREVIOUS),
+    returnPaths: createReturnPaths({
+      bounceAddress: config.BOUNCE_ADDRESS,
+      unsubscribeAddress: config.UNSUBSCRIBE_MAILTO,
+      secret: config.SECRET,
+      previousSecrets: config.SECRET_PREVIOUS,
+    }),
     metrics,
     views: createViews(),
     stopping: () => stopRequested,
   };
-  const features = buildFeatures(deps);
+  const features = buildFeatures(deps, { httpsGet: opts.httpsGet });
   const routers = features.flatMap((f) => f.routers ?? []);
   const handlers = mergeHandlers(...features.map((f) => f.handlers ?? {}));
   const schedules = features.flatMap((f) => f.schedules ?? []);
@@ -225,6 +247,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   let scheduleKeeper: NodeJS.Timeout | undefined;
   let port: number | undefined;
   let metricsUrl: string | undefined;
+  let inbound: RunningInbound | undefined;
   try {
     for (const feature of features) await feature.init?.();
     if (opts.roles.worker) {
@@ -235,6 +258,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         log,
       });
     }
+    if (opts.roles.inbound) inbound = await startInbound(deps);
     if (opts.roles.schedules && !config.DISABLE_SCHEDULES) {
       await upsertSchedules(schedules);
       for (const feature of features)
@@ -255,6 +279,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         log,
         views: deps.views,
         routers,
+        rawBodyRouters: features.flatMap((f) => f.rawBodyRouters ?? []),
         metrics,
         secure: config.BASE_URL.startsWith("https:"),
       });
@@ -293,6 +318,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     }
   } catch (err) {
     clearInterval(scheduleKeeper);
+    await inbound?.stop();
     await workers?.close();
     server?.close();
     await infra.close();
@@ -313,6 +339,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           await closed;
           clearTimeout(force);
         }
+        await inbound?.stop();
         await workers?.close();
         await infra.close();
       };
@@ -342,6 +369,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     url,
     port,
     metricsUrl,
+    inbound,
+    inboundPort: inbound?.smtp.port,
     stop,
   };
 }

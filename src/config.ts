@@ -56,6 +56,22 @@ const envSchema = z.object({
   MAIL_FROM: z.string().trim().min(3).default("Daily Papers <papers@localhost>"),
   /** Signs every link token. Generated once into DATA_DIR/secret outside production. */
   SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+  /**
+   * Earlier secrets (comma-separated), still accepted when verifying links and return paths, so
+   * rotating SECRET breaks no link already sent. Unset: none.
+   */
+  SECRET_PREVIOUS: optionalString.pipe(
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().min(32, "each secret must be at least 32 characters")))
+      .optional(),
+  ),
   /** Bearer token for /admin. Unset: admin routes answer 404. */
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   /** A worker process (no web role) serves /metrics and /healthz on this port. Unset: it serves nothing. */
@@ -116,6 +132,55 @@ const envSchema = z.object({
   DKIM_PRIVATE_KEY: optionalString,
   /** Optional mailto: for List-Unsubscribe, e.g. unsubscribe@example.org. */
   UNSUBSCRIBE_MAILTO: optionalString.pipe(z.email().optional()),
+  /**
+   * The envelope sender (Return-Path) of every email, tagged per delivery (VERP):
+   * `bounces+<signed id>@domain`. Default: `bounces@` the domain of MAIL_FROM.
+   */
+  BOUNCE_ADDRESS: optionalString.pipe(z.email().optional()),
+  /** Port of the inbound SMTP listener (the `inbound` role): bounces, complaints, mailto: unsubscribes. */
+  INBOUND_SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
+  /** Address the inbound listener binds to. */
+  INBOUND_SMTP_HOST: z.string().trim().min(1).default("0.0.0.0"),
+  /** Largest inbound message accepted (bytes); larger ones are refused with 552. */
+  INBOUND_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(2 * 1024 * 1024),
+  /** Inbound messages accepted per sending IP per minute (then 421/450). */
+  INBOUND_RATE_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  /** A bounce mailbox read over IMAP, e.g. imaps://user:pass@imap.example.org/INBOX. Unset: none. */
+  IMAP_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^imaps?:\/\//, "must start with imap:// or imaps://")
+      .optional(),
+  ),
+  /** How often the bounce mailbox is read (seconds). */
+  IMAP_POLL_SECONDS: z.coerce.number().min(1).default(60),
+  /** Soft bounces on this many deliveries in a row make a hard bounce (suppressed). */
+  SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
+  /** Bounce rate of a digest (bounced / accepted) above which the send path should pause it. */
+  BOUNCE_RATE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.05),
+  /** Complaint rate of a digest above which the send path should pause it (Gmail and Yahoo: 0.3%). */
+  COMPLAINT_RATE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.003),
+  /** Accepted deliveries a digest needs before its rates are compared with the thresholds. */
+  FEEDBACK_MIN_SENT: z.coerce.number().int().min(1).default(200),
+  /** Amazon SES via SNS: the topic ARNs accepted (comma-separated). Unset: /webhooks/ses answers 404. */
+  SES_SNS_TOPIC_ARNS: optionalString,
+  /** Postmark: `user:password` of the basic auth put in the webhook URL. Unset: /webhooks/postmark answers 404. */
+  POSTMARK_WEBHOOK_AUTH: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[^:]+:.{16,}$/, "must be user:password (password of 16+ characters)")
+      .optional(),
+  ),
+  /** SendGrid: the signed event webhook's verification key (base64, as SendGrid shows it). Unset: 404. */
+  SENDGRID_WEBHOOK_PUBLIC_KEY: optionalString,
+  /** Mailgun: the HTTP webhook signing key. Unset: /webhooks/mailgun answers 404. */
+  MAILGUN_WEBHOOK_SIGNING_KEY: optionalString,
+  /** Signed webhooks older than this (seconds, by their own timestamp) are refused as replays. */
+  WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).default(900),
   SUBSCRIBE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(20),
   /** Subscribe requests allowed per address per hour. */
   SUBSCRIBE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(5),
@@ -162,11 +227,15 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-export interface Config extends Omit<Env, "BASE_URL" | "SECRET"> {
+export interface Config extends Omit<Env, "BASE_URL" | "SECRET" | "SECRET_PREVIOUS" | "BOUNCE_ADDRESS"> {
   BASE_URL: string;
   /** True when BASE_URL was not set and follows the port. */
   baseUrlDefaulted: boolean;
   SECRET: string;
+  /** BOUNCE_ADDRESS, or `bounces@` the domain of MAIL_FROM. */
+  BOUNCE_ADDRESS: string;
+  /** Earlier secrets that still verify (SECRET_PREVIOUS), newest first; empty when unset. */
+  SECRET_PREVIOUS: string[];
   dataDir: string;
   dkim?: { domainName: string; keySelector: string; privateKey: string };
 }
@@ -220,6 +289,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     BASE_URL: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     baseUrlDefaulted: !e.BASE_URL,
     SECRET: secret,
+    SECRET_PREVIOUS: e.SECRET_PREVIOUS ?? [],
+    BOUNCE_ADDRESS:
+      e.BOUNCE_ADDRESS ?? `bounces@${(e.MAIL_FROM.match(/@([^>\s]+)/)?.[1] ?? "localhost").toLowerCase()}`,
     dataDir,
     dkim:
       dkimSet === 3 ? { domainName: e.DKIM_DOMAIN!, keySelector: e.DKIM_SELECTOR!, privateKey: dkimKey! } : undefined,

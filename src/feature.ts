@@ -8,6 +8,10 @@ import type { Schedule } from "./queue/schedules";
  */
 export interface Feature {
   routers?: Router[];
+  /** Routes that must see the raw request body (signed webhooks): mounted before the body parsers. */
+  rawBodyRouters?: Router[];
+  /** Server-rendered pages for operators, mounted under /admin behind its gate. */
+  adminPageRouters?: Router[];
   /** JSON routes for operators, mounted by the admin area under /admin/api behind its gate. */
   adminApiRouters?: Router[];
   handlers?: JobHandlers;

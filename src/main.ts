@@ -1,5 +1,7 @@
 /**
- * Entry point of every role: `all` (npm start), `web` (npm run start:web), `worker` (npm run start:worker).
+ * Entry point of every role: `all` (npm start), `web` (npm run start:web), `worker` (npm run start:worker),
+ * `inbound` (npm run start:inbound: the bounce and unsubscribe listener; `all` runs it too when
+ * INBOUND_SMTP_PORT or IMAP_URL is set).
  * Reads .env, validates the configuration, starts the roles, and stops them cleanly on SIGINT/SIGTERM.
  */
 import "dotenv/config";
@@ -12,10 +14,15 @@ const roleTable: Record<string, Roles> = {
   all: { web: true, worker: true, schedules: true },
   web: { web: true, worker: false, schedules: false },
   worker: { web: false, worker: true, schedules: true },
+  inbound: { web: false, worker: false, schedules: false, inbound: true },
 };
 
 export async function run(role: string): Promise<void> {
-  const roles = roleTable[role];
+  const table = roleTable[role];
+  const roles =
+    role === "all" && table && (process.env.INBOUND_SMTP_PORT || process.env.IMAP_URL)
+      ? { ...table, inbound: true }
+      : table;
   if (!roles) {
     console.error(`Unknown role "${role}": use one of ${Object.keys(roleTable).join(", ")}.`);
     process.exit(2);
@@ -58,8 +65,10 @@ export async function run(role: string): Promise<void> {
       `\nDaily Papers is running at ${config.BASE_URL}${app.mailer.kind === "outbox" ? ` (emails: ${config.BASE_URL}/dev/outbox)` : ""}\n`,
     );
   } else {
-    log.info("worker running");
+    log.info(roles.inbound ? "inbound listener running" : "worker running");
   }
+  if (app.inboundPort !== undefined)
+    console.log(`Listening for bounces and unsubscribes on SMTP port ${app.inboundPort}`);
   let signals = 0;
   const shutdown = async (signal: string) => {
     signals += 1;

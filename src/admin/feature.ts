@@ -34,6 +34,8 @@ export interface AdminDeps {
 export interface AdminOptions {
   /** More JSON routes under /admin/api (e.g. the digest engine's send and status), behind the same gate. */
   apiRouters?: Router[];
+  /** More pages under /admin (e.g. bounces and the suppression list), behind the same gate. */
+  pageRouters?: Router[];
 }
 
 /** Where to go after signing in: only a page of the admin area (no open redirect). */
@@ -137,6 +139,7 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
     api,
   );
   gated.use("/queues", queueDashboard(queues, "/admin/queues"));
+  for (const extra of options.pageRouters ?? []) gated.use(extra);
 
   router.use("/admin", requireAdmin(config, views), gated);
   return { routers: [router] };

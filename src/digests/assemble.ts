@@ -13,6 +13,7 @@ import { trendingOrderSql } from "../papers/ranking";
 import { renderDigest, type DigestView } from "./render";
 import { Prisma } from "../db";
 import { arxivUrl } from "../papers/display";
+import { suppressedSql } from "../suppression";
 
 export interface AssembleResult {
   digestId: string;
@@ -141,11 +142,11 @@ export async function topicNames(db: Db): Promise<Map<number, string>> {
   return new Map((await db.topic.findMany({ select: { id: true, name: true } })).map((t) => [t.id, t.name]));
 }
 
-/** The readers' distinct topic choices ("" = no topic chosen, i.e. all topics), with counts. */
+/** The readers' distinct topic choices ("" = no topic chosen, i.e. all topics), with counts. Suppressed addresses are no readers. */
 const readerTopicKeys = (frequency: Frequency) => Prisma.sql`
   SELECT s.id, coalesce(string_agg(st.topic_id::text, ',' ORDER BY st.topic_id), '') AS topic_key
   FROM subscribers s LEFT JOIN subscriber_topics st ON st.subscriber_id = s.id
-  WHERE s.status = 'active' AND s.frequency = ${frequency}::"Frequency"
+  WHERE s.status = 'active' AND s.frequency = ${frequency}::"Frequency" AND NOT ${Prisma.raw(suppressedSql("s.email"))}
   GROUP BY s.id`;
 
 export interface AssembleDeps {

@@ -22,6 +22,7 @@ export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean })
     mailer: deps.mailer,
     tokens: deps.tokens,
     metrics: deps.metrics,
+    returnPaths: deps.returnPaths,
     rateLimit: createSendRateLimiter(deps.redis, config.QUEUE_PREFIX, config.SEND_RATE_PER_SECOND),
     stopping: opts.stopping,
   });

@@ -2,7 +2,8 @@
  * The delivery ledger: one row per digest and subscriber, moved pending → sending → accepted /
  * failed / skipped, each move one SQL statement. PostgreSQL is the truth about who got what.
  */
-import type { Db } from "../db";
+import { Prisma, type Db } from "../db";
+import { suppressedSql } from "../suppression";
 
 export interface ClaimedDelivery {
   id: bigint;
@@ -18,13 +19,15 @@ export interface SendRange {
   toId: bigint;
 }
 
-/** Marks deliveries of readers who left (unsubscribed, bounced...) since assembly as skipped. */
+/** Marks deliveries of readers who left (unsubscribed, bounced...) or were suppressed since assembly as skipped. */
 export async function skipInactive(db: Db, digestId: string, range: SendRange): Promise<number> {
   return db.$executeRaw`
-    UPDATE deliveries d SET state = 'skipped', last_error = 'subscriber is ' || s.status::text, updated_at = now()
+    UPDATE deliveries d SET state = 'skipped', updated_at = now(),
+      last_error = CASE WHEN s.status <> 'active' THEN 'subscriber is ' || s.status::text ELSE 'address is suppressed' END
     FROM subscribers s
     WHERE d.digest_id = ${digestId}::uuid AND d.id BETWEEN ${range.fromId} AND ${range.toId}
-      AND d.state IN ('pending', 'sending') AND s.id = d.subscriber_id AND s.status <> 'active'`;
+      AND d.state IN ('pending', 'sending') AND s.id = d.subscriber_id
+      AND (s.status <> 'active' OR ${Prisma.raw(suppressedSql("s.email"))})`;
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   type SendRange,
 } from "./ledger";
 import type { SendRateLimiter } from "./send-rate";
+import type { ReturnPaths } from "../feedback/return-path";
 
 export interface SenderDeps {
   db: Db;
@@ -32,6 +33,8 @@ export interface SenderDeps {
   tokens: Tokens;
   metrics: Metrics;
   rateLimit: SendRateLimiter;
+  /** The envelope sender per delivery (VERP) and the per-reader mailto: unsubscribe address. */
+  returnPaths: ReturnPaths;
   /** True once the process is shutting down: stop taking new messages, hand the rest back. */
   stopping: () => boolean;
 }
@@ -104,13 +107,17 @@ export function createSender(deps: SenderDeps) {
       date: new Date(),
       unsubscribeUrl,
       preferencesUrl: `${config.BASE_URL}/preferences/${tokens.sign("manage", d.subscriberId, d.tokenVersion)}`,
-      headers: listHeaders({ baseUrl: config.BASE_URL, unsubscribeToken, mailto: config.UNSUBSCRIBE_MAILTO }),
+      headers: listHeaders({
+        baseUrl: config.BASE_URL,
+        unsubscribeToken,
+        mailto: deps.returnPaths.unsubscribeMailto(d.subscriberId),
+      }),
     });
     try {
       // The app's mailer counts and times every send (sent, failed, latency) by this kind.
-      const result = await mailer.sendRaw({ from: compiledVariant.fromAddress, to: d.email }, raw, `<${messageId}>`, {
-        kind: "digest",
-      });
+      // The envelope sender names this delivery, so a bounce that comes back later finds it.
+      const envelope = { from: deps.returnPaths.forDelivery(d.id), to: d.email };
+      const result = await mailer.sendRaw(envelope, raw, `<${messageId}>`, { kind: "digest" });
       await recordAcceptance({ id: d.id, ...result });
       outcome.accepted++;
       return undefined;

@@ -8,6 +8,8 @@ export interface MailMessage {
   /** Extra headers (List-Unsubscribe, List-Id...). Values must be single-line. */
   headers?: Record<string, string>;
   messageId?: string;
+  /** The envelope sender (Return-Path), e.g. a VERP address; default: the From address. */
+  returnPath?: string;
   /**
    * What the email is, for the metrics (`kind` label of newsletter_emails_*): "confirmation",
    * "digest"... Default "other". Not a header: it never leaves the process.

@@ -26,6 +26,7 @@ function toMailOptions(message: MailMessage, from: string): SendMailOptions {
     html: message.html,
     headers: message.headers,
     messageId: message.messageId,
+    ...(message.returnPath ? { envelope: { from: message.returnPath, to: message.to } } : {}),
   };
 }
 

@@ -41,14 +41,19 @@ export interface ConfirmationJobDeps {
   tokens: Tokens;
   render: ConfirmationRenderer;
   baseUrl: () => string;
-  unsubscribeMailto?: string;
+  /** The per-subscriber mailto: for List-Unsubscribe (undefined: none). */
+  unsubscribeMailto?: (subscriberId: string) => string | undefined;
+  /** The envelope sender naming this subscriber (VERP), so a bounce of the confirmation finds them. */
+  returnPath?: (subscriberId: string) => string;
+  /** Addresses on the suppression list get no confirmation either. */
+  isSuppressed?: (email: string) => Promise<boolean>;
   confirmTtlHours: number;
   purgeDays: number;
   cooldownMs?: number;
 }
 
 export type ConfirmationJobResult =
-  "sent" | "skipped: not pending" | "skipped: sent recently" | "skipped: no such subscriber";
+  "sent" | "skipped: not pending" | "skipped: sent recently" | "skipped: no such subscriber" | "skipped: suppressed";
 
 export function confirmationJobHandler(deps: ConfirmationJobDeps) {
   const cooldownMs = deps.cooldownMs ?? CONFIRMATION_RESEND_COOLDOWN_MS;
@@ -60,6 +65,7 @@ export function confirmationJobHandler(deps: ConfirmationJobDeps) {
     });
     if (!subscriber) return "skipped: no such subscriber";
     if (subscriber.status !== "pending") return "skipped: not pending";
+    if (await deps.isSuppressed?.(subscriber.email)) return "skipped: suppressed";
 
     // Claim the send: one conditional update, so concurrent jobs (or workers) send one email.
     const now = new Date();
@@ -93,7 +99,12 @@ export function confirmationJobHandler(deps: ConfirmationJobDeps) {
         html: email.html,
         text: email.text,
         // "Not me" for mail providers: their unsubscribe button stops even this pending request.
-        headers: listHeaders({ baseUrl, unsubscribeToken: links.unsubscribeToken, mailto: deps.unsubscribeMailto }),
+        headers: listHeaders({
+          baseUrl,
+          unsubscribeToken: links.unsubscribeToken,
+          mailto: deps.unsubscribeMailto?.(subscriberId),
+        }),
+        returnPath: deps.returnPath?.(subscriberId),
       });
       log.info({ subscriberId, messageId: result.messageId }, "confirmation email sent");
       return "sent";

@@ -5,6 +5,9 @@ import crypto from "node:crypto";
  * The payload holds the subscriber id, the subscriber's token version and the issue time, never
  * the address. The purpose is part of the MAC, so a confirm token cannot unsubscribe and the
  * reverse. Bumping a subscriber's tokenVersion revokes every token issued before.
+ *
+ * Rotation: tokens are signed with SECRET only, but verified against SECRET and then each of
+ * SECRET_PREVIOUS, so links already in inboxes keep working after the secret changes.
  */
 export type TokenPurpose = "confirm" | "manage" | "unsubscribe";
 
@@ -25,11 +28,14 @@ export interface Tokens {
 
 const b64 = (buf: Buffer | string) => Buffer.from(buf).toString("base64url");
 
-export function createTokens(secret: string): Tokens {
+export function createTokens(secret: string, previous: string[] = []): Tokens {
   if (secret.length < 32) throw new Error("SECRET must be at least 32 characters");
-  const key = crypto.createHmac("sha256", secret).update("daily-papers link tokens v1").digest();
-  const mac = (purpose: TokenPurpose, payload: string) =>
+  const keys = [secret, ...previous].map((s) =>
+    crypto.createHmac("sha256", s).update("daily-papers link tokens v1").digest(),
+  );
+  const macWith = (key: Buffer, purpose: TokenPurpose, payload: string) =>
     crypto.createHmac("sha256", key).update(`${purpose}|${payload}`).digest();
+  const mac = (purpose: TokenPurpose, payload: string) => macWith(keys[0]!, purpose, payload);
   return {
     sign(purpose, subscriberId, version, now = Date.now()) {
       const payload = b64(`${subscriberId}.${version.toString(36)}.${Math.floor(now / 1000).toString(36)}`);
@@ -39,10 +45,12 @@ export function createTokens(secret: string): Tokens {
       if (typeof token !== "string" || token.length > 200 || !/^[\w-]+\.[\w-]+$/.test(token))
         return { ok: false, reason: "malformed" };
       const [payload, signature] = token.split(".") as [string, string];
-      const expected = mac(purpose, payload);
       const given = Buffer.from(signature, "base64url");
-      if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected))
-        return { ok: false, reason: "bad-signature" };
+      const signedByOneOfOurs = keys.some((key) => {
+        const expected = macWith(key, purpose, payload);
+        return given.length === expected.length && crypto.timingSafeEqual(given, expected);
+      });
+      if (!signedByOneOfOurs) return { ok: false, reason: "bad-signature" };
       const parts = Buffer.from(payload, "base64url").toString("utf8").split(".");
       if (parts.length !== 3) return { ok: false, reason: "malformed" };
       const [subscriberId, version, issued] = parts as [string, string, string];

@@ -55,14 +55,26 @@ export interface Suppressions {
 export const suppressedSql = (emailColumn: string) =>
   `EXISTS (SELECT 1 FROM suppressions x WHERE x.email = ${emailColumn} AND x.lifted_at IS NULL)`;
 
-export function createSuppressions(secret: string): Suppressions {
-  const key = crypto.createHmac("sha256", secret).update("suppression-list").digest();
-  const keyOf = (email: string) => crypto.createHmac("sha256", key).update(email).digest("hex");
+export function createSuppressions(secret: string, previous: string[] = []): Suppressions {
+  const keys = [secret, ...previous].map((s) => crypto.createHmac("sha256", s).update("suppression-list").digest());
+  const hashWith = (key: Buffer, email: string) => crypto.createHmac("sha256", key).update(email).digest("hex");
+  const keyOf = (email: string) => hashWith(keys[0]!, email);
+  // After a rotation (SECRET_PREVIOUS) an entry may still sit under an earlier secret's hash.
+  const hashesOf = (email: string) => keys.map((k) => hashWith(k, email));
+  const existingHash = async (db: SuppressionDb, email: string) =>
+    keys.length === 1
+      ? keyOf(email)
+      : ((
+          await db.suppression.findFirst({
+            where: { addressHash: { in: hashesOf(email) } },
+            select: { addressHash: true },
+          })
+        )?.addressHash ?? keyOf(email));
 
   return {
     keyOf,
     async suppress(db, input) {
-      const addressHash = keyOf(input.email);
+      const addressHash = await existingHash(db, input.email);
       await db.suppression.upsert({
         where: { addressHash },
         create: {
@@ -88,21 +100,21 @@ export function createSuppressions(secret: string): Suppressions {
       });
     },
     async isSuppressed(db, email) {
-      const row = await db.suppression.findUnique({
-        where: { addressHash: keyOf(email) },
-        select: { liftedAt: true },
+      const row = await db.suppression.findFirst({
+        where: { addressHash: { in: hashesOf(email) }, liftedAt: null },
+        select: { id: true },
       });
-      return row !== null && row.liftedAt === null;
+      return row !== null;
     },
     async lift(db, email, by) {
       const { count } = await db.suppression.updateMany({
-        where: { addressHash: keyOf(email), liftedAt: null },
+        where: { addressHash: { in: hashesOf(email) }, liftedAt: null },
         data: { liftedAt: new Date(), liftedBy: by.slice(0, 100) },
       });
       return count > 0;
     },
     async forget(db, email) {
-      await db.suppression.updateMany({ where: { addressHash: keyOf(email) }, data: { email: null } });
+      await db.suppression.updateMany({ where: { addressHash: { in: hashesOf(email) } }, data: { email: null } });
     },
     async list(db, opts = {}) {
       return db.suppression.findMany({

@@ -13,6 +13,8 @@ export interface WebAppOptions {
   views: Views;
   /** Routers of each feature, mounted in order. */
   routers: Router[];
+  /** Routers that read their own request body (signed webhooks), mounted before the body parsers. */
+  rawBodyRouters?: Router[];
   /** Trust X-Forwarded-* from this many proxies (for client IPs behind a load balancer). */
   trustProxy?: number | boolean;
   /** Served over HTTPS (BASE_URL): enables HSTS and upgrade-insecure-requests. */
@@ -62,6 +64,7 @@ export function createWebApp(opts: WebAppOptions): Express {
       strictTransportSecurity: opts.secure,
     }),
   );
+  for (const router of opts.rawBodyRouters ?? []) app.use(router);
   app.use(express.urlencoded({ extended: false, limit: "8kb", parameterLimit: 100 }));
   app.use(express.json({ limit: "8kb" }));
   for (const router of opts.routers) app.use(router);

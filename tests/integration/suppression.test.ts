@@ -46,4 +46,16 @@ describe("suppression list", () => {
     expect(rows).toEqual([expect.objectContaining({ email: null })]);
     expect(rows[0]!.addressHash).not.toBe(crypto.createHash("sha256").update("gone@example.com").digest("hex"));
   });
+
+  it("when SECRET was rotated, then entries stored under the earlier secret still block, lift and stay single", async () => {
+    const oldSecret = crypto.randomBytes(32).toString("hex");
+    const before = createSuppressions(oldSecret);
+    await before.suppress(db, { email: "rotated@example.com", reason: "hard_bounce", source: "dsn" });
+    const after = createSuppressions(crypto.randomBytes(32).toString("hex"), [oldSecret]);
+    expect(await after.isSuppressed(db, "rotated@example.com")).toBe(true);
+    await after.suppress(db, { email: "rotated@example.com", reason: "complaint", source: "arf" });
+    expect(await db.suppression.count({ where: { email: "rotated@example.com" } })).toBe(1);
+    expect(await after.lift(db, "rotated@example.com", "admin")).toBe(true);
+    expect(await after.isSuppressed(db, "rotated@example.com")).toBe(false);
+  });
 });

@@ -22,6 +22,12 @@ describe("configuration", () => {
     expect(config.SECRET.length).toBeGreaterThanOrEqual(32);
     expect(loadConfig({ DATA_DIR: dir }).SECRET).toBe(config.SECRET);
     expect(fs.statSync(path.join(dir, "secret")).mode & 0o777).toBe(0o600);
+    expect(config.SECRET_PREVIOUS).toEqual([]);
+  });
+
+  it("when SECRET_PREVIOUS lists earlier secrets, then each is kept, in order", () => {
+    const config = loadConfig({ DATA_DIR: tmp(), SECRET_PREVIOUS: ` ${"a".repeat(32)} , ${"b".repeat(40)},` });
+    expect(config.SECRET_PREVIOUS).toEqual(["a".repeat(32), "b".repeat(40)]);
   });
 
   it.each([
@@ -35,6 +41,7 @@ describe("configuration", () => {
     ["DIGEST_CRON", "every day"],
     ["PAPERS_SOURCE", "twitter"],
     ["SECRET", "short"],
+    ["SECRET_PREVIOUS", `${"a".repeat(40)},short`],
     ["SUBSCRIBE_LIMIT_PER_IP", "-3"],
   ])("when %s is %p, then start-up stops with a message naming it", (name, value) => {
     expect(() => loadConfig({ DATA_DIR: tmp(), [name]: value })).toThrow(ConfigError);

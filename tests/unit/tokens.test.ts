@@ -38,4 +38,21 @@ describe("link tokens", () => {
     expect(tokens.verify("confirm", token, 3600_000, issued + 3599_000).ok).toBe(true);
     expect(tokens.verify("confirm", token, 3600_000, issued + 3601_000)).toEqual({ ok: false, reason: "expired" });
   });
+
+  it("when SECRET was rotated, then links signed with a SECRET_PREVIOUS still verify and new ones use the new secret", () => {
+    const before = createTokens("old-".repeat(10));
+    const inInbox = before.sign("unsubscribe", id, 2);
+    const rotated = createTokens("new-".repeat(10), ["older".repeat(8), "old-".repeat(10)]);
+    expect(rotated.verify("unsubscribe", inInbox)).toEqual({
+      ok: true,
+      claims: expect.objectContaining({ version: 2 }),
+    });
+    // Still purpose-bound under the old secret.
+    expect(rotated.verify("confirm", inInbox).ok).toBe(false);
+    const fresh = rotated.sign("unsubscribe", id, 2);
+    expect(createTokens("new-".repeat(10)).verify("unsubscribe", fresh).ok).toBe(true);
+    expect(before.verify("unsubscribe", fresh).ok).toBe(false);
+    // Without the old secret listed, the old link is refused.
+    expect(createTokens("new-".repeat(10)).verify("unsubscribe", inInbox).ok).toBe(false);
+  });
 });
