@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../src/config";
-import { startApp, type RunningApp, type Roles } from "../../src/app";
+import { startApp, type AppOptions, type RunningApp, type Roles } from "../../src/app";
 import { createLogger } from "../../src/logger";
 import { createTestDatabase, dropTestDatabase } from "./db";
 
@@ -39,7 +39,11 @@ export interface TestApp extends RunningApp {
  * The real app, in this process, on port 0, with its own database (copied from the migrated
  * template), its own Redis key prefix and its own data folder. `env` overrides any setting.
  */
-export async function startTestApp(env: Record<string, string> = {}, roles: Partial<Roles> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  roles: Partial<Roles> = {},
+  options: Pick<AppOptions, "httpsGet"> = {},
+): Promise<TestApp> {
   const databaseUrl = env.DATABASE_URL ?? (await createTestDatabase());
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "papers-test-"));
   const prefix = `test-${crypto.randomUUID()}`;
@@ -63,6 +67,7 @@ export async function startTestApp(env: Record<string, string> = {}, roles: Part
     config,
     roles: { web: true, worker: true, schedules: false, ...roles },
     log: createLogger(config.LOG_LEVEL),
+    ...options,
   });
   return Object.assign(app, {
     dataDir,
