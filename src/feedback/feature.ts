@@ -7,11 +7,11 @@ import client from "prom-client";
 import type { AppDeps } from "../app";
 import type { Feature } from "../feature";
 import { feedbackAdminApi, feedbackAdminPages } from "./admin";
-import { startImapReader, type ImapReader } from "./imap-reader";
+import type { ImapReader } from "./imap-reader";
 import type { InboundDeps, InboundResult } from "./inbound";
 import { recentDigestRates, windowRates, type Thresholds } from "./rates";
 import type { FeedbackDeps } from "./record";
-import { startInboundSmtp, type InboundSmtp } from "./smtp-listener";
+import type { InboundSmtp } from "./smtp-listener";
 import { webhookRoutes } from "./webhooks/routes";
 import { defaultHttpsGet, type HttpsGet } from "./webhooks/ses";
 
@@ -140,6 +140,8 @@ export async function startInbound(deps: AppDeps): Promise<RunningInbound> {
     for (const r of results) counter.inc({ channel, kind: r.kind ?? "none", outcome: r.outcome });
   };
   const inboundDeps: InboundDeps = { feedback: feedbackDepsOf(deps), returnPaths: deps.returnPaths, log: deps.log };
+  // Loaded only by the inbound role: imapflow alone takes seconds to load on a busy machine.
+  const { startInboundSmtp } = await import("./smtp-listener.ts");
   const smtp = await startInboundSmtp(inboundDeps, {
     host: config.INBOUND_SMTP_HOST,
     port: config.INBOUND_SMTP_PORT,
@@ -150,7 +152,7 @@ export async function startInbound(deps: AppDeps): Promise<RunningInbound> {
     onResults: count("smtp"),
   });
   const imap = config.IMAP_URL
-    ? startImapReader(inboundDeps, {
+    ? (await import("./imap-reader.ts")).startImapReader(inboundDeps, {
         url: config.IMAP_URL,
         pollSeconds: config.IMAP_POLL_SECONDS,
         onResults: count("imap"),
