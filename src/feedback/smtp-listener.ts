@@ -63,11 +63,16 @@ export async function startInboundSmtp(
     socketTimeout: 60_000,
     closeTimeout: 5_000,
     logger: false,
-    async onConnect(session, callback) {
+    onConnect(session, callback) {
       // A connection costs nothing of the budget; only refuse one from an IP already over it.
-      if ((await limiter.get(session.remoteAddress || "unknown").catch(() => null))?.remainingPoints === 0)
-        return callback(smtpError(421, "4.7.0 Too many messages from your address, try again later"));
-      callback();
+      void limiter
+        .get(session.remoteAddress || "unknown")
+        .catch(() => null)
+        .then((res) =>
+          res?.remainingPoints === 0
+            ? callback(smtpError(421, "4.7.0 Too many messages from your address, try again later"))
+            : callback(),
+        );
     },
     onMailFrom(_address, session, callback) {
       void overLimit(session.remoteAddress).then((over) =>

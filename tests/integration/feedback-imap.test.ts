@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import { ImapFlow } from "imapflow";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { startTestApp, type TestApp } from "../helpers/app";

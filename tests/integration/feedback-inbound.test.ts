@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { startTestApp, type TestApp } from "../helpers/app";
 import { seedPapers, seedReaders, seedTopics, waitUntil } from "../helpers/seed";

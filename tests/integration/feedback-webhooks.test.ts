@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import crypto from "node:crypto";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -72,12 +73,12 @@ describe("relay webhooks", () => {
       },
       {},
       {
-        httpsGet: async (url) => {
+        httpsGet: (url) => {
           fetched.push(url);
-          if (url === CERT_URL) return cert;
+          if (url === CERT_URL) return Promise.resolve(cert);
           if (url.startsWith("https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription"))
-            return "<ConfirmSubscriptionResponse/>";
-          throw new Error(`unexpected fetch of ${url}`);
+            return Promise.resolve("<ConfirmSubscriptionResponse/>");
+          return Promise.reject(new Error(`unexpected fetch of ${url}`));
         },
       },
     );
@@ -147,7 +148,7 @@ describe("relay webhooks", () => {
       fields: Partial<SnsMessage> & { Type: string; Message: string },
       version: "1" | "2" = "2",
     ): SnsMessage => {
-      const m = {
+      const m: SnsMessage = {
         MessageId: crypto.randomUUID(),
         TopicArn: TOPIC_ARN,
         Timestamp: new Date().toISOString(),
@@ -155,7 +156,7 @@ describe("relay webhooks", () => {
         SigningCertURL: CERT_URL,
         Signature: "",
         ...fields,
-      } as SnsMessage;
+      };
       m.Signature = crypto
         .sign(version === "1" ? "RSA-SHA1" : "RSA-SHA256", Buffer.from(snsStringToSign(m)), snsKey)
         .toString("base64");

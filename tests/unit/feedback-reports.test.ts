@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import fs from "node:fs";
 import path from "node:path";
 import { readReport } from "../../src/feedback/reports/read-report";

@@ -51,7 +51,7 @@ export function webhookRoutes(deps: WebhookDeps, settings: WebhookSettings): Rou
     deps.log.info({ provider, applied, duplicates, note: verdict.note }, "webhook received");
     res.status(200).json({ applied, duplicates, ...(verdict.note ? { note: verdict.note } : {}) });
   };
-  const body = (req: Request) => (Buffer.isBuffer(req.body) ? (req.body as Buffer) : Buffer.alloc(0));
+  const body = (req: Request) => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
 
   const { sesTopicArns, postmarkAuth, sendgridPublicKey, mailgunSigningKey, toleranceSeconds } = settings;
   if (sesTopicArns?.length) {
