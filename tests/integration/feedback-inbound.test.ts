@@ -3,6 +3,8 @@ import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { startTestApp, type TestApp } from "../helpers/app";
 import { seedPapers, seedReaders, seedTopics, waitUntil } from "../helpers/seed";
 import { deliverReport, feedbackFixture } from "../helpers/inbound";
+import { subscribeThroughForm } from "../helpers/subscriptions";
+import { startInboundSmtp } from "../../src/feedback/smtp-listener";
 
 const ADMIN_TOKEN = "admin-token-for-tests-0123456789";
 const DAYS = ["2024-12-10", "2024-12-11", "2024-12-12"];
@@ -269,5 +271,63 @@ describe("what comes back, through the inbound SMTP listener", () => {
     expect(metrics).toMatch(
       /^newsletter_feedback_reports_total\{channel="smtp",kind="hard_bounce",outcome="applied"\} 2$/m,
     );
+  });
+
+  it("when a confirmation bounces, then the pending address is suppressed, and subscribing again through the form sends nothing", async () => {
+    const email = "newcomer@example.net";
+    const { answer } = await subscribeThroughForm(app, { email });
+    expect(answer.res.status).toBe(200);
+    const confirmation = await waitUntil("the confirmation email", () =>
+      Promise.resolve(smtp.received.find((e) => e.envelopeTo.includes(email))),
+    );
+    const subscriber = await app.db.subscriber.findUniqueOrThrow({ where: { email } });
+    expect(app.deps.returnPaths.parse(confirmation.envelopeFrom)).toEqual({
+      role: "bounce",
+      forged: false,
+      ref: { type: "subscriber", subscriberId: subscriber.id },
+    });
+    const dsn = feedbackFixture("postfix-hard-5.1.1.eml").replace("<20130429234532", "<confirmation-bounce");
+    expect((await deliverReport(port, confirmation.envelopeFrom, dsn)).code).toBe(250);
+    expect(await state(email)).toMatchObject({
+      status: "bounced",
+      suppression: { reason: "hard_bounce", source: "dsn" },
+      consent: [{ action: "bounce", source: "dsn" }],
+    });
+
+    await app.db.subscriber.update({ where: { email }, data: { confirmationSentAt: null } });
+    const again = await subscribeThroughForm(app, { email });
+    expect(again.answer.res.status).toBe(200);
+    await waitUntil("the confirmation job to run", async () => {
+      const jobs = await app.queues.emails.getJobs(["completed"]);
+      return jobs.some((j) => j.returnvalue === "skipped: suppressed");
+    });
+    expect(smtp.received.filter((e) => e.envelopeTo.includes(email))).toHaveLength(1);
+  });
+
+  it("when one IP sends more than INBOUND_RATE_PER_MINUTE messages, then further connections are turned away (421) until the minute has passed", async () => {
+    const limited = await startInboundSmtp(
+      {
+        feedback: { db: app.db, suppressions: app.deps.suppressions, softBounceLimit: 2 },
+        returnPaths: app.deps.returnPaths,
+        log: app.log,
+      },
+      {
+        host: "127.0.0.1",
+        port: 0,
+        maxBytes: 65536,
+        ratePerMinute: 2,
+        redis: app.redis,
+        keyPrefix: `${app.config.QUEUE_PREFIX}:limited`,
+      },
+    );
+    try {
+      const ooo = "From: a@example.com\r\nSubject: Out of office\r\n\r\naway\r\n";
+      const answers = [];
+      for (let i = 0; i < 3; i++)
+        answers.push((await deliverReport(limited.port, "bounces@bounce.example.org", ooo)).code);
+      expect(answers).toEqual([250, 250, 421]);
+    } finally {
+      await limited.close();
+    }
   });
 });
