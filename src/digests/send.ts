@@ -175,7 +175,7 @@ export function createSender(deps: SenderDeps) {
       const unfinished = new Set(claimed.map((d) => d.id));
       let lastTemporary: string | undefined;
       let interrupted: string | undefined;
-      let laneError: unknown;
+      let laneError: Error | undefined;
 
       // One signal for every lane: the first reason to stop wins, the rest are ignored.
       const stop = new AbortController();
@@ -323,7 +323,7 @@ export function createSender(deps: SenderDeps) {
             await sendOne(d);
           } catch (err) {
             // Not a send failure: the ledger, the variant, the rate limiter. Every lane stops.
-            laneError ??= err;
+            laneError ??= err instanceof Error ? err : new Error(String(err));
             if (unfinished.has(d.id)) handBack([d], null);
             halt(`lane failed: ${(err as Error).message}`);
             return;

@@ -49,7 +49,7 @@ export async function startSmtpServer(opts: { port?: number } = {}): Promise<Tes
   let dataPolicy: ((raw: string) => Refusal) | undefined;
   let delayMs = 0;
   const refuse = (verdict: NonNullable<Refusal>) =>
-    Object.assign(new Error(verdict.message), { responseCode: verdict.code }) as Error & { responseCode: number };
+    Object.assign(new Error(verdict.message), { responseCode: verdict.code });
   const server = new SMTPServer({
     authOptional: true,
     allowInsecureAuth: true,

@@ -94,8 +94,8 @@ describe("recording acceptances", () => {
           failures--;
           return () => Promise.reject(new Error("Connection terminated unexpectedly"));
         }
-        const value = Reflect.get(target, prop) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? (value.bind(target) as unknown) : value;
       },
     });
     const retries: number[] = [];

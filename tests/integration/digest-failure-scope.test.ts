@@ -5,6 +5,7 @@
  * Nobody is bounced for the sender's fault, the digest pauses instead of finishing, and once the
  * server is fixed it completes with exactly one copy each.
  */
+import { expect } from "@jest/globals";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { startTestApp, type TestApp } from "../helpers/app";
 import { seedManyReaders, seedPapers, seedReaders, waitUntil } from "../helpers/seed";
@@ -110,7 +111,7 @@ describe("when the SMTP password was rotated (535 at AUTH)", () => {
 
     smtp.setAuthPolicy(undefined);
     await expectEachOnce(app.db, smtp, 3);
-    await waitUntil("the confirmation", async () => emailsTo(smtp, newcomer).length === 1, 30_000);
+    await waitUntil("the confirmation", () => Promise.resolve(emailsTo(smtp, newcomer).length === 1), 30_000);
     await new Promise((r) => setTimeout(r, 1_500));
     expect(emailsTo(smtp, newcomer)).toHaveLength(1);
     await expectNobodyHarmed(app.db);
