@@ -14,6 +14,7 @@ import { queueAssembly } from "../../src/digests/jobs";
 import type { Db } from "../../src/db";
 
 const DAY = "2024-12-10";
+const ADMIN_TOKEN = "admin-token-for-tests-0123456789";
 const fastPause = { SEND_PAUSE_BASE_SECONDS: "0.3", SEND_PAUSE_MAX_SECONDS: "1", SEND_RETRY_BASE_MS: "100" };
 
 const digestOf = (db: Db) => db.digest.findFirst({ where: { day: new Date(DAY) } });
@@ -162,6 +163,7 @@ describe("when most addresses of a run bounce", () => {
     const app = await startTestApp({
       SMTP_URL: smtp.url,
       SEND_PAUSE_MIN_FAILURES: "10",
+      ADMIN_TOKEN,
       SEND_PAUSE_FAILURE_SHARE: "0.2",
       SEND_CONCURRENCY: "2",
       SEND_BATCH_SIZE: "10",
@@ -188,6 +190,25 @@ describe("when most addresses of a run bounce", () => {
         { state: "failed", _count: failed },
       ]);
       expect((await digestOf(app.db))?.status).toBe("paused");
+
+      // The operator sees it in the admin API and /metrics...
+      const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+      const status = (await (await fetch(`${app.url}/admin/api/digests/${DAY}`, { headers: auth })).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(status).toMatchObject({ status: "paused", pauseReason: paused.pauseReason, resumeAt: null });
+      expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(
+        /newsletter_digest_paused\{day="2024-12-10",frequency="daily"\} 1/,
+      );
+      // ...fixes the cause (here: the server takes the addresses again) and resumes it by hand.
+      smtp.setPolicy(undefined);
+      const resumed = await fetch(`${app.url}/admin/api/digests/${DAY}/resume`, { method: "POST", headers: auth });
+      expect(resumed.status).toBe(202);
+      await waitUntil("the digest to be sent", async () => (await digestOf(app.db))?.status === "sent", 30_000);
+      expect(await app.db.delivery.count({ where: { state: "accepted" } })).toBe(60 - failed);
+      expect(await app.db.delivery.count({ where: { state: "failed" } })).toBe(failed);
+      expect(await (await fetch(`${app.url}/metrics`)).text()).not.toMatch(/newsletter_digest_paused\{/);
     } finally {
       await app.destroy();
       await smtp.close();
