@@ -187,6 +187,10 @@ function operationsRouters(deps: AppDeps): express.Router[] {
       queues: allQueueNames.map((name) => deps.queues[name]),
       log: deps.log,
       token: config.METRICS_TOKEN,
+      pausedDigests: async () =>
+        (await db.digest.findMany({ where: { status: "paused" }, select: { day: true, frequency: true } })).map(
+          (d) => ({ day: d.day.toISOString().slice(0, 10), frequency: d.frequency }),
+        ),
     }),
   ];
 }

@@ -206,6 +206,16 @@ const envSchema = z.object({
   SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
   /** Web processes per machine for the web role (node:cluster sharing the port). Default 1. */
   WEB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** First wait (seconds) before a digest paused by transport faults probes the server and resumes; doubles with each pause. */
+  SEND_PAUSE_BASE_SECONDS: z.coerce.number().min(0.1).default(30),
+  /** Longest wait between two probes of a paused digest (seconds). */
+  SEND_PAUSE_MAX_SECONDS: z.coerce.number().min(0.1).default(900),
+  /** Pause a digest when more than this share of its attempted deliveries failed for good (0-1)... */
+  SEND_PAUSE_FAILURE_SHARE: z.coerce.number().min(0).max(1).default(0.2),
+  /** ...once at least this many failed: a few bad addresses never pause a run. */
+  SEND_PAUSE_MIN_FAILURES: z.coerce.number().int().min(1).default(20),
+  /** Longest wait (seconds) between two tries of a confirmation email while the mail transport is down. */
+  CONFIRMATION_RETRY_MAX_SECONDS: z.coerce.number().min(0.1).default(300),
   /** Concurrent jobs per worker and queue. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(4),
   /** Seconds a stopping process waits for running jobs before it gives up. */

@@ -10,6 +10,7 @@ import { longDay } from "../papers/display";
 import { ensureDigest } from "./assemble";
 import { queueAssembly } from "./jobs";
 import { digestDeliveryCounts } from "./retention";
+import { pauseView, resumeByCommand } from "./breaker";
 import type { DeliveryCounts } from "./ledger";
 
 /** "3 of 5 readers settled: 2 sent, 1 failed, 0 skipped; 2 pending" */
@@ -125,6 +126,25 @@ export function registerDigestCommands(program: Command): void {
       });
     });
 
+  withDayOptions(digest.command("resume"))
+    .description("resume a paused digest now (a pause for too many failures waits for this)")
+    .action(async (opts: { date: string; frequency: Frequency }) => {
+      const day = parseDay(opts.date, "--date");
+      await withStores(true, async ({ db, queues }) => {
+        const row = await db.digest.findUnique({
+          where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } },
+        });
+        if (!row) throw new Error(`No ${opts.frequency} digest for ${day}.`);
+        const config = loadConfig();
+        const result = await resumeByCommand({ db, config, queues: queues! }, row.id);
+        console.log(
+          result.resumed
+            ? `Resumed the ${opts.frequency} digest of ${day}: ${result.promoted} waiting send jobs run now, ${result.queued} new ones queued.`
+            : `The ${opts.frequency} digest of ${day} was not paused (status ${row.status}); ${result.queued} send jobs queued for rows no job covered.`,
+        );
+      });
+    });
+
   withDayOptions(digest.command("status"))
     .description("how far a day's digest got: total, sent, failed, pending")
     .option("--json", "print JSON")
@@ -143,6 +163,7 @@ export function registerDigestCommands(program: Command): void {
           day,
           frequency: opts.frequency,
           status: row.status,
+          ...pauseView(row),
           ...(await digestDeliveryCounts(db, row.id)),
         };
         if (opts.json) return void console.log(JSON.stringify(status));

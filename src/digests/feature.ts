@@ -1,4 +1,7 @@
+import { DelayedError, type Job } from "bullmq";
 import type { AppDeps } from "../app";
+import type { Logger } from "../logger";
+import type { JobContext } from "../queue/workers";
 import type { Feature } from "../feature";
 import { QueueName } from "../queue/queues";
 import type { Frequency } from "../generated/prisma/enums";
@@ -8,6 +11,7 @@ import { DigestJob, queueAssembly, queueSendBatches, type AssembleJobData, type 
 import { reconcile } from "./reconcile";
 import { PRUNE_DELIVERIES_JOB, pruneDeliveries } from "./retention";
 import { createSender } from "./send";
+import { sendGate } from "./breaker";
 import { createSendRateLimiter } from "./send-rate";
 import { dueDaily, dueWeekly } from "./scheduled";
 import { digestAdminApi, digestWebRoutes } from "./routes";
@@ -23,12 +27,41 @@ export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean })
     tokens: deps.tokens,
     metrics: deps.metrics,
     returnPaths: deps.returnPaths,
+    suppressions: deps.suppressions,
+    log: deps.log,
     rateLimit: createSendRateLimiter(deps.redis, config.QUEUE_PREFIX, config.SEND_RATE_PER_SECOND),
     stopping: opts.stopping,
+    requeue: (digestId, range) =>
+      queueSendBatches(queues, digestId, [range], { ...sendOpts, suffix: `handed-back-${Date.now()}` }),
   });
   const refresh = countRefresher(deps);
   const refreshUpvotes = refresh && (async (days: { from: string; to: string }) => void (await refresh(days)));
   const sendOpts = { attempts: config.SEND_MAX_ATTEMPTS, backoffMs: config.SEND_RETRY_BASE_MS };
+
+  /** A send job of a paused digest waits (delayed, attempts untouched) until the pause may end. */
+  const waitOutPause = async (job: Job, context: JobContext, digestId: string, log: Logger, gateUntil?: Date) => {
+    const digest = await db.digest.findUnique({ where: { id: digestId }, select: { resumeAt: true, status: true } });
+    if (digest?.status !== "paused") return undefined;
+    const until = gateUntil ?? digest.resumeAt ?? new Date(Date.now() + config.SEND_PAUSE_MAX_SECONDS * 1000);
+    if (!context.token) return { paused: true };
+    log.debug({ digestId, until }, "send job waits for the paused digest");
+    await job.moveToDelayed(Math.max(Date.now() + 100, until.getTime()), context.token);
+    throw new DelayedError();
+  };
+
+  const sendBatch = async (job: Job, log: Logger, context: JobContext) => {
+    const data = job.data as SendBatchJobData;
+    const gate = await sendGate({ db, config, mailer: deps.mailer, log }, data.digestId);
+    if (!gate.go) return waitOutPause(job, context, data.digestId, log, gate.until);
+    const outcome = await sender.sendBatch(
+      data.digestId,
+      { fromId: BigInt(data.fromId), toId: BigInt(data.toId) },
+      log,
+      { signal: context.signal },
+    );
+    if (outcome.paused) return (await waitOutPause(job, context, data.digestId, log)) ?? outcome;
+    return outcome;
+  };
 
   const assembleAndQueue = async (data: AssembleJobData, log: typeof deps.log) => {
     const result = await assembleDigest({ db, config, log, refreshUpvotes }, data);
@@ -58,10 +91,7 @@ export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean })
         [DigestJob.scheduledWeekly]: scheduled("weekly", dueWeekly),
       },
       [QueueName.sends]: {
-        [DigestJob.sendBatch]: (job, log) => {
-          const data = job.data as SendBatchJobData;
-          return sender.sendBatch(data.digestId, { fromId: BigInt(data.fromId), toId: BigInt(data.toId) }, log);
-        },
+        [DigestJob.sendBatch]: sendBatch,
       },
       [QueueName.maintenance]: {
         [DigestJob.reconcile]: (_job, log) => reconcile({ db, config, queues, log }),

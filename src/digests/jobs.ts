@@ -60,3 +60,46 @@ export async function queueSendBatches(
     })),
   );
 }
+
+/** The states in which a job will still run (or runs): its range is covered. */
+const liveStates = ["waiting", "delayed", "active", "prioritized", "waiting-children"] as const;
+
+/** A live send job's range; `active` when a worker has it now (it may also be a dead worker's). */
+export interface LiveRange extends SendRange {
+  active: boolean;
+}
+
+/** The id ranges of a digest's send jobs that are still to run or running. */
+export async function liveSendRanges(queues: Queues, digestId: string): Promise<LiveRange[]> {
+  const ranges: LiveRange[] = [];
+  const pageSize = 1000;
+  for (const state of liveStates) {
+    for (let start = 0; ; start += pageSize) {
+      const jobs = await queues.sends.getJobs([state], start, start + pageSize - 1, true);
+      for (const job of jobs) {
+        const data = job?.data as SendBatchJobData | undefined;
+        if (job?.name !== DigestJob.sendBatch || data?.digestId !== digestId) continue;
+        ranges.push({ fromId: BigInt(data.fromId), toId: BigInt(data.toId), active: state === "active" });
+      }
+      if (jobs.length < pageSize) break;
+    }
+  }
+  return ranges;
+}
+
+/** Moves a digest's delayed send jobs (waiting out a pause or a backoff) to run now. */
+export async function promoteSendJobs(queues: Queues, digestId: string): Promise<number> {
+  let promoted = 0;
+  const delayed = await queues.sends.getJobs(["delayed"], 0, -1, true);
+  for (const job of delayed) {
+    const data = job?.data as SendBatchJobData | undefined;
+    if (job?.name !== DigestJob.sendBatch || data?.digestId !== digestId) continue;
+    try {
+      await job.promote();
+      promoted++;
+    } catch {
+      // It started (or was promoted) meanwhile.
+    }
+  }
+  return promoted;
+}

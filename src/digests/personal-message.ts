@@ -61,7 +61,9 @@ export interface Recipient {
 }
 
 const toCrlf = (s: string) => s.replace(/\r?\n/g, "\r\n");
-const encodeQp = (s: string) => toCrlf(qp.wrap(qp.encode(s), 76));
+// 75, not 76: each fragment's last line is followed by the "=" of the soft break that frames a
+// personal value, and RFC 2045 allows 76 characters with it.
+const encodeQp = (s: string) => toCrlf(qp.wrap(qp.encode(s), 75));
 
 function fragment(template: string): Fragments {
   const statics: string[] = [];

@@ -1,16 +1,42 @@
 /**
  * The reconciler: PostgreSQL knows what is left to do, so whatever happened to Redis or to a
  * worker, work is rebuilt from the ledger. Claims whose worker vanished go back to pending;
- * pending deliveries nobody has touched for a while get fresh send jobs; digests stuck in
- * assembly are assembled again (idempotently); finished digests are marked sent.
+ * pending deliveries that no live send job covers (its job was lost with Redis, or failed for
+ * good) get a fresh job, and only those, so the queue depth stays the true backlog; digests stuck
+ * in assembly are assembled again (idempotently); finished digests are marked sent. Paused
+ * digests keep their jobs (waiting out the pause); lost ones are queued again and wait too.
  */
 import type { Db } from "../db";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import type { Queues } from "../queue/queues";
 import { dateToDay } from "./days";
-import { completeIfDone, pendingRanges, releaseExpiredClaims } from "./ledger";
-import { queueAssembly, queueSendBatches } from "./jobs";
+import { completeIfDone, holdsFreshClaims, pendingRanges, releaseExpiredClaims, type SendRange } from "./ledger";
+import { liveSendRanges, queueAssembly, queueSendBatches } from "./jobs";
+
+/** Queues send jobs for a digest's pending rows that no live job covers; returns how many jobs. */
+export async function queueLostWork(
+  deps: { db: Db; config: Config; queues: Queues },
+  digestId: string,
+  olderThanSeconds: number,
+  suffix: string,
+): Promise<number> {
+  const { db, config, queues } = deps;
+  // A job a worker holds covers its range only while its claims are fresh: a live batch renews
+  // them, a killed worker's job stays "active" in Redis until BullMQ notices it stalled.
+  const live = await liveSendRanges(queues, digestId);
+  const covered: SendRange[] = [];
+  for (const r of live) {
+    if (!r.active || (await holdsFreshClaims(db, digestId, r, config.DELIVERY_LEASE_SECONDS))) covered.push(r);
+  }
+  const ranges = await pendingRanges(db, digestId, config.SEND_BATCH_SIZE, olderThanSeconds, covered);
+  await queueSendBatches(queues, digestId, ranges, {
+    attempts: config.SEND_MAX_ATTEMPTS,
+    backoffMs: config.SEND_RETRY_BASE_MS,
+    suffix,
+  });
+  return ranges.length;
+}
 
 export async function reconcile(deps: {
   db: Db;
@@ -22,17 +48,14 @@ export async function reconcile(deps: {
   const lease = config.DELIVERY_LEASE_SECONDS;
   const released = await releaseExpiredClaims(db, lease);
   let requeued = 0;
-  const sending = await db.digest.findMany({ where: { status: "sending" }, select: { id: true } });
-  const round = Math.floor(Date.now() / 1000 / config.RECONCILE_EVERY_SECONDS);
-  for (const { id } of sending) {
-    if (await completeIfDone(db, id)) continue;
-    const ranges = await pendingRanges(db, id, config.SEND_BATCH_SIZE, lease);
-    await queueSendBatches(queues, id, ranges, {
-      attempts: config.SEND_MAX_ATTEMPTS,
-      backoffMs: config.SEND_RETRY_BASE_MS,
-      suffix: `r${round}`,
-    });
-    requeued += ranges.length;
+  const open = await db.digest.findMany({
+    where: { status: { in: ["sending", "paused"] } },
+    select: { id: true, status: true },
+  });
+  const round = `r${Date.now()}`;
+  for (const { id, status } of open) {
+    if (status === "sending" && (await completeIfDone(db, id))) continue;
+    requeued += await queueLostWork(deps, id, lease, round);
   }
   const stuck = await db.digest.findMany({
     where: { status: "assembling", updatedAt: { lt: new Date(Date.now() - lease * 1000) } },

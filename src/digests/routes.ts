@@ -9,6 +9,7 @@ import { dayToDate, parseDay } from "./days";
 import { digestDeliveryCounts } from "./retention";
 import { digestView, ensureDigest, loadCandidates, topicNames } from "./assemble";
 import { queueAssembly } from "./jobs";
+import { pauseView, resumeByCommand } from "./breaker";
 import { selectPapers } from "./select-papers";
 import { renderDigest, shownPaper } from "./render";
 import { isDay } from "../papers/normalize";
@@ -98,11 +99,23 @@ export function digestAdminApi(deps: { db: Db; config: Config; queues: Queues })
       day,
       frequency,
       status: digest.status,
+      ...pauseView(digest),
       ...counts,
       variants,
       assembledAt: digest.assembledAt,
       completedAt: digest.completedAt,
     });
+  });
+
+  // Resumes a paused digest now (a pause for too many failures waits for this).
+  router.post("/digests/:date/resume", async (req, res) => {
+    const day = parseDay(req.params.date);
+    const frequency = frequencyOf(req.query.frequency ?? (req.body as { frequency?: string } | undefined)?.frequency);
+    const digest = await deps.db.digest.findUnique({ where: { day_frequency: { day: dayToDate(day), frequency } } });
+    if (!digest) throw notFound(`No ${frequency} digest for ${day} yet.`);
+    const result = await resumeByCommand(deps, digest.id);
+    req.log.info({ digestId: digest.id, ...result }, "digest resumed by an admin");
+    res.status(result.resumed ? 202 : 200).json({ id: digest.id, day, frequency, ...result });
   });
 
   // The digest template for any topic choice: /admin/api/digests/D/preview?topics=slug,slug

@@ -1,27 +1,44 @@
 import type { Redis } from "ioredis";
-import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 
 /** Waits until `n` more emails may go out. The budget lives in Redis, so it holds across every worker. */
 export type SendRateLimiter = (n: number) => Promise<void>;
 
+/**
+ * A reservation against one shared schedule (GCRA, the "virtual scheduling" form of a token
+ * bucket): Redis keeps the theoretical arrival time `tat` of the next email. Each caller moves it
+ * on by n / rate seconds and is told how long to wait before sending; by construction the sends
+ * of all workers together are spaced 1/rate apart, with at most `burst` early. So in any window of
+ * one second at most rate + burst go out (burst is 5% of the rate, at least 1), where a fixed
+ * window let twice the rate through at a window's edge. Redis's clock decides, not the workers'.
+ */
+const reserveScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - burst * interval - now
+if wait < 0 then wait = 0 end
+local nextTat = tat + n * interval
+redis.call('SET', KEYS[1], tostring(nextTat), 'PX', math.ceil(nextTat - now + 1000))
+return tostring(wait)
+`;
+
+type WithReserve = Redis & {
+  sendRateReserve(key: string, interval: string, n: string, burst: string): Promise<string>;
+};
+
 export function createSendRateLimiter(redis: Redis, prefix: string, perSecond: number): SendRateLimiter {
-  const limiter = new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix: `${prefix}:send-rate`,
-    points: perSecond,
-    duration: 1,
-  });
+  const key = `${prefix}:send-rate:gcra`;
+  const interval = 1000 / perSecond;
+  const burst = Math.max(1, Math.floor(perSecond * 0.05));
+  // EVALSHA after the first call: the script is not sent with every email.
+  if (!("sendRateReserve" in redis)) redis.defineCommand("sendRateReserve", { numberOfKeys: 1, lua: reserveScript });
+  const client = redis as WithReserve;
   return async (n) => {
-    let remaining = n;
-    while (remaining > 0) {
-      const take = Math.min(remaining, perSecond);
-      try {
-        await limiter.consume("global", take);
-        remaining -= take;
-      } catch (res) {
-        if (!(res instanceof RateLimiterRes)) throw res;
-        await new Promise((r) => setTimeout(r, Math.max(5, res.msBeforeNext)));
-      }
-    }
+    const wait = Number(await client.sendRateReserve(key, String(interval), String(n), String(burst)));
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   };
 }

@@ -2,6 +2,11 @@
 export interface MailMessage {
   to: string;
   from?: string;
+  /**
+   * The envelope sender (SMTP `MAIL FROM`, the Return-Path) of this one message, e.g. a VERP
+   * address that ties a bounce to one delivery. Default: the address in `from` (or MAIL_FROM).
+   */
+  envelopeFrom?: string;
   subject: string;
   text: string;
   html?: string;
@@ -26,6 +31,15 @@ export interface SendOptions {
   kind?: EmailKind;
 }
 
+/**
+ * The SMTP envelope of a built message. `from` is the envelope sender (Return-Path): each
+ * message may carry its own (VERP); transports use it as given.
+ */
+export interface Envelope {
+  from: string;
+  to: string;
+}
+
 export interface SendResult {
   messageId: string;
   /** The server's answer, e.g. "250 2.0.0 Ok: queued" (or "outbox: FILE"). */
@@ -33,42 +47,19 @@ export interface SendResult {
   acceptedAt: Date;
 }
 
+/**
+ * One way of handing mail to the world (SMTP pool, outbox; an HTTP email API would be another).
+ * A transport throws only `SendError`s, each saying whose fault the failure is (see failure.ts).
+ */
 export interface Mailer {
   readonly kind: "smtp" | "outbox";
   send(message: MailMessage): Promise<SendResult>;
   /** Sends an already built RFC 5322 message (the bulk path: built once, personalised by substitution). */
-  sendRaw(
-    envelope: { from: string; to: string },
-    raw: string | Buffer,
-    messageId: string,
-    options?: SendOptions,
-  ): Promise<SendResult>;
-  /** Resolves when the server answers (the health check). */
+  sendRaw(envelope: Envelope, raw: string | Buffer, messageId: string, options?: SendOptions): Promise<SendResult>;
+  /** Resolves when the server answers (the health check, and the probe before a paused digest resumes). */
   verify(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** How a failed send should be treated: retry later, or give up on this recipient. */
-export type SendFailureKind = "temporary" | "permanent";
-
-export class SendError extends Error {
-  constructor(
-    message: string,
-    readonly kind: SendFailureKind,
-    readonly responseCode?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "SendError";
-  }
-}
-
-/** 5xx answers are permanent (a hard bounce when about the recipient); 4xx and lost connections are temporary. */
-export function classifySmtpError(err: unknown): SendError {
-  if (err instanceof SendError) return err;
-  const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
-  const code = typeof e.responseCode === "number" ? e.responseCode : undefined;
-  const message = (e.response || e.message || String(err)).slice(0, 500);
-  if (code !== undefined && code >= 500 && code < 600) return new SendError(message, "permanent", code, { cause: err });
-  return new SendError(message, "temporary", code, { cause: err });
-}
+export { SendError, classifySendError, classifySmtpError } from "./failure";
+export type { FailureScope, SendFailureKind } from "./failure";

@@ -4,7 +4,7 @@ import crypto from "node:crypto";
 import nodemailer from "nodemailer";
 import type { SendMailOptions, Transporter, TransportOptions } from "nodemailer";
 import type { Mailer, MailMessage, SendResult } from "./mailer";
-import { classifySmtpError } from "./mailer";
+import { classifySendError } from "./failure";
 
 export interface DkimOptions {
   domainName: string;
@@ -26,7 +26,10 @@ function toMailOptions(message: MailMessage, from: string): SendMailOptions {
     html: message.html,
     headers: message.headers,
     messageId: message.messageId,
-    ...(message.returnPath ? { envelope: { from: message.returnPath, to: message.to } } : {}),
+    // A per-message Return-Path (VERP) when given; otherwise nodemailer derives it from From.
+    ...((message.envelopeFrom ?? message.returnPath)
+      ? { envelope: { from: (message.envelopeFrom ?? message.returnPath)!, to: message.to } }
+      : {}),
   };
 }
 
@@ -42,13 +45,15 @@ function wrap(
       const response = after ? await after(info) : String(info.response ?? "");
       return { messageId: info.messageId, response, acceptedAt: new Date() };
     } catch (err) {
-      throw classifySmtpError(err);
+      throw classifySendError(err);
     }
   };
   return {
     kind,
     send: (message) => deliver(toMailOptions(message, settings.from)),
-    sendRaw: (envelope, raw, messageId) => deliver({ envelope, raw, messageId }),
+    // The envelope is the message's own: its `from` is the Return-Path this message goes out with.
+    sendRaw: (envelope, raw, messageId) =>
+      deliver({ envelope: { from: envelope.from, to: envelope.to }, raw, messageId }),
     async verify() {
       if (kind === "smtp") await transporter.verify();
     },

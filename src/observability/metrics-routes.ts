@@ -1,13 +1,15 @@
 import { Router } from "express";
 import type { Queue } from "bullmq";
 import type { Logger } from "../logger";
-import { updateQueueDepths, type Metrics } from "./metrics";
+import { updatePausedDigests, updateQueueDepths, type Metrics } from "./metrics";
 import { bearerToken, sameSecret } from "../admin/auth";
 
 export interface MetricsRouteOptions {
   metrics: Metrics;
   queues: Queue[];
   log: Logger;
+  /** The digests paused now (newsletter_digest_paused), read at each scrape. */
+  pausedDigests?: () => Promise<{ day: string; frequency: string }[]>;
   /** When set, /metrics answers only `Authorization: Bearer <token>` (401 otherwise). */
   token?: string;
 }
@@ -33,6 +35,13 @@ export function metricsRoutes(opts: MetricsRouteOptions): Router {
     } catch (err) {
       // The other figures are still worth having when Redis is slow or down.
       opts.log.warn({ err: (err as Error).message }, "queue depths could not be read for /metrics");
+    }
+    if (opts.pausedDigests) {
+      try {
+        await withTimeout(updatePausedDigests(opts.metrics, opts.pausedDigests), 2_000);
+      } catch (err) {
+        opts.log.warn({ err: (err as Error).message }, "paused digests could not be read for /metrics");
+      }
     }
     res.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
   });

@@ -32,6 +32,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    digestPaused: new client.Gauge({
+      name: "newsletter_digest_paused",
+      help: "1 for each digest whose sending is paused by the circuit breaker (the reason is in digest status and the logs)",
+      labelNames: ["day", "frequency"],
+      registers: [registry],
+    }),
     queueDepth: new client.Gauge({
       name: "newsletter_queue_jobs",
       help: "Jobs per queue and state",
@@ -65,4 +71,14 @@ export async function updateQueueDepths(metrics: Pick<Metrics, "queueDepth">, qu
       for (const state of queueStates) metrics.queueDepth.set({ queue: queue.name, state }, counts[state] ?? 0);
     }),
   );
+}
+
+/** Reads the paused digests into `newsletter_digest_paused`; called on each scrape. */
+export async function updatePausedDigests(
+  metrics: Pick<Metrics, "digestPaused">,
+  pausedDigests: () => Promise<{ day: string; frequency: string }[]>,
+): Promise<void> {
+  const paused = await pausedDigests();
+  metrics.digestPaused.reset();
+  for (const d of paused) metrics.digestPaused.set({ day: d.day, frequency: d.frequency }, 1);
 }

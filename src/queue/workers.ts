@@ -2,8 +2,17 @@ import { Worker, type ConnectionOptions, type Job } from "bullmq";
 import type { Logger } from "../logger";
 import type { QueueName } from "./queues";
 
+/**
+ * What BullMQ hands a running job besides its data: the lock `token` (needed to move the job,
+ * e.g. to delay it) and a `signal` aborted when the job is cancelled or its lock was lost.
+ */
+export interface JobContext {
+  token?: string;
+  signal?: AbortSignal;
+}
+
 /** Handles the jobs of one name; what it returns is stored as the job's result. */
-export type JobHandler = (job: Job, log: Logger) => Promise<unknown>;
+export type JobHandler = (job: Job, log: Logger, context: JobContext) => Promise<unknown>;
 
 /** Each feature contributes handlers by queue and job name; the app starts one worker per queue. */
 export type JobHandlers = Partial<Record<QueueName, Record<string, JobHandler>>>;
@@ -42,12 +51,13 @@ export function startWorkers(
   const list = (Object.entries(handlers) as [QueueName, Record<string, JobHandler>][]).map(([queue, byName]) => {
     const worker = new Worker(
       queue,
-      async (job) => {
+      // Three parameters: BullMQ passes an AbortSignal only to a processor that declares it.
+      async (job, token, signal) => {
         const handler = byName[job.name];
         if (!handler) throw new Error(`No handler for job "${job.name}" on queue "${queue}"`);
         const log = opts.log.child({ queue, job: job.name, jobId: job.id, requestId: requestIdOf(job) });
         const started = Date.now();
-        const result = await handler(job, log);
+        const result = await handler(job, log, { token, signal });
         log.info({ durationMs: Date.now() - started }, "job completed");
         return result;
       },
@@ -72,6 +82,10 @@ export function startWorkers(
       ),
     );
     worker.on("error", (err) => opts.log.error({ queue, err: err.message }, "worker error"));
+    // A job whose lock could not be renewed may already run elsewhere: tell it to stop (its signal).
+    worker.on("lockRenewalFailed", (jobIds) => {
+      for (const id of jobIds) worker.cancelJob(id, "lock lost");
+    });
     return worker;
   });
   return {

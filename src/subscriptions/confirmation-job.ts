@@ -1,10 +1,12 @@
-import { UnrecoverableError, type Job, type Queue } from "bullmq";
+import { DelayedError, UnrecoverableError, type Job, type Queue } from "bullmq";
 import type { Db } from "../db";
 import type { Logger } from "../logger";
 import type { Mailer } from "../mail/mailer";
-import { SendError } from "../mail/mailer";
+import { classifySendError } from "../mail/failure";
+import type { JobContext } from "../queue/workers";
 import { listHeaders } from "../mail/list-headers";
 import type { Tokens } from "./tokens";
+import type { Suppressions } from "../suppression";
 import type { ConfirmationRenderer } from "./confirmation-email";
 import { linkUrls } from "./links";
 import { recordConsent } from "./consent-log";
@@ -24,7 +26,8 @@ export interface ConfirmationJobData {
  * Queues a confirmation email. The job id names the subscriber's state (token version, last
  * confirmation sent), so every click between two sends makes the same job, and the first click
  * after a send makes a new one. The handler's claim below is what really guarantees one email
- * per cooldown, across jobs and workers.
+ * per cooldown, across jobs and workers. A job that failed for good is removed, so its id never
+ * blocks the sweeper or the next subscribe from queueing the email again.
  */
 export async function enqueueConfirmation(
   queue: Queue,
@@ -32,7 +35,7 @@ export async function enqueueConfirmation(
   state: { tokenVersion: number; confirmationSentAt: Date | null },
 ) {
   const jobId = `confirmation-${data.subscriberId}-v${state.tokenVersion}-${state.confirmationSentAt?.getTime() ?? "never"}`;
-  return queue.add(CONFIRMATION_JOB, data, { jobId });
+  return queue.add(CONFIRMATION_JOB, data, { jobId, removeOnFail: true });
 }
 
 export interface ConfirmationJobDeps {
@@ -50,6 +53,10 @@ export interface ConfirmationJobDeps {
   confirmTtlHours: number;
   purgeDays: number;
   cooldownMs?: number;
+  /** The suppression list: a hard bounce puts the address there. */
+  suppressions?: Pick<Suppressions, "suppress">;
+  /** Longest wait between two tries while the mail transport is down (default 5 minutes). */
+  outageRetryMaxMs?: number;
 }
 
 export type ConfirmationJobResult =
@@ -57,7 +64,8 @@ export type ConfirmationJobResult =
 
 export function confirmationJobHandler(deps: ConfirmationJobDeps) {
   const cooldownMs = deps.cooldownMs ?? CONFIRMATION_RESEND_COOLDOWN_MS;
-  return async (job: Job<ConfirmationJobData>, log: Logger): Promise<ConfirmationJobResult> => {
+  const outageRetryMaxMs = deps.outageRetryMaxMs ?? 5 * 60_000;
+  return async (job: Job<ConfirmationJobData>, log: Logger, context?: JobContext): Promise<ConfirmationJobResult> => {
     const { subscriberId } = job.data;
     const subscriber = await deps.db.subscriber.findUnique({
       where: { id: subscriberId },
@@ -109,24 +117,46 @@ export function confirmationJobHandler(deps: ConfirmationJobDeps) {
       log.info({ subscriberId, messageId: result.messageId }, "confirmation email sent");
       return "sent";
     } catch (err) {
-      const failure = err instanceof SendError ? err : new SendError(String(err), "temporary");
+      const failure = classifySendError(err);
+      if (failure.scope === "message" && failure.kind === "permanent") {
+        // This email was refused (not the reader): keep the claim, so the sweeper does not send
+        // it every few minutes; the reader's next subscribe tries again after the cooldown.
+        throw new UnrecoverableError(`confirmation email refused: ${failure.message}`);
+      }
       // Give the claim back, so a retry (or the next subscribe) may send.
       await deps.db.subscriber.updateMany({
         where: { id: subscriberId, confirmationSentAt: now },
         data: { confirmationSentAt: previous },
       });
-      if (failure.kind === "permanent") {
-        await markBounced(deps.db, subscriberId, failure.message);
+      if (failure.isHardBounce) {
+        await markBounced(deps, subscriber.email, subscriberId, failure.message);
         throw new UnrecoverableError(`confirmation refused by the server: ${failure.message}`);
+      }
+      if (failure.scope === "transport" && context?.token) {
+        // Our side is down (login, sender, connection): wait it out without using up attempts,
+        // however long it lasts; the wait grows with the job's age, up to outageRetryMaxMs.
+        const waitMs = Math.min(outageRetryMaxMs, Math.max(1_000, (Date.now() - job.timestamp) / 2));
+        log.warn(
+          { subscriberId, err: failure.message, retryInMs: waitMs },
+          "confirmation waits for the mail transport",
+        );
+        await job.moveToDelayed(Date.now() + waitMs, context.token);
+        throw new DelayedError();
       }
       throw failure;
     }
   };
 }
 
-/** A 5xx for the recipient: the address does not take mail, so stop trying and say why. */
-async function markBounced(db: Db, subscriberId: string, reason: string) {
-  await db.$transaction(async (tx) => {
+/** A 5xx for the recipient: the address does not take mail, so stop trying, say why, suppress it. */
+async function markBounced(deps: ConfirmationJobDeps, email: string, subscriberId: string, reason: string) {
+  await deps.db.$transaction(async (tx) => {
+    await deps.suppressions?.suppress(tx, {
+      email,
+      reason: "hard_bounce",
+      source: "smtp",
+      detail: reason.slice(0, 300),
+    });
     const s = await tx.subscriber.findUnique({ where: { id: subscriberId }, select: { email: true, status: true } });
     if (!s || s.status !== "pending") return;
     await tx.subscriber.update({ where: { id: subscriberId }, data: { status: "bounced" } });

@@ -70,6 +70,8 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
           isSuppressed: (email) => deps.suppressions.isSuppressed(db, email),
           confirmTtlHours: config.CONFIRM_TOKEN_TTL_HOURS,
           purgeDays: config.PENDING_PURGE_DAYS,
+          suppressions: deps.suppressions,
+          outageRetryMaxMs: config.CONFIRMATION_RETRY_MAX_SECONDS * 1000,
         }),
       },
       [QueueName.maintenance]: {

@@ -14,6 +14,9 @@ export type RecipientPolicy = (
   session: SMTPServerSession,
 ) => { code: number; message: string } | undefined;
 
+/** An answer the server gives instead of accepting: a code and a text. */
+export type Refusal = { code: number; message: string } | undefined;
+
 /** A real SMTP server in this process (smtp-server), keeping what arrives parsed with mailparser. */
 export interface TestSmtpServer {
   port: number;
@@ -21,6 +24,15 @@ export interface TestSmtpServer {
   received: ReceivedEmail[];
   /** Change how recipients are answered (4xx/5xx), e.g. to test retries and bounces. */
   setPolicy(policy: RecipientPolicy | undefined): void;
+  /** Answer MAIL FROM (the sender) this way, e.g. 553 for a sender domain the server refuses. */
+  setMailFromPolicy(policy: ((address: string) => Refusal) | undefined): void;
+  /**
+   * Answer AUTH this way, e.g. 535 for a rotated password. Without a policy any credentials are
+   * accepted (and clients that send none are served too).
+   */
+  setAuthPolicy(policy: ((username: string) => Refusal) | undefined): void;
+  /** Answer the end of DATA this way (the message refused after it was sent), e.g. 554. */
+  setDataPolicy(policy: ((raw: string) => Refusal) | undefined): void;
   /** Make the server slow: wait this long before accepting each message's data. */
   setDelay(ms: number): void;
   /** How many emails each recipient received. */
@@ -32,12 +44,28 @@ export interface TestSmtpServer {
 export async function startSmtpServer(opts: { port?: number } = {}): Promise<TestSmtpServer> {
   const received: ReceivedEmail[] = [];
   let policy: RecipientPolicy | undefined;
+  let mailFromPolicy: ((address: string) => Refusal) | undefined;
+  let authPolicy: ((username: string) => Refusal) | undefined;
+  let dataPolicy: ((raw: string) => Refusal) | undefined;
   let delayMs = 0;
+  const refuse = (verdict: NonNullable<Refusal>) =>
+    Object.assign(new Error(verdict.message), { responseCode: verdict.code });
   const server = new SMTPServer({
     authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
+    allowInsecureAuth: true,
+    disabledCommands: ["STARTTLS"],
     logger: false,
     size: 10 * 1024 * 1024,
+    onAuth(auth, _session, callback) {
+      const verdict = authPolicy?.(auth.username ?? "");
+      if (verdict) return callback(refuse(verdict));
+      callback(null, { user: auth.username });
+    },
+    onMailFrom(address, _session, callback) {
+      const verdict = mailFromPolicy?.(address.address);
+      if (verdict) return callback(refuse(verdict));
+      callback();
+    },
     onRcptTo(address, session, callback) {
       const verdict = policy?.(address.address, session);
       if (!verdict) return callback();
@@ -51,6 +79,8 @@ export async function startSmtpServer(opts: { port?: number } = {}): Promise<Tes
       const receive = async () => {
         if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
         const raw = Buffer.concat(chunks).toString("utf8");
+        const verdict = dataPolicy?.(raw);
+        if (verdict) return callback(refuse(verdict));
         received.push({
           envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           envelopeTo: session.envelope.rcptTo.map((r) => r.address),
@@ -79,6 +109,15 @@ export async function startSmtpServer(opts: { port?: number } = {}): Promise<Tes
     received,
     setPolicy: (p) => {
       policy = p;
+    },
+    setMailFromPolicy: (p) => {
+      mailFromPolicy = p;
+    },
+    setAuthPolicy: (p) => {
+      authPolicy = p;
+    },
+    setDataPolicy: (p) => {
+      dataPolicy = p;
     },
     setDelay: (ms) => {
       delayMs = ms;

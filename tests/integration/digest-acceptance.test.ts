@@ -9,7 +9,7 @@ import { createDb, type Db } from "../../src/db";
 import { loadConfig } from "../../src/config";
 import { createLogger } from "../../src/logger";
 import { assembleDigest } from "../../src/digests/assemble";
-import { claimRange, createAcceptanceRecorder } from "../../src/digests/ledger";
+import { claimRange, createAcceptanceRecorder, markFailed, release, renewClaims } from "../../src/digests/ledger";
 import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { seedManyReaders, seedPapers } from "../helpers/seed";
 
@@ -39,13 +39,13 @@ describe("recording acceptances", () => {
       { db, config, log: createLogger("silent") },
       { day: DAY, frequency: "daily" },
     );
-    const claimed = await claimRange(db, digestId, { fromId: 0n, toId: 9_000_000_000n }, 60);
+    const { token, deliveries: claimed } = await claimRange(db, digestId, { fromId: 0n, toId: 9_000_000_000n }, 60);
     expect(claimed).toHaveLength(50);
 
     let statements = 0;
     const counting = new Proxy(db, {
       get: (target, prop) => {
-        if (prop === "$executeRaw") statements++;
+        if (prop === "$queryRaw") statements++;
         const value: unknown = Reflect.get(target, prop);
         return typeof value === "function" ? (value.bind(target) as unknown) : value;
       },
@@ -56,6 +56,7 @@ describe("recording acceptances", () => {
       claimed.map((d, i) =>
         record({
           id: d.id,
+          token,
           messageId: `<m${i}@example.org>`,
           response: `250 2.0.0 Ok: queued as ${i}`,
           acceptedAt: acceptedAt(i),
@@ -75,22 +76,71 @@ describe("recording acceptances", () => {
     });
   });
 
-  it("when the write fails, then every caller of that group gets the error and the next acceptance is written again", async () => {
-    let fail = true;
-    const flaky = {
-      $executeRaw: (...args: unknown[]) =>
-        fail ? Promise.reject(new Error("connection lost")) : Promise.resolve(args.length),
-    } as unknown as Db;
-    const record = createAcceptanceRecorder(flaky);
-    const row = (id: number) => ({
-      id: BigInt(id),
-      messageId: `<${id}@x>`,
+  it("when the write fails, then it is tried again until stored and no caller sees the error", async () => {
+    const { digestId } = await assembleDigest(
+      {
+        db,
+        config: loadConfig({ SECRET: "s".repeat(40), DATA_DIR: dataDir, LOG_LEVEL: "silent" }),
+        log: createLogger("silent"),
+      },
+      { day: DAY, frequency: "daily" },
+    );
+    await db.delivery.updateMany({ where: { digestId }, data: { state: "pending" } });
+    const { token, deliveries } = await claimRange(db, digestId, { fromId: 0n, toId: 9_000_000_000n }, 60);
+    let failures = 3;
+    const flaky = new Proxy(db, {
+      get: (target, prop) => {
+        if (prop === "$queryRaw" && failures > 0) {
+          failures--;
+          return () => Promise.reject(new Error("Connection terminated unexpectedly"));
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? (value.bind(target) as unknown) : value;
+      },
+    });
+    const retries: number[] = [];
+    const record = createAcceptanceRecorder(flaky, { onRetry: (_err, attempt) => retries.push(attempt) });
+    const row = (i: number) => ({
+      id: deliveries[i]!.id,
+      token,
+      messageId: `<${i}@x>`,
       response: "250 ok",
       acceptedAt: new Date(),
     });
-    const results = await Promise.allSettled([record(row(1)), record(row(2)), record(row(3))]);
-    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
-    fail = false;
-    await expect(record(row(4))).resolves.toBeUndefined();
+    const results = await Promise.all([record(row(0)), record(row(1)), record(row(2))]);
+    expect(results).toEqual([true, true, true]);
+    expect(retries.length).toBeGreaterThanOrEqual(3);
+    expect(await db.delivery.count({ where: { digestId, state: "accepted" } })).toBe(3);
+  });
+
+  it("when another attempt has claimed the row since, then the old claim cannot record, fail, release or renew it", async () => {
+    const { digestId } = await assembleDigest(
+      {
+        db,
+        config: loadConfig({ SECRET: "s".repeat(40), DATA_DIR: dataDir, LOG_LEVEL: "silent" }),
+        log: createLogger("silent"),
+      },
+      { day: DAY, frequency: "daily" },
+    );
+    await db.delivery.updateMany({ where: { digestId }, data: { state: "pending", messageId: null } });
+    const range = { fromId: 0n, toId: 9_000_000_000n };
+    const old = await claimRange(db, digestId, range, 60);
+    const [d] = old.deliveries;
+    // The old worker's lease runs out (it stalled); the reconciler hands the row to another attempt.
+    await db.delivery.updateMany({ where: { digestId }, data: { claimedAt: new Date(Date.now() - 120_000) } });
+    const taken = await claimRange(db, digestId, range, 60);
+    expect(taken.deliveries.map((x) => x.id)).toContain(d!.id);
+
+    expect(await renewClaims(db, old.token, [d!.id])).toBe(1);
+    expect(await release(db, old.token, [d!.id], "late 4xx")).toBe(0);
+    expect(await markFailed(db, old.token, d!.id, "late 5xx")).toBe(false);
+    const record = createAcceptanceRecorder(db);
+    expect(
+      await record({ id: d!.id, token: old.token, messageId: "<old@x>", response: "250", acceptedAt: new Date() }),
+    ).toBe(false);
+    const row = await db.delivery.findUniqueOrThrow({ where: { id: d!.id } });
+    expect(row).toMatchObject({ state: "sending", claimToken: taken.token, lastError: null, messageId: null });
+    // The new owner's writes go through.
+    expect(await markFailed(db, taken.token, d!.id, "5.1.1 no such user")).toBe(true);
   });
 });
