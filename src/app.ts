@@ -30,6 +30,7 @@ import { devOutboxRoutes } from "./web/routes/dev-outbox";
 import { metricsRoutes } from "./observability/metrics-routes";
 import { instrumentMailer } from "./observability/instrument-mailer";
 import { adminFeature } from "./admin/feature";
+import { redisRevokedSessions } from "./admin/auth";
 import { digestsFeature } from "./digests/feature";
 import { papersFeature } from "./papers/feature";
 import { subscriptionsFeature } from "./subscriptions/feature";
@@ -177,8 +178,11 @@ export interface AppDeps extends Infrastructure {
   stopping: () => boolean;
 }
 
-/** /healthz and /metrics: served by the web role, and by a worker on METRICS_PORT. */
-function operationsRouters(deps: AppDeps): express.Router[] {
+/**
+ * /healthz and /metrics: served by the web role, and on METRICS_PORT (any role). On the public port
+ * /metrics needs METRICS_TOKEN in production; on its own port it is open (scraped from inside).
+ */
+function operationsRouters(deps: AppDeps, where: "public" | "own-port"): express.Router[] {
   const { config, db, redis } = deps;
   return [
     healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() }),
@@ -187,6 +191,7 @@ function operationsRouters(deps: AppDeps): express.Router[] {
       queues: allQueueNames.map((name) => deps.queues[name]),
       log: deps.log,
       token: config.METRICS_TOKEN,
+      openWithoutToken: where === "own-port" || config.NODE_ENV !== "production",
     }),
   ];
 }
@@ -206,12 +211,15 @@ function buildFeatures(deps: AppDeps, opts: { httpsGet?: HttpsGet } = {}): Featu
     {
       routers: [express.Router().use("/static", express.static(fromRoot("templates", "static"), { maxAge: "1h" }))],
     },
-    { routers: operationsRouters(deps) },
+    { routers: operationsRouters(deps, "public") },
     // The admin area mounts the features' operator routes behind its own gate.
-    adminFeature(deps, {
-      apiRouters: features.flatMap((f) => f.adminApiRouters ?? []),
-      pageRouters: features.flatMap((f) => f.adminPageRouters ?? []),
-    }),
+    adminFeature(
+      { ...deps, revokedSessions: redisRevokedSessions(deps.redis, config.QUEUE_PREFIX) },
+      {
+        apiRouters: features.flatMap((f) => f.adminApiRouters ?? []),
+        pageRouters: features.flatMap((f) => f.adminPageRouters ?? []),
+      },
+    ),
     ...features,
   ];
 }
@@ -243,6 +251,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const schedules = features.flatMap((f) => f.schedules ?? []);
 
   let server: http.Server | undefined;
+  let metricsServer: http.Server | undefined;
   let workers: Workers | undefined;
   let scheduleKeeper: NodeJS.Timeout | undefined;
   let port: number | undefined;
@@ -281,6 +290,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         routers,
         rawBodyRouters: features.flatMap((f) => f.rawBodyRouters ?? []),
         metrics,
+        trustProxy: config.TRUST_PROXY,
         secure: config.BASE_URL.startsWith("https:"),
       });
       server = http.createServer(app);
@@ -293,19 +303,20 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       // With PORT=0 (tests) the links in emails must point at the port the OS chose.
       if (config.baseUrlDefaulted) config.BASE_URL = `http://localhost:${port}`;
     }
-    if (!opts.roles.web && opts.roles.worker && config.METRICS_PORT !== undefined) {
-      // A worker sends the emails, so its counters live in its own process: Prometheus scrapes each worker here.
-      server = http.createServer(
-        createWebApp({ log, views: deps.views, routers: operationsRouters(deps), secure: false }),
+    if (config.METRICS_PORT !== undefined && (opts.roles.web || opts.roles.worker)) {
+      // A worker sends the emails, so its counters live in its own process: Prometheus scrapes each
+      // process here. A web process serves it here too, so production needs no METRICS_TOKEN.
+      const listening = http.createServer(
+        createWebApp({ log, views: deps.views, routers: operationsRouters(deps, "own-port"), secure: false }),
       );
-      const listening = server;
+      metricsServer = listening;
       await new Promise<void>((resolve) => {
         listening.once("error", (err) => {
           log.warn(
             { port: config.METRICS_PORT, err: err.message },
-            "METRICS_PORT is not free: this worker serves no /metrics",
+            "METRICS_PORT is not free: this process serves no /metrics there",
           );
-          server = undefined;
+          metricsServer = undefined;
           resolve();
         });
         listening.listen(config.METRICS_PORT, () => {
@@ -321,6 +332,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     await inbound?.stop();
     await workers?.close();
     server?.close();
+    metricsServer?.close();
     await infra.close();
     throw err;
   }
@@ -338,6 +350,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           const force = setTimeout(() => server?.closeAllConnections(), Math.min(5_000, deadline / 2));
           await closed;
           clearTimeout(force);
+        }
+        if (metricsServer) {
+          const closed = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+          metricsServer.closeAllConnections();
+          await closed;
         }
         await inbound?.stop();
         await workers?.close();

@@ -97,6 +97,7 @@ export async function renderDigest(view: DigestView): Promise<VariantContent> {
       .join(" · "),
   };
   const source = eta.render("digest.mjml.eta", data);
+  // fonts: {}: MJML links Google Fonts for any font it knows (Roboto...): an email loads nothing from elsewhere.
   const result = await mjml2html(source, { validationLevel: "soft", minify: false, fonts: {} });
   if (result.errors?.length) {
     const first = result.errors[0]!;

@@ -32,7 +32,8 @@ export function createConfirmationRenderer(dir = templatesDir) {
   const textTemplate = text.compile(fs.readFileSync(path.join(dir, "confirmation.txt"), "utf8"));
   return async function renderConfirmation(data: ConfirmationEmailData): Promise<RenderedEmail> {
     const it = { ...data, frequencyLabel: data.frequency === "weekly" ? "weekly" : "daily" };
-    const result = await mjml2html(html.render(mjmlTemplate, it), { validationLevel: "strict" });
+    // fonts: {}: no Google Fonts link (MJML adds one for Roboto): the email loads nothing from elsewhere.
+    const result = await mjml2html(html.render(mjmlTemplate, it), { validationLevel: "strict", fonts: {} });
     return {
       subject: "Confirm your Daily Papers subscription",
       html: result.html,

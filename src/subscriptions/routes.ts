@@ -138,22 +138,27 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
       );
   };
 
-  router.get("/", csrf.cookies, async (req, res) => {
+  const home: RequestHandler = async (req, res) => {
     // The form carries a per-visitor CSRF token: no shared cache may keep this page.
     res.set("Cache-Control", "private, no-store");
     await renderHome(req, res, 200);
-  });
+  };
+  router.get("/", csrf.cookies, home);
+  // Where the form posts: reloading it, or following a link to it, shows the form.
+  router.get("/subscribe", csrf.cookies, home);
 
   // ---- POST /subscribe: per-IP limit, CSRF, parse, honeypot, validate, per-address limit, subscribe.
   const parseSubscription: RequestHandler = async (req, res, next) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
+    // What the reader chose, kept for the form shown again (an expired form must not lose it).
+    const chosen = (v: unknown) => (Array.isArray(v) ? v : [v]).filter((t): t is string => typeof t === "string");
     const values = {
       email: typeof body.email === "string" ? body.email.slice(0, 300) : "",
-      topics: [] as string[],
-      frequency: "daily",
+      topics: chosen(body.topics).slice(0, 100),
+      frequency: body.frequency === "weekly" ? "weekly" : "daily",
     };
     const refuse = async (status: number, error: string, errorField?: string) => {
-      metrics.subscribes.inc({ outcome: status === 403 ? "csrf" : "invalid" });
+      metrics.subscribes.inc({ outcome: status === 403 ? "expired_form" : "invalid" });
       if (wantsJson(req)) return void res.status(status).json({ error, ...(errorField ? { field: errorField } : {}) });
       await renderHome(req, res, status, { error, errorField, values });
     };
@@ -217,7 +222,8 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
             ),
           );
         }
-        metrics.subscribes.inc({ outcome: result.outcome });
+        // One label for every valid address: a public counter must not tell new from subscribed.
+        metrics.subscribes.inc({ outcome: "accepted" });
         req.log?.info({ outcome: result.outcome }, "subscribe request answered");
         answerCheckInbox(req, res);
       } catch (err) {
@@ -247,13 +253,15 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
   // ---- Preferences: topics, frequency, send me nothing, download my data, delete me.
   router.get("/preferences/:token", privatePage, csrf.cookies, async (req, res) => {
     const subscriber = await resolveLink(db, tokens, "manage", tokenOf(req));
-    const notices: Record<string, string> = {
-      saved: "Your preferences are saved.",
-      unchanged: "Nothing changed.",
-      paused: "Done: we will send you nothing. You can come back at any time from this page.",
-      resubscribed: "Welcome back: you're subscribed again.",
-    };
-    await renderPreferences(req, res, subscriber, notices[typeof req.query.done === "string" ? req.query.done : ""]);
+    const notices = new Map([
+      ["saved", "Your preferences are saved."],
+      ["unchanged", "Nothing changed."],
+      ["paused", "Done: we will send you nothing. You can come back at any time from this page."],
+      ["resubscribed", "Welcome back: you're subscribed again."],
+    ]);
+    // A Map, not an object: ?done=constructor must find nothing, not Object's own properties.
+    const done = typeof req.query.done === "string" ? req.query.done : "";
+    await renderPreferences(req, res, subscriber, notices.get(done));
   });
 
   router.post("/preferences/:token", privatePage, csrf.cookies, csrf.protect, async (req, res) => {
