@@ -4,6 +4,7 @@ import type { Logger } from "../logger";
 import type { Mailer } from "../mail/mailer";
 import { SendError } from "../mail/mailer";
 import { listHeaders } from "../mail/list-headers";
+import type { Suppressions } from "../suppression";
 import type { Tokens } from "./tokens";
 import type { ConfirmationRenderer } from "./confirmation-email";
 import { linkUrls } from "./links";
@@ -50,6 +51,8 @@ export interface ConfirmationJobDeps {
   confirmTtlHours: number;
   purgeDays: number;
   cooldownMs?: number;
+  /** Suppressed addresses get no confirmation (the form answered as usual). */
+  suppressions?: Suppressions;
 }
 
 export type ConfirmationJobResult =

@@ -8,7 +8,7 @@ import { dropTestDatabase, unusedDatabaseUrl, adminUrl } from "../../helpers/db"
  * The canonical_email migration on a database written by the earlier code, where case variants of
  * one mailbox were separate subscribers: they are merged into one, as the migration's header says.
  */
-const MIGRATION = "20261129160000_canonical_email";
+const MIGRATION = "20261129155500_canonical_email";
 
 describe("migration: one subscriber per mailbox", () => {
   let url: string;
