@@ -16,7 +16,7 @@ export async function eraseSubscriber(
   suppressions: Pick<Suppressions, "keyOf" | "forget">,
   subscriberId: string,
   source: ConsentSource,
-  context: RequestContext = {},
+  _context: RequestContext = {},
   detail?: Record<string, string>,
 ): Promise<{ erased: boolean }> {
   return db.$transaction(async (tx) => {
