@@ -41,7 +41,10 @@ const trustProxy = z
       express().set("trust proxy", v);
       return v;
     } catch (err) {
-      ctx.addIssue({ code: "custom", message: `must be true, a number of proxies, or addresses/subnets (${(err as Error).message})` });
+      ctx.addIssue({
+        code: "custom",
+        message: `must be true, a number of proxies, or addresses/subnets (${(err as Error).message})`,
+      });
       return z.NEVER;
     }
   });

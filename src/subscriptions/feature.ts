@@ -107,7 +107,10 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
           const relayed = await relayUnprocessedRequests(db, queues[QueueName.emails]);
           const requeued = await requeueUnsentConfirmations(db, queues[QueueName.emails]);
           if (requeued || relayed)
-            (jobLog ?? log).warn({ requeued, relayed }, "subscribe requests and confirmations queued again (jobs lost)");
+            (jobLog ?? log).warn(
+              { requeued, relayed },
+              "subscribe requests and confirmations queued again (jobs lost)",
+            );
           return { requeued, relayed };
         },
       },

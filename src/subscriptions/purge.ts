@@ -29,7 +29,8 @@ export async function purgeUnconfirmed(
         take: batchSize,
       });
       if (stale.length === 0) return 0;
-      for (const s of stale) await anonymiseConsent(tx, { subscriberId: s.id, email: s.email, keyedHash: keyOf(s.email) });
+      for (const s of stale)
+        await anonymiseConsent(tx, { subscriberId: s.id, email: s.email, keyedHash: keyOf(s.email) });
       await tx.subscriber.deleteMany({ where: { id: { in: stale.map((s) => s.id) }, status: "pending" } });
       for (const s of stale) {
         await recordConsent(tx, {

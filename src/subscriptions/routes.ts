@@ -374,7 +374,9 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
     res
       .status(200)
       .type("html")
-      .send(views.render("check-inbox", { title: "You're subscribed again", message: "Done: you're subscribed again." }));
+      .send(
+        views.render("check-inbox", { title: "You're subscribed again", message: "Done: you're subscribed again." }),
+      );
   });
 
   router.post("/unsubscribe/:token", privatePage, csrf.cookies, parseOneClickBody, async (req, res) => {

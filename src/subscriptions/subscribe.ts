@@ -27,7 +27,11 @@ export interface SubscribeResult {
  * unsubscribed or suppressed address, so neither its answer nor its timing tells them apart; the
  * job decides what the request means (`processSubscriptionRequest`). Unknown topics: InvalidInput.
  */
-export async function subscribe(db: Db, input: NewSubscription, context: RequestContext = {}): Promise<SubscribeResult> {
+export async function subscribe(
+  db: Db,
+  input: NewSubscription,
+  context: RequestContext = {},
+): Promise<SubscribeResult> {
   const topicIds = await resolveTopicSlugsCached(db, input.topicSlugs);
   const rows = await db.$queryRaw<{ id: string }[]>`
     WITH ${newSubscribersCte([
@@ -62,8 +66,7 @@ export async function subscribe(db: Db, input: NewSubscription, context: Request
  * - `nothing`: suppressed (bounced, complained, blocked by an operator), already processed, or gone.
  */
 export type RequestDecision =
-  | { send: "confirm" | "remind"; outcome: string; subscriber: Subscriber }
-  | { send: "nothing"; outcome: string };
+  { send: "confirm" | "remind"; outcome: string; subscriber: Subscriber } | { send: "nothing"; outcome: string };
 
 export interface ProcessDeps {
   db: Db;
@@ -118,10 +121,16 @@ async function decide(
   if (subscriber.status === "active") return { send: "remind", outcome: "already_active", subscriber };
 
   const context = { ip: request.ip ?? undefined, userAgent: request.user_agent ?? undefined };
-  const topics = await tx.topic.findMany({ where: { id: { in: request.topic_ids } }, select: { id: true, slug: true } });
+  const topics = await tx.topic.findMany({
+    where: { id: { in: request.topic_ids } },
+    select: { id: true, slug: true },
+  });
   const detail = { topics: topics.map((t) => t.slug).sort(), frequency: request.frequency };
   if (subscriber.status === "pending") {
-    const updated = await tx.subscriber.update({ where: { id: subscriber.id }, data: { frequency: request.frequency } });
+    const updated = await tx.subscriber.update({
+      where: { id: subscriber.id },
+      data: { frequency: request.frequency },
+    });
     await replaceTopics(
       tx,
       subscriber.id,

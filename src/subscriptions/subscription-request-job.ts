@@ -43,7 +43,11 @@ export function subscriptionRequestJobHandler(deps: SubscriptionRequestJobDeps) 
     );
     const data = { subscriberId: "", requestId: job.data.requestId };
     if (decision.send === "confirm") {
-      await enqueueConfirmation(deps.emailQueue, { ...data, subscriberId: decision.subscriber.id }, decision.subscriber);
+      await enqueueConfirmation(
+        deps.emailQueue,
+        { ...data, subscriberId: decision.subscriber.id },
+        decision.subscriber,
+      );
     } else if (decision.send === "remind") {
       const s = decision.subscriber;
       await deps.emailQueue.add(

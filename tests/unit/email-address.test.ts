@@ -9,7 +9,12 @@ describe("normalizeEmail", () => {
   });
 
   it("when two addresses differ only by case, then they have one canonical form", () => {
-    const variants = ["Ada.Reader@example.com", "ada.reader@example.com", "ADA.READER@EXAMPLE.COM", "aDa.ReAdEr@Example.Com"];
+    const variants = [
+      "Ada.Reader@example.com",
+      "ada.reader@example.com",
+      "ADA.READER@EXAMPLE.COM",
+      "aDa.ReAdEr@Example.Com",
+    ];
     expect(new Set(variants.map((v) => (normalizeEmail(v) as { email: string }).email))).toEqual(
       new Set(["ada.reader@example.com"]),
     );

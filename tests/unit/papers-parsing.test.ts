@@ -44,7 +44,9 @@ describe("normalising untrusted paper fields", () => {
       keywords: [],
       url: "",
     });
-    expect("paper" in made && made.paper.title).toBe("= ?utf-8?B?SGFja2Vk?= and = ?ISO-8859-1?q?caf=E9?= but a=?b stays");
+    expect("paper" in made && made.paper.title).toBe(
+      "= ?utf-8?B?SGFja2Vk?= and = ?ISO-8859-1?q?caf=E9?= but a=?b stays",
+    );
   });
 
   it("when a day is outside what PostgreSQL holds (year 0000), then it is not a day", () => {
@@ -123,7 +125,10 @@ describe("parsing Hugging Face daily papers", () => {
 
   it("when one record's title is an object that cannot become text, then only that record is skipped", () => {
     const good = { paper: { id: "2512.00001", title: "Good paper", upvotes: 3 }, publishedAt: "2025-12-10" };
-    const bad = { paper: { id: "2512.00002", title: { toString: 1, valueOf: 2 }, upvotes: 9 }, publishedAt: "2025-12-10" };
+    const bad = {
+      paper: { id: "2512.00002", title: { toString: 1, valueOf: 2 }, upvotes: 9 },
+      publishedAt: "2025-12-10",
+    };
     const numeric = { paper: { id: "2512.00003", title: 12345, upvotes: 1 }, publishedAt: "2025-12-10" };
     const result = parseDailyPapers(JSON.parse(JSON.stringify([bad, good, numeric])), { featuredOn: "2025-12-10" });
     expect(result.papers.map((p) => p.arxivId)).toEqual(["2512.00001"]);

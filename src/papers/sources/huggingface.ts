@@ -72,25 +72,25 @@ function parseEntry(entry: unknown, opts: ParseOptions): ReturnType<typeof norma
   const arxivId = arxivIdOf(rawId) ?? (opts.extraId?.test(rawId) ? rawId : null);
   const title = paper.title ?? (entry as { title?: unknown }).title;
   return normalizePaper({
-      arxivId,
-      title,
-      abstract: paper.summary ?? (entry as { summary?: unknown }).summary,
-      authors: visibleAuthors(paper.authors),
-      arxivDate: paper.publishedAt,
-      featuredOn: featuredDayOf(entry, opts.featuredOn),
-      upvotes: paper.upvotes,
-      keywords: paper.ai_keywords,
-      url: arxivId ? (opts.linkFor ?? hfLink)(arxivId, typeof title === "string" ? title : "") : "",
-      pdfUrl: arxivId && !opts.extraId?.test(arxivId) ? `https://arxiv.org/pdf/${arxivId}` : null,
-      githubUrl: paper.githubRepo,
-      projectUrl: paper.projectPage,
-      aiSummary: paper.ai_summary,
-      thumbnailUrl: (entry as { thumbnail?: unknown }).thumbnail,
-      githubStars: paper.githubStars,
-      comments: (entry as { numComments?: unknown }).numComments ?? paper.numComments,
-      organization: nameOf(paper.organization) ?? nameOf((entry as Entry)?.organization),
-      curated: true,
-    });
+    arxivId,
+    title,
+    abstract: paper.summary ?? (entry as { summary?: unknown }).summary,
+    authors: visibleAuthors(paper.authors),
+    arxivDate: paper.publishedAt,
+    featuredOn: featuredDayOf(entry, opts.featuredOn),
+    upvotes: paper.upvotes,
+    keywords: paper.ai_keywords,
+    url: arxivId ? (opts.linkFor ?? hfLink)(arxivId, typeof title === "string" ? title : "") : "",
+    pdfUrl: arxivId && !opts.extraId?.test(arxivId) ? `https://arxiv.org/pdf/${arxivId}` : null,
+    githubUrl: paper.githubRepo,
+    projectUrl: paper.projectPage,
+    aiSummary: paper.ai_summary,
+    thumbnailUrl: (entry as { thumbnail?: unknown }).thumbnail,
+    githubStars: paper.githubStars,
+    comments: (entry as { numComments?: unknown }).numComments ?? paper.numComments,
+    organization: nameOf(paper.organization) ?? nameOf((entry as Entry)?.organization),
+    curated: true,
+  });
 }
 
 /** Keeps the first of each arXiv id (a paper can appear on two pages while the list shifts). */
