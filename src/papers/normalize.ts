@@ -49,8 +49,8 @@ export function dayOf(value: unknown): string | null {
  * breaks become spaces below), bidirectional marks, embeddings, overrides and isolates, and
  * zero-width characters (spaces, joiners, word joiner, invisible operators, byte-order mark).
  */
-// eslint-disable-next-line no-control-regex
 const INVISIBLE =
+  // eslint-disable-next-line no-control-regex
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
 
 /** Collapses whitespace, strips invisible characters and cuts to `max` characters (with an ellipsis). */
