@@ -18,3 +18,6 @@ CREATE TABLE "subscription_requests" (
 -- CreateIndex
 CREATE INDEX "subscription_requests_processed_at_created_at_idx" ON "subscription_requests"("processed_at", "created_at");
 
+
+-- CreateIndex
+CREATE INDEX "consent_events_email_hash_idx" ON "consent_events"("email_hash");
