@@ -345,7 +345,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       clearInterval(scheduleKeeper);
       const steps = async () => {
         if (server) {
-          const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           server.closeIdleConnections();
           const force = setTimeout(() => server?.closeAllConnections(), Math.min(5_000, deadline / 2));
           await closed;

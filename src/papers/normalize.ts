@@ -30,7 +30,7 @@ export const FIRST_DAY = "1900-01-01";
 export const LAST_DAY = "9998-12-31";
 
 /** True for a real calendar day written YYYY-MM-DD, between FIRST_DAY and LAST_DAY. */
-export function isDay(value: unknown): value is string {
+export function isDay(value: unknown): boolean {
   if (typeof value !== "string" || !DAY.test(value) || value < FIRST_DAY || value > LAST_DAY) return false;
   const d = new Date(`${value}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;

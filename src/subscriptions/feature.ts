@@ -98,7 +98,9 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
       },
       [QueueName.maintenance]: {
         [PURGE_PENDING_JOB]: async (_job, jobLog) => {
-          const result = await purgeUnconfirmed(db, config.PENDING_PURGE_DAYS, suppressions.keyOf);
+          const result = await purgeUnconfirmed(db, config.PENDING_PURGE_DAYS, (email) =>
+            suppressions.keyOf(email),
+          );
           const requests = await purgeProcessedRequests(db);
           (jobLog ?? log).info({ ...result, requests }, "purged unconfirmed subscribers and processed requests");
           return result;

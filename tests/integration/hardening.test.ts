@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import { WebSession, csrfField } from "../helpers/web-session";
 import {
   emailsTo,
@@ -42,7 +43,7 @@ describe("one mailbox, one subscriber; nothing leaks; every bad request a 4xx", 
     await settled();
     const canonical = `${local.toLowerCase()}@example.com`;
     expect(await f.app.db.subscriber.count({ where: { email: { equals: canonical, mode: "insensitive" } } })).toBe(1);
-    await eventually(async () => emailsTo(f.smtp, canonical).length === 1, 10_000, "confirmation");
+    await eventually(() => Promise.resolve(emailsTo(f.smtp, canonical).length === 1), 10_000, "confirmation");
     await new Promise((r) => setTimeout(r, 500));
     expect(emailsTo(f.smtp, canonical)).toHaveLength(1);
   });

@@ -77,15 +77,17 @@ describe("query plans over a seeded database", () => {
         SELECT md5(g::text), 'hard_bounce', 'smtp', now() FROM generate_series(1, 5000) g;
       ANALYZE;
     `);
-    const s = await client.query(
+    const s = await client.query<{ id: string; email: string; created_at: string }>(
       `SELECT id::text, email, created_at::text FROM subscribers WHERE email = 'reader777@example.org'`,
     );
-    ids.subscriber = s.rows[0].id;
-    ids.email = s.rows[0].email;
-    ids.createdAt = s.rows[0].created_at;
-    const d = await client.query(`SELECT id::text, day::text FROM digests ORDER BY day DESC LIMIT 1 OFFSET 3`);
-    ids.digest = d.rows[0].id;
-    ids.day = d.rows[0].day;
+    ids.subscriber = s.rows[0]!.id;
+    ids.email = s.rows[0]!.email;
+    ids.createdAt = s.rows[0]!.created_at;
+    const d = await client.query<{ id: string; day: string }>(
+      `SELECT id::text, day::text FROM digests ORDER BY day DESC LIMIT 1 OFFSET 3`,
+    );
+    ids.digest = d.rows[0]!.id;
+    ids.day = d.rows[0]!.day;
   }, 180_000);
 
   afterAll(async () => {
@@ -167,8 +169,8 @@ describe("query plans over a seeded database", () => {
   it("when the main queries are planned, then none reads a large table from end to end", async () => {
     const found: string[] = [];
     for (const [name, sql] of queries()) {
-      const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${sql}`);
-      const plan = (rows[0]["QUERY PLAN"] as { Plan: PlanNode }[])[0]!.Plan;
+      const { rows } = await client.query<{ "QUERY PLAN": { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${sql}`);
+      const plan = rows[0]!["QUERY PLAN"][0]!.Plan;
       for (const table of seqScans(plan)) found.push(`${name}: Seq Scan on ${table}`);
     }
     expect(found).toEqual([]);

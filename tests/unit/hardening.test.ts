@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import { maskUrl } from "../../src/web/app";
 import { decodeCursor } from "../../src/admin/queries";
 import { parseDay } from "../../src/digests/days";

@@ -80,7 +80,9 @@ describe("migration: one subscriber per mailbox", () => {
       { digest_id: "10000000-0000-0000-0000-000000000001", subscriber_id: "00000000-0000-0000-0000-000000000003" },
       { digest_id: "10000000-0000-0000-0000-000000000002", subscriber_id: "00000000-0000-0000-0000-000000000003" },
     ]);
-    const consent = await client.query(`SELECT subscriber_id, action, source, detail FROM consent_events ORDER BY id`);
+    const consent = await client.query<{ subscriber_id: string; action: string; source: string; detail: unknown }>(
+      `SELECT subscriber_id, action, source, detail FROM consent_events ORDER BY id`,
+    );
     expect(consent.rows.filter((r) => r.subscriber_id === "00000000-0000-0000-0000-000000000003")).toHaveLength(3);
     expect(consent.rows).toContainEqual({
       subscriber_id: "00000000-0000-0000-0000-000000000003",

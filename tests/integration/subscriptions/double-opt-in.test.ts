@@ -137,7 +137,7 @@ describe("double opt-in", () => {
     const before = emailsTo(f.smtp, email).length;
     expect((await postJson({ email, topics: ["rl"], frequency: "weekly" })).status).toBe(200);
     expect((await postJson({ email, topics: ["vision"] })).status).toBe(200);
-    await eventually(async () => emailsTo(f.smtp, email).length === before + 1, 10_000, "reminder");
+    await eventually(() => emailsTo(f.smtp, email).length === before + 1, 10_000, "reminder");
     const reminder = emailsTo(f.smtp, email)[before]!;
     expect(reminder.parsed.subject).toBe("You are already subscribed to Daily Papers");
     const link = linkIn(reminder.parsed.text ?? "", "/preferences/");

@@ -1,3 +1,4 @@
+import { expect } from "@jest/globals";
 import { insertNewSubscribers } from "../../../src/subscriptions/create";
 import { startSubscriptionsApp, uniqueEmail, type SubscriptionsFixture } from "../../helpers/subscriptions";
 
