@@ -98,9 +98,7 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
       },
       [QueueName.maintenance]: {
         [PURGE_PENDING_JOB]: async (_job, jobLog) => {
-          const result = await purgeUnconfirmed(db, config.PENDING_PURGE_DAYS, (email) =>
-            suppressions.keyOf(email),
-          );
+          const result = await purgeUnconfirmed(db, config.PENDING_PURGE_DAYS, (email) => suppressions.keyOf(email));
           const requests = await purgeProcessedRequests(db);
           (jobLog ?? log).info({ ...result, requests }, "purged unconfirmed subscribers and processed requests");
           return result;
