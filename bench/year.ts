@@ -20,6 +20,7 @@ import { digestDeliveryCounts, pruneDeliveries } from "../src/digests/retention"
 import { subscriberStats } from "../src/admin/queries";
 import { unsubscribe } from "../src/subscriptions/unsubscribe";
 import { eraseSubscriber, exportSubscriberData } from "../src/subscriptions/erase";
+import { createSuppressions } from "../src/suppression";
 import { BENCH_DAY } from "./database";
 import { loadNow } from "./proc";
 
@@ -144,7 +145,8 @@ export async function runYear(opts: {
     const people = await db.subscriber.findMany({ select: { id: true }, take: 9, orderBy: { email: "asc" } });
     record("unsubscribe", await runs(3, (i) => unsubscribe(db, people[i]!.id, "link")));
     record("download my data", await runs(3, (i) => exportSubscriberData(db, people[3 + i]!.id)));
-    record("delete me", await runs(3, (i) => eraseSubscriber(db, people[6 + i]!.id, "link")));
+    const suppressions = createSuppressions(crypto.randomBytes(32).toString("hex"));
+    record("delete me", await runs(3, (i) => eraseSubscriber(db, suppressions, people[6 + i]!.id, "link")));
     const prune = await time(() =>
       pruneDeliveries(db, { retentionDays: opts.days - 1, now: new Date(`${BENCH_DAY}T12:00:00Z`) }),
     );

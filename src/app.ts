@@ -30,6 +30,7 @@ import { devOutboxRoutes } from "./web/routes/dev-outbox";
 import { metricsRoutes } from "./observability/metrics-routes";
 import { instrumentMailer } from "./observability/instrument-mailer";
 import { adminFeature } from "./admin/feature";
+import { redisRevokedSessions } from "./admin/auth";
 import { digestsFeature } from "./digests/feature";
 import { papersFeature } from "./papers/feature";
 import { subscriptionsFeature } from "./subscriptions/feature";
@@ -177,8 +178,11 @@ export interface AppDeps extends Infrastructure {
   stopping: () => boolean;
 }
 
-/** /healthz and /metrics: served by the web role, and by a worker on METRICS_PORT. */
-function operationsRouters(deps: AppDeps): express.Router[] {
+/**
+ * /healthz and /metrics: served by the web role, and on METRICS_PORT (any role). On the public port
+ * /metrics needs METRICS_TOKEN in production; on its own port it is open (scraped from inside).
+ */
+function operationsRouters(deps: AppDeps, where: "public" | "own-port"): express.Router[] {
   const { config, db, redis } = deps;
   return [
     healthRoutes({ postgres: () => db.$queryRaw`SELECT 1`, redis: () => redis.ping() }),
@@ -191,6 +195,7 @@ function operationsRouters(deps: AppDeps): express.Router[] {
         (await db.digest.findMany({ where: { status: "paused" }, select: { day: true, frequency: true } })).map(
           (d) => ({ day: d.day.toISOString().slice(0, 10), frequency: d.frequency }),
         ),
+      openWithoutToken: where === "own-port" || config.NODE_ENV !== "production",
     }),
   ];
 }
@@ -210,12 +215,15 @@ function buildFeatures(deps: AppDeps, opts: { httpsGet?: HttpsGet } = {}): Featu
     {
       routers: [express.Router().use("/static", express.static(fromRoot("templates", "static"), { maxAge: "1h" }))],
     },
-    { routers: operationsRouters(deps) },
+    { routers: operationsRouters(deps, "public") },
     // The admin area mounts the features' operator routes behind its own gate.
-    adminFeature(deps, {
-      apiRouters: features.flatMap((f) => f.adminApiRouters ?? []),
-      pageRouters: features.flatMap((f) => f.adminPageRouters ?? []),
-    }),
+    adminFeature(
+      { ...deps, revokedSessions: redisRevokedSessions(deps.redis, config.QUEUE_PREFIX) },
+      {
+        apiRouters: features.flatMap((f) => f.adminApiRouters ?? []),
+        pageRouters: features.flatMap((f) => f.adminPageRouters ?? []),
+      },
+    ),
     ...features,
   ];
 }
@@ -247,6 +255,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const schedules = features.flatMap((f) => f.schedules ?? []);
 
   let server: http.Server | undefined;
+  let metricsServer: http.Server | undefined;
   let workers: Workers | undefined;
   let scheduleKeeper: NodeJS.Timeout | undefined;
   let port: number | undefined;
@@ -285,6 +294,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         routers,
         rawBodyRouters: features.flatMap((f) => f.rawBodyRouters ?? []),
         metrics,
+        trustProxy: config.TRUST_PROXY,
         secure: config.BASE_URL.startsWith("https:"),
       });
       server = http.createServer(app);
@@ -297,19 +307,20 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       // With PORT=0 (tests) the links in emails must point at the port the OS chose.
       if (config.baseUrlDefaulted) config.BASE_URL = `http://localhost:${port}`;
     }
-    if (!opts.roles.web && opts.roles.worker && config.METRICS_PORT !== undefined) {
-      // A worker sends the emails, so its counters live in its own process: Prometheus scrapes each worker here.
-      server = http.createServer(
-        createWebApp({ log, views: deps.views, routers: operationsRouters(deps), secure: false }),
+    if (config.METRICS_PORT !== undefined && (opts.roles.web || opts.roles.worker)) {
+      // A worker sends the emails, so its counters live in its own process: Prometheus scrapes each
+      // process here. A web process serves it here too, so production needs no METRICS_TOKEN.
+      const listening = http.createServer(
+        createWebApp({ log, views: deps.views, routers: operationsRouters(deps, "own-port"), secure: false }),
       );
-      const listening = server;
+      metricsServer = listening;
       await new Promise<void>((resolve) => {
         listening.once("error", (err) => {
           log.warn(
             { port: config.METRICS_PORT, err: err.message },
-            "METRICS_PORT is not free: this worker serves no /metrics",
+            "METRICS_PORT is not free: this process serves no /metrics there",
           );
-          server = undefined;
+          metricsServer = undefined;
           resolve();
         });
         listening.listen(config.METRICS_PORT, () => {
@@ -325,6 +336,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     await inbound?.stop();
     await workers?.close();
     server?.close();
+    metricsServer?.close();
     await infra.close();
     throw err;
   }
@@ -337,11 +349,16 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       clearInterval(scheduleKeeper);
       const steps = async () => {
         if (server) {
-          const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           server.closeIdleConnections();
           const force = setTimeout(() => server?.closeAllConnections(), Math.min(5_000, deadline / 2));
           await closed;
           clearTimeout(force);
+        }
+        if (metricsServer) {
+          const closed = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+          metricsServer.closeAllConnections();
+          await closed;
         }
         await inbound?.stop();
         await workers?.close();

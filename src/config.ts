@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
 import { z } from "zod";
+import express from "express";
 
 /**
  * Configuration, parsed and validated once at start-up. Names and defaults are the product's
@@ -22,6 +23,31 @@ const isTimeZone = (tz: string) => {
     return false;
   }
 };
+
+/**
+ * Express's `trust proxy`: `true` (trust every proxy: only when the app cannot be reached except
+ * through them), a number of hops, or addresses and subnets (`loopback`, `10.0.0.0/8, 2001:db8::/32`).
+ * Validated by Express itself, so a typo stops the process instead of trusting nobody.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .default("")
+  .transform((v, ctx): boolean | number | string => {
+    if (v === "" || v === "false") return false;
+    if (v === "true") return true;
+    if (/^\d+$/.test(v)) return Number(v);
+    try {
+      express().set("trust proxy", v);
+      return v;
+    } catch (err) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be true, a number of proxies, or addresses/subnets (${(err as Error).message})`,
+      });
+      return z.NEVER;
+    }
+  });
 
 const cronField = /^[\d*/,\-?LW#A-Za-z]+$/;
 
@@ -181,6 +207,8 @@ const envSchema = z.object({
   MAILGUN_WEBHOOK_SIGNING_KEY: optionalString,
   /** Signed webhooks older than this (seconds, by their own timestamp) are refused as replays. */
   WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** Which proxies' X-Forwarded-For to believe (Express's `trust proxy`). Unset: none. */
+  TRUST_PROXY: trustProxy,
   SUBSCRIBE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(20),
   /** Subscribe requests allowed per address per hour. */
   SUBSCRIBE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(5),

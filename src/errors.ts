@@ -23,4 +23,8 @@ export class AppError extends Error {
 }
 
 export const badRequest = (message: string, hint?: string) => new AppError(message, 400, { hint, code: "bad_request" });
+/** A UUID as PostgreSQL reads one (8-4-4-4-12 hex digits): anything else never reaches a query. */
+export const isUuid = (value: unknown): value is string =>
+  typeof value === "string" && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+
 export const notFound = (message = "Not found") => new AppError(message, 404, { code: "not_found" });

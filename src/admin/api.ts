@@ -1,7 +1,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import type { Db } from "../db";
-import { badRequest, notFound } from "../errors";
+import { badRequest, isUuid, notFound } from "../errors";
 import { decodeCursor, searchSubscribers, subscriberStats, subscriberStatuses } from "./queries";
 
 const searchQuery = z.object({
@@ -44,7 +44,7 @@ export function adminApiRouter(deps: { db: Db }): Router {
   });
 
   router.get("/subscribers/:id", async (req, res) => {
-    if (!/^[0-9a-f-]{36}$/i.test(req.params.id)) throw notFound("No such subscriber.");
+    if (!isUuid(req.params.id)) throw notFound("No such subscriber.");
     const subscriber = await db.subscriber.findUnique({
       where: { id: req.params.id },
       include: {

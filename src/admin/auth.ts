@@ -1,5 +1,7 @@
 import crypto from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
+import { rateLimit } from "express-rate-limit";
+import type { Redis } from "ioredis";
 import { notFound } from "../errors";
 import type { Views } from "../web/views";
 
@@ -53,6 +55,59 @@ export function validSession(config: AdminAuthConfig, value: string | undefined,
   return sameSecret(mac, sessionMac(config, expires));
 }
 
+/** When a session value stops being valid on its own (its expiry, in seconds), or undefined. */
+export function sessionExpiry(value: string | undefined): number | undefined {
+  const expires = Number(value?.split(".")[0]);
+  return Number.isInteger(expires) ? expires : undefined;
+}
+
+/**
+ * Sessions signed out before they expired. A session is a signed expiry, valid on any web process
+ * without a lookup; signing out must still end it everywhere (a copied cookie must not outlive the
+ * sign-out), so its hash is kept in Redis until the moment it would have expired anyway.
+ */
+export interface RevokedSessions {
+  revoke(session: string): Promise<void>;
+  isRevoked(session: string): Promise<boolean>;
+}
+
+export function redisRevokedSessions(redis: Redis, prefix: string): RevokedSessions {
+  const key = (session: string) =>
+    `${prefix}:admin-revoked:${crypto.createHash("sha256").update(session).digest("hex").slice(0, 32)}`;
+  return {
+    async revoke(session) {
+      const ttl = (sessionExpiry(session) ?? 0) - Math.floor(Date.now() / 1000);
+      if (ttl > 0) await redis.set(key(session), "1", "EX", ttl);
+    },
+    async isRevoked(session) {
+      return (await redis.exists(key(session))) === 1;
+    },
+  };
+}
+
+/**
+ * Wrong admin tokens, whether pasted in the sign-in form or sent as a bearer header: 20 per 15
+ * minutes per client address (TRUST_PROXY decides what that address is), then 429. Only refusals
+ * (401) count, so a script with the right token is never slowed down.
+ */
+export function adminAttemptLimit(): { form: RequestHandler; bearer: RequestHandler } {
+  const limiter = rateLimit({
+    windowMs: 15 * 60_000,
+    limit: 20,
+    skipSuccessfulRequests: true,
+    requestWasSuccessful: (_req, res) => res.statusCode !== 401,
+    standardHeaders: "draft-8",
+    legacyHeaders: false,
+    // TRUST_PROXY is the operator's decision, documented in the README.
+    validate: { trustProxy: false, xForwardedForHeader: false },
+    message: { error: "Too many wrong admin tokens from your address: wait a few minutes." },
+  });
+  return {
+    form: limiter,
+    bearer: (req, res, next) => (req.headers.authorization === undefined ? next() : limiter(req, res, next)),
+  };
+}
+
 export const sessionCookieOptions = (config: AdminAuthConfig) => ({
   httpOnly: true,
   sameSite: "strict" as const,
@@ -87,24 +142,38 @@ function refuse(req: Request, res: Response, views: Views | undefined, message: 
   }
 }
 
+/** A session Redis cannot vouch for is refused: signing in again works once Redis is back. */
+async function isRevoked(revoked: RevokedSessions | undefined, session: string, req: Request): Promise<boolean> {
+  if (!revoked) return false;
+  try {
+    return await revoked.isRevoked(session);
+  } catch (err) {
+    req.log?.warn({ err: (err as Error).message }, "admin session could not be checked: refused");
+    return true;
+  }
+}
+
 /**
  * The admin gate, for every /admin route (reuse it on any route of your own under /admin):
  * - ADMIN_TOKEN unset: 404, as if the admin area did not exist;
  * - `Authorization: Bearer <ADMIN_TOKEN>` (compared in constant time): through;
+ * - any other Authorization header: 401 (count it with `adminAttemptLimit().bearer`);
  * - else the session cookie a browser got from the sign-in form (HttpOnly, SameSite=Strict, path
- *   /admin): through, except a state-changing request another site started (Sec-Fetch-Site);
+ *   /admin), unless it was signed out (`revoked`): through, except a state-changing request
+ *   another site started (Sec-Fetch-Site);
  * - else 401 with `WWW-Authenticate: Bearer`, and the sign-in form for browsers.
  */
-export function requireAdmin(config: AdminAuthConfig, views?: Views): RequestHandler {
-  return (req, res, next) => {
+export function requireAdmin(config: AdminAuthConfig, views?: Views, revoked?: RevokedSessions): RequestHandler {
+  return async (req, res, next) => {
     if (!config.ADMIN_TOKEN) return next(notFound("There is nothing at this address."));
     const bearer = bearerToken(req.headers.authorization);
-    if (bearer !== undefined) {
-      if (sameSecret(bearer, config.ADMIN_TOKEN)) return next();
+    if (req.headers.authorization !== undefined) {
+      if (bearer !== undefined && sameSecret(bearer, config.ADMIN_TOKEN)) return next();
       req.log?.warn({ reason: "wrong admin token" }, "admin access refused");
       return refuse(req, res, views, "The admin token is not right.");
     }
-    if (validSession(config, readCookie(req, ADMIN_COOKIE))) {
+    const session = readCookie(req, ADMIN_COOKIE);
+    if (validSession(config, session) && !(await isRevoked(revoked, session!, req))) {
       const site = req.headers["sec-fetch-site"];
       const safe = req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS";
       if (!safe && site !== undefined && site !== "same-origin") {

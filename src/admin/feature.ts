@@ -6,7 +6,6 @@
  * - /admin/api/...    the JSON API (./api.ts), plus the routers other features pass in
  */
 import express, { Router } from "express";
-import { rateLimit } from "express-rate-limit";
 import type { Db } from "../db";
 import { AppError } from "../errors";
 import { allQueueNames, type Queues } from "../queue/queues";
@@ -14,11 +13,15 @@ import type { Feature } from "../feature";
 import type { Views } from "../web/views";
 import {
   ADMIN_COOKIE,
+  adminAttemptLimit,
   issueSession,
+  readCookie,
   requireAdmin,
   sameSecret,
   sessionCookieOptions,
   type AdminAuthConfig,
+  validSession,
+  type RevokedSessions,
 } from "./auth";
 import { adminApiRouter } from "./api";
 import { queueDashboard } from "./dashboard";
@@ -29,6 +32,8 @@ export interface AdminDeps {
   db: Db;
   queues: Queues;
   views: Views;
+  /** Where signed-out sessions are remembered (Redis, shared by every web process). */
+  revokedSessions?: RevokedSessions;
 }
 
 export interface AdminOptions {
@@ -57,13 +62,7 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
   const queues = allQueueNames.map((name) => deps.queues[name]);
 
   const router = Router();
-  const signInAttempts = rateLimit({
-    windowMs: 15 * 60_000,
-    limit: 20,
-    skipSuccessfulRequests: true,
-    standardHeaders: "draft-8",
-    legacyHeaders: false,
-  });
+  const attempts = adminAttemptLimit();
 
   router.get("/admin/login", (req, res) => {
     res
@@ -71,7 +70,7 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
       .type("html")
       .send(views.render("admin-login", { title: "Admin sign-in", next: safeNext(req.query.next) }));
   });
-  router.post("/admin/login", signInAttempts, (req, res) => {
+  router.post("/admin/login", attempts.form, (req, res) => {
     const body = (req.body ?? {}) as { token?: unknown; next?: unknown };
     if (typeof body.token !== "string" || !sameSecret(body.token.trim(), adminToken)) {
       req.log?.warn({ reason: "wrong admin token" }, "admin sign-in refused");
@@ -90,7 +89,10 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
     }
     res.cookie(ADMIN_COOKIE, issueSession(config), sessionCookieOptions(config)).redirect(303, safeNext(body.next));
   });
-  const signOut: express.RequestHandler = (_req, res) => {
+  const signOut: express.RequestHandler = async (req, res) => {
+    // Ended on the server too: a copy of the cookie stops working at the same moment.
+    const session = readCookie(req, ADMIN_COOKIE);
+    if (session && validSession(config, session)) await deps.revokedSessions?.revoke(session);
     res.clearCookie(ADMIN_COOKIE, { ...sessionCookieOptions(config), maxAge: undefined }).redirect(303, "/admin/login");
   };
   router.get("/admin/logout", signOut);
@@ -141,6 +143,6 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
   gated.use("/queues", queueDashboard(queues, "/admin/queues"));
   for (const extra of options.pageRouters ?? []) gated.use(extra);
 
-  router.use("/admin", requireAdmin(config, views), gated);
+  router.use("/admin", attempts.bearer, requireAdmin(config, views, deps.revokedSessions), gated);
   return { routers: [router] };
 }

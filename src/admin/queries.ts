@@ -3,6 +3,7 @@
  */
 import type { Db, Prisma } from "../db";
 import type { SubscriberStatus } from "../generated/prisma/enums";
+import { isUuid } from "../errors";
 
 export const subscriberStatuses = [
   "pending",
@@ -38,10 +39,15 @@ const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 const encodeCursor = (row: { createdAt: Date; id: string }) =>
   Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString("base64url");
 
+/** Cursors this API wrote: an ISO time PostgreSQL can hold (years 1900-9998) and a real UUID. */
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } | undefined {
-  const [iso, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
-  const createdAt = new Date(iso ?? "");
-  if (!id || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(createdAt.getTime())) return undefined;
+  const parts = Buffer.from(cursor, "base64url").toString("utf8").split("|");
+  if (parts.length !== 2) return undefined;
+  const [iso, id] = parts as [string, string];
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(iso) || !isUuid(id)) return undefined;
+  const createdAt = new Date(iso);
+  const year = createdAt.getUTCFullYear();
+  if (Number.isNaN(createdAt.getTime()) || year < 1900 || year > 9998) return undefined;
   return { createdAt, id };
 }
 

@@ -5,15 +5,16 @@
  * Choices (README, "Importing subscribers"):
  * - One line is one row: a line csv-parse cannot read (an unclosed quote...) is reported with its
  *   number and never swallows the lines after it. Fields with line breaks are not supported.
- * - The first occurrence of an address wins; later ones (compared without regard to case) are
- *   reported as duplicates of that line.
+ * - The first occurrence of an address wins; later ones (compared in their canonical form, so
+ *   without regard to case) are reported as duplicates of that line.
+ * - Subscribers are created by the same function as the web form's (`insertNewSubscribers`: one
+ *   statement per batch for subscribers, topics and consent entries).
  * - An address already stored is left exactly as it is, whatever the file says: never downgraded,
  *   never re-opted-in (someone who unsubscribed stays unsubscribed), its topics unchanged.
  * - opted_in yes: `active`, confirmed at opted_in_at (else now), consent log `import`/`cli`.
  *   Otherwise `pending`, consent log `subscribe`/`cli`, and a `confirmation` job on queue `emails`.
  * - Unknown topic slugs refuse the row (a typo should not silently subscribe someone to everything).
  */
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
@@ -22,6 +23,8 @@ import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify";
 import type { Queue } from "bullmq";
 import type { Db } from "../db";
+import { insertNewSubscribers } from "../subscriptions/create";
+import { CONFIRMATION_JOB } from "../subscriptions/confirmation-job";
 import { knownColumns, normalizeHeader, parseImportRow, type ImportRow } from "./import-row";
 
 export interface ImportDeps {
@@ -75,8 +78,6 @@ export class ImportFileError extends Error {
   }
 }
 
-const emailHash = (email: string) => crypto.createHash("sha256").update(email).digest("hex");
-
 /** At most this many problems are kept in memory for the printed report; the rejects file gets all. */
 const MAX_PROBLEMS_KEPT = 10_000;
 
@@ -112,7 +113,7 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
 
   const input = fs.createReadStream(opts.file);
   const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  /** First line of each address in the file, by lower-cased address. */
+  /** First line of each address in the file, by canonical address. */
   const seen = new Map<string, number>();
   let header: string[] | undefined;
   let lineNumber = 0;
@@ -138,42 +139,28 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
       return;
     }
     const now = new Date();
-    const created = await db.$transaction(async (tx) => {
-      const made = await tx.subscriber.createManyAndReturn({
-        data: fresh.map(({ row }) => ({
-          email: row.email,
-          status: row.optedIn ? ("active" as const) : ("pending" as const),
-          frequency: row.frequency,
-          confirmedAt: row.optedIn ? (row.optedInAt ?? now) : null,
-        })),
-        // Someone may subscribe through the web while the import runs: theirs wins.
-        skipDuplicates: true,
-        select: { id: true, email: true, status: true },
-      });
-      const byEmail = new Map(fresh.map((r) => [r.row.email, r]));
-      const links = made.flatMap((s) =>
-        byEmail.get(s.email)!.row.topics.map((slug) => ({ subscriberId: s.id, topicId: topics.get(slug)! })),
-      );
-      if (links.length) await tx.subscriberTopic.createMany({ data: links, skipDuplicates: true });
-      await tx.consentEvent.createMany({
-        data: made.map((s) => {
-          const { line, row } = byEmail.get(s.email)!;
-          return {
-            subscriberId: s.id,
-            emailHash: emailHash(s.email),
-            action: row.optedIn ? ("import" as const) : ("subscribe" as const),
-            source: "cli" as const,
-            detail: {
-              file: path.basename(opts.file),
-              line,
-              optedIn: row.optedIn,
-              ...(row.optedInAt ? { optedInAt: row.optedInAt.toISOString() } : {}),
-            },
-          };
-        }),
-      });
-      return made;
-    });
+    // One statement for the whole batch. Someone may subscribe through the web while the import
+    // runs: theirs wins (the address is then reported as stored meanwhile).
+    const created = await insertNewSubscribers(
+      db,
+      fresh.map(({ line, row }) => ({
+        email: row.email,
+        status: row.optedIn ? "active" : "pending",
+        frequency: row.frequency,
+        confirmedAt: row.optedIn ? (row.optedInAt ?? now) : null,
+        topicIds: row.topics.map((slug) => topics.get(slug)!),
+        consent: {
+          action: row.optedIn ? "import" : "subscribe",
+          source: "cli",
+          detail: {
+            file: path.basename(opts.file),
+            line,
+            optedIn: row.optedIn,
+            ...(row.optedInAt ? { optedInAt: row.optedInAt.toISOString() } : {}),
+          },
+        },
+      })),
+    );
     const createdEmails = new Set(created.map((s) => s.email));
     for (const r of fresh)
       if (!createdEmails.has(r.row.email))
@@ -186,7 +173,7 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
     report.importedPending += pending.length;
     if (pending.length) {
       await deps.emails.addBulk(
-        pending.map((s) => ({ name: "confirmation", data: { subscriberId: s.id, requestId: deps.requestId } })),
+        pending.map((s) => ({ name: CONFIRMATION_JOB, data: { subscriberId: s.id, requestId: deps.requestId } })),
       );
       report.confirmationsQueued += pending.length;
     }
@@ -244,13 +231,13 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
         );
         continue;
       }
-      const key = parsed.row.email.toLowerCase();
-      const first = seen.get(key);
+      const first = seen.get(parsed.row.email);
       if (first !== undefined) {
-        problem({ line: lineNumber, email: parsed.row.email, reason: `duplicate of line ${first}` }, "duplicates");
+        // Reported as written in the file, so the line is easy to find.
+        problem({ line: lineNumber, email: rawEmail, reason: `duplicate of line ${first}` }, "duplicates");
         continue;
       }
-      seen.set(key, lineNumber);
+      seen.set(parsed.row.email, lineNumber);
       batch.push({ line: lineNumber, row: parsed.row });
       if (batch.length >= batchSize) {
         await flush();

@@ -1,6 +1,7 @@
 import { badRequest } from "../errors";
 import { addDays, todayIn } from "../papers/days";
 import { dayRangeLabel, longDay } from "../papers/display";
+import { FIRST_DAY, LAST_DAY, isDay } from "../papers/normalize";
 
 export { addDays, todayIn };
 
@@ -15,6 +16,7 @@ export function parseDay(value: unknown, name = "date"): Day {
   const d = new Date(`${value}T00:00:00Z`);
   if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value)
     throw badRequest(`${name} ${value} is not a real day`);
+  if (!isDay(value)) throw badRequest(`${name} must be a day from ${FIRST_DAY} to ${LAST_DAY}`);
   return value;
 }
 

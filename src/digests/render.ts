@@ -3,6 +3,7 @@ import { mjml2html } from "../mjml";
 import type { VariantContent } from "./personal-message";
 import { authorLine, cleanLatex, compactCount, shortDay } from "../papers/display";
 import { fromRoot } from "../paths";
+import { neutraliseEncodedWords } from "../papers/normalize";
 
 /** A paper as a digest shows it (already cut to size). */
 export interface DigestPaper {
@@ -73,7 +74,8 @@ const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)
 export function subjectFor(view: DigestView): string {
   const [first] = view.papers;
   const rest = view.papers.length - 1;
-  const lead = first ? cut(cleanLatex(first.title).replace(/\s+/g, " "), 80) : "";
+  // Titles stored before they were cleaned may still hold a MIME encoded-word: never in a Subject.
+  const lead = first ? cut(neutraliseEncodedWords(cleanLatex(first.title).replace(/\s+/g, " ")), 80) : "";
   // "the week of 4–10 December 2025" reads as "Daily Papers · week of 4–10 December 2025".
   const heading = view.heading.replace(/^the week of /, "week of ");
   return `Daily Papers · ${heading}: ${lead}${rest > 0 ? ` and ${rest} more` : ""}`;
@@ -97,6 +99,7 @@ export async function renderDigest(view: DigestView): Promise<VariantContent> {
       .join(" · "),
   };
   const source = eta.render("digest.mjml.eta", data);
+  // fonts: {}: MJML links Google Fonts for any font it knows (Roboto...): an email loads nothing from elsewhere.
   const result = await mjml2html(source, { validationLevel: "soft", minify: false, fonts: {} });
   if (result.errors?.length) {
     const first = result.errors[0]!;

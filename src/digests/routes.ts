@@ -122,7 +122,8 @@ export function digestAdminApi(deps: { db: Db; config: Config; queues: Queues })
   router.get("/digests/:date/preview", async (req, res) => {
     const day = parseDay(req.params.date);
     const frequency = frequencyOf(req.query.frequency);
-    const slugs = typeof req.query.topics === "string" && req.query.topics ? req.query.topics.split(",") : [];
+    const slugs =
+      typeof req.query.topics === "string" && req.query.topics ? [...new Set(req.query.topics.split(","))] : [];
     const topics = await deps.db.topic.findMany({ where: { slug: { in: slugs } }, select: { id: true, slug: true } });
     if (topics.length !== slugs.length)
       throw badRequest(`unknown topic: ${slugs.filter((s) => !topics.some((t) => t.slug === s)).join(", ")}`);

@@ -12,16 +12,20 @@ export interface MetricsRouteOptions {
   pausedDigests?: () => Promise<{ day: string; frequency: string }[]>;
   /** When set, /metrics answers only `Authorization: Bearer <token>` (401 otherwise). */
   token?: string;
+  /** Without a token: serve /metrics to anyone (true), or answer 404 as if it were not there (false). */
+  openWithoutToken: boolean;
 }
 
 /**
- * GET /metrics in the Prometheus text format. Open by default (the figures are counts, never
- * personal data, and Prometheus scrapes from inside the network); set METRICS_TOKEN when the web
- * role is reachable from the internet, and give Prometheus `authorization: { credentials: ... }`.
+ * GET /metrics in the Prometheus text format. The figures are counts, never addresses, but counts
+ * read before and after a request tell an outsider what the request did (an email sent or not), so
+ * the public port serves them only with METRICS_TOKEN, or outside production; METRICS_PORT (a port
+ * of its own, not published) serves them to whoever reaches it. See the README, "Observability".
  */
 export function metricsRoutes(opts: MetricsRouteOptions): Router {
   const router = Router();
-  router.get("/metrics", async (req, res) => {
+  router.get("/metrics", async (req, res, next) => {
+    if (opts.token === undefined && !opts.openWithoutToken) return next();
     if (opts.token !== undefined && !sameSecret(bearerToken(req.headers.authorization), opts.token)) {
       res
         .status(401)

@@ -1,6 +1,9 @@
 /**
  * Content from sources is untrusted: everything that reaches the database passes through here.
- * Text is trimmed, control characters are removed, overlong fields are cut, links must be http(s)
+ * Text is trimmed, control, bidirectional-override and zero-width characters are removed (they
+ * can hide or reorder what a reader sees, in a page or a Subject line), a title cannot carry a MIME
+ * encoded-word (`=?utf-8?B?...?=` would be decoded by mail programs when the title reaches a
+ * Subject), overlong fields are cut, links must be http(s)
  * (an `href` of `javascript:` would survive HTML escaping), and a record without an id, title or
  * valid day is refused with a reason.
  */
@@ -18,9 +21,17 @@ export const LIMITS = {
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
-/** True for a real calendar day written YYYY-MM-DD. */
-export function isDay(value: string): boolean {
-  if (!DAY.test(value)) return false;
+/**
+ * The days the product can hold: any real day from 1900 to 9998. JavaScript reads year 0000 and
+ * PostgreSQL does not (there is no year 0), and a weekly digest reaches six days back and a listing
+ * one day forward, so both ends keep a margin: an address like /papers/0000-01-01 is a 404, not a 500.
+ */
+export const FIRST_DAY = "1900-01-01";
+export const LAST_DAY = "9998-12-31";
+
+/** True for a real calendar day written YYYY-MM-DD, between FIRST_DAY and LAST_DAY. */
+export function isDay(value: unknown): boolean {
+  if (typeof value !== "string" || !DAY.test(value) || value < FIRST_DAY || value > LAST_DAY) return false;
   const d = new Date(`${value}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
 }
@@ -33,16 +44,29 @@ export function dayOf(value: unknown): string | null {
   return Number.isNaN(d.getTime()) ? null : d.toISOString().slice(0, 10);
 }
 
-/** Collapses whitespace, strips control characters and cuts to `max` characters (with an ellipsis). */
+/**
+ * Invisible characters nobody types in a title or an abstract: C0 and C1 controls (tab and line
+ * breaks become spaces below), bidirectional marks, embeddings, overrides and isolates, and
+ * zero-width characters (spaces, joiners, word joiner, invisible operators, byte-order mark).
+ */
+const INVISIBLE =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/** Collapses whitespace, strips invisible characters and cuts to `max` characters (with an ellipsis). */
 export function cleanText(value: unknown, max: number): string {
   if (typeof value !== "string") return "";
-  const text = value
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "")
-    .replace(/\s+/g, " ")
-    .trim();
+  const text = value.replace(INVISIBLE, "").replace(/\s+/g, " ").trim();
   if (text.length <= max) return text;
   return `${text.slice(0, max - 1).trimEnd()}…`;
+}
+
+/**
+ * A title with its MIME encoded-words made inert: `=?charset?B|Q?text?=` becomes `= ?charset?...`,
+ * which reads the same to a person and is never decoded by a mail program.
+ */
+export function neutraliseEncodedWords(title: string): string {
+  return title.replace(/=\?(?=[^?\s]*\?[bq]\?)/gi, "= ?");
 }
 
 /** An http(s) URL or null: anything else (javascript:, data:, relative) is dropped. */
@@ -124,7 +148,7 @@ const CATEGORY = /^[a-z-]+(?:\.[A-Za-z-]+)?$/;
 /** Builds a NormalizedPaper, or says why the record cannot be one. */
 export function normalizePaper(raw: RawPaperFields): { paper: NormalizedPaper } | { reason: string } {
   if (!raw.arxivId) return { reason: "no valid arXiv id" };
-  const title = cleanText(raw.title, LIMITS.title);
+  const title = neutraliseEncodedWords(cleanText(raw.title, LIMITS.title));
   if (!title) return { reason: `${raw.arxivId}: no title` };
   const featuredOn = dayOf(raw.featuredOn);
   if (!featuredOn) return { reason: `${raw.arxivId}: no valid featured day` };

@@ -5,8 +5,8 @@ import type { Mailer } from "../mail/mailer";
 import { classifySendError } from "../mail/failure";
 import type { JobContext } from "../queue/workers";
 import { listHeaders } from "../mail/list-headers";
-import type { Tokens } from "./tokens";
 import type { Suppressions } from "../suppression";
+import type { Tokens } from "./tokens";
 import type { ConfirmationRenderer } from "./confirmation-email";
 import { linkUrls } from "./links";
 import { recordConsent } from "./consent-log";
@@ -53,8 +53,8 @@ export interface ConfirmationJobDeps {
   confirmTtlHours: number;
   purgeDays: number;
   cooldownMs?: number;
-  /** The suppression list: a hard bounce puts the address there. */
-  suppressions?: Pick<Suppressions, "suppress">;
+  /** The suppression list: suppressed addresses get no confirmation, a hard bounce puts the address there. */
+  suppressions?: Suppressions;
   /** Longest wait between two tries while the mail transport is down (default 5 minutes). */
   outageRetryMaxMs?: number;
 }

@@ -1,8 +1,11 @@
 import { domainToASCII } from "node:url";
 
 /**
- * Email addresses as the product stores them: trimmed, domain lower-cased and converted to ASCII
- * (punycode), so `Reader@Bücher.Example` and `Reader@xn--bcher-kva.example` are one subscriber.
+ * Email addresses as the product stores them, in one canonical form: trimmed, lower-cased, the
+ * domain converted to ASCII (punycode), so `Reader@Bücher.Example`, `reader@xn--bcher-kva.example`
+ * and `READER@bücher.example` are one subscriber. Lower-casing the local part is a choice: RFC 5321
+ * lets a server tell `Ada` from `ada`, but no mailbox provider does, and treating them as two people
+ * sent one mailbox several digests. The database keeps this form unique.
  *
  * Deliberately stricter than RFC 5322: one plain `local@domain`, no display names, comments,
  * quoted local parts or lists. Anything that could smuggle a header (CR, LF, other control
@@ -51,7 +54,7 @@ export function normalizeEmail(raw: unknown): NormalizedEmail {
   if (!/^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(labels[labels.length - 1]!)) {
     return { ok: false, reason: "The part after the @ does not end in a valid top-level domain." };
   }
-  const email = `${local}@${domain}`;
+  const email = `${local.toLowerCase()}@${domain}`;
   if (email.length > MAX_EMAIL_LENGTH) return { ok: false, reason: "That email address is too long." };
   return { ok: true, email };
 }

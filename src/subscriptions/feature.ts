@@ -3,10 +3,18 @@ import type { Feature } from "../feature";
 import { QueueName } from "../queue/queues";
 import { createCsrf } from "../web/middleware/csrf";
 import { redisRateLimit } from "../web/middleware/rate-limit";
-import { createConfirmationRenderer } from "./confirmation-email";
+import { createConfirmationRenderer, createReminderRenderer } from "./confirmation-email";
 import { CONFIRMATION_JOB, confirmationJobHandler } from "./confirmation-job";
 import { purgeUnconfirmed } from "./purge";
 import { requeueUnsentConfirmations } from "./unsent-confirmations";
+import {
+  purgeProcessedRequests,
+  relayUnprocessedRequests,
+  reminderJobHandler,
+  REMINDER_JOB,
+  subscriptionRequestJobHandler,
+  SUBSCRIPTION_REQUEST_JOB,
+} from "./subscription-request-job";
 import { subscriptionRoutes } from "./routes";
 
 export const PURGE_PENDING_JOB = "purge-pending";
@@ -18,7 +26,7 @@ const HOUR = 3600_000;
  * confirmation email job, and the daily purge of never-confirmed subscribers.
  */
 export function subscriptionsFeature(deps: AppDeps): Feature {
-  const { config, db, tokens, metrics, mailer, queues, redis, views, log } = deps;
+  const { config, db, tokens, metrics, mailer, queues, redis, views, log, suppressions } = deps;
   // BASE_URL may be settled only once the server listens (PORT=0 in tests): read it when needed.
   const baseUrl = () => config.BASE_URL;
   const limits = {
@@ -53,6 +61,7 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
         emailQueue: queues[QueueName.emails],
         csrf,
         limits,
+        suppressions,
         baseUrl,
         confirmTtlHours: config.CONFIRM_TOKEN_TTL_HOURS,
       }),
@@ -70,20 +79,40 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
           isSuppressed: (email) => deps.suppressions.isSuppressed(db, email),
           confirmTtlHours: config.CONFIRM_TOKEN_TTL_HOURS,
           purgeDays: config.PENDING_PURGE_DAYS,
-          suppressions: deps.suppressions,
+          suppressions,
           outageRetryMaxMs: config.CONFIRMATION_RETRY_MAX_SECONDS * 1000,
+        }),
+        [SUBSCRIPTION_REQUEST_JOB]: subscriptionRequestJobHandler({
+          db,
+          suppressions,
+          emailQueue: queues[QueueName.emails],
+        }),
+        [REMINDER_JOB]: reminderJobHandler({
+          db,
+          mailer,
+          tokens,
+          suppressions,
+          render: createReminderRenderer(),
+          baseUrl,
+          unsubscribeMailto: config.UNSUBSCRIBE_MAILTO,
         }),
       },
       [QueueName.maintenance]: {
         [PURGE_PENDING_JOB]: async (_job, jobLog) => {
-          const result = await purgeUnconfirmed(db, config.PENDING_PURGE_DAYS);
-          (jobLog ?? log).info(result, "purged unconfirmed subscribers");
+          const result = await purgeUnconfirmed(db, config.PENDING_PURGE_DAYS, (email) => suppressions.keyOf(email));
+          const requests = await purgeProcessedRequests(db);
+          (jobLog ?? log).info({ ...result, requests }, "purged unconfirmed subscribers and processed requests");
           return result;
         },
         [REQUEUE_CONFIRMATIONS_JOB]: async (_job, jobLog) => {
+          const relayed = await relayUnprocessedRequests(db, queues[QueueName.emails]);
           const requeued = await requeueUnsentConfirmations(db, queues[QueueName.emails]);
-          if (requeued) (jobLog ?? log).warn({ requeued }, "confirmation emails queued again (their jobs were lost)");
-          return { requeued };
+          if (requeued || relayed)
+            (jobLog ?? log).warn(
+              { requeued, relayed },
+              "subscribe requests and confirmations queued again (jobs lost)",
+            );
+          return { requeued, relayed };
         },
       },
     },
@@ -98,7 +127,7 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
       {
         id: "requeue-unsent-confirmations",
         queue: queues[QueueName.maintenance],
-        repeat: { every: 5 * 60_000 },
+        repeat: { every: 60_000 },
         name: REQUEUE_CONFIRMATIONS_JOB,
       },
     ],

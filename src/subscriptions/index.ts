@@ -5,13 +5,15 @@
  */
 export { normalizeEmail, type NormalizedEmail } from "./email-address";
 export {
-  createSubscriber,
   importSubscriber,
+  processSubscriptionRequest,
   subscribe,
   CONFIRMATION_RESEND_COOLDOWN_MS,
   type NewSubscription,
   type SubscribeResult,
 } from "./subscribe";
+export { insertNewSubscribers, newSubscribersCte, type NewSubscriberRow } from "./create";
+export { SUBSCRIPTION_REQUEST_JOB, REMINDER_JOB, enqueueSubscriptionRequest } from "./subscription-request-job";
 export { confirmSubscription } from "./confirm";
 export { updatePreferences, resubscribe, currentTopicSlugs } from "./preferences";
 export { unsubscribe } from "./unsubscribe";

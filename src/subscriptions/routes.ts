@@ -3,6 +3,7 @@ import { Router, type Request, type RequestHandler, type Response } from "expres
 import multer from "multer";
 import type { Queue } from "bullmq";
 import type { Db, Subscriber } from "../db";
+import type { Suppressions } from "../suppression";
 import { AppError } from "../errors";
 import type { Metrics } from "../observability/metrics";
 import { requestIdOf } from "../observability/request-id";
@@ -17,7 +18,7 @@ import { linkUrls, resolveLink } from "./links";
 import { listTopics } from "./topics";
 import { paperListing } from "../papers/listing";
 import { subscribe } from "./subscribe";
-import { enqueueConfirmation } from "./confirmation-job";
+import { enqueueSubscriptionRequest } from "./subscription-request-job";
 import { confirmSubscription, type ConfirmOutcome } from "./confirm";
 import { currentTopicSlugs, resubscribe, updatePreferences } from "./preferences";
 import { unsubscribe } from "./unsubscribe";
@@ -35,6 +36,8 @@ export interface SubscriptionRoutesDeps {
   emailQueue: Queue;
   csrf: Csrf;
   limits: { perIp: RequestHandler; perAddress: RequestHandler };
+  /** Erasure forgets the address in its suppression entry (the keyed hash stays). */
+  suppressions: Suppressions;
   baseUrl: () => string;
   confirmTtlHours: number;
 }
@@ -53,6 +56,11 @@ const tokenOf = (req: Request) => {
   const token = (req.params as Record<string, unknown>).token;
   return typeof token === "string" ? token : "";
 };
+
+/** An unsubscribe can be undone from the unsubscribe link for this long after it happened. */
+export const UNDO_WINDOW_MS = 24 * 3600_000;
+const canUndo = (s: Subscriber, now = Date.now()) =>
+  s.status === "unsubscribed" && s.unsubscribedAt !== null && now - s.unsubscribedAt.getTime() < UNDO_WINDOW_MS;
 
 /** Pages reached by a token hold personal data: never cached, never indexed. */
 const privatePage: RequestHandler = (_req, res, next) => {
@@ -138,22 +146,27 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
       );
   };
 
-  router.get("/", csrf.cookies, async (req, res) => {
+  const home: RequestHandler = async (req, res) => {
     // The form carries a per-visitor CSRF token: no shared cache may keep this page.
     res.set("Cache-Control", "private, no-store");
     await renderHome(req, res, 200);
-  });
+  };
+  router.get("/", csrf.cookies, home);
+  // Where the form posts: reloading it, or following a link to it, shows the form.
+  router.get("/subscribe", csrf.cookies, home);
 
   // ---- POST /subscribe: per-IP limit, CSRF, parse, honeypot, validate, per-address limit, subscribe.
   const parseSubscription: RequestHandler = async (req, res, next) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
+    // What the reader chose, kept for the form shown again (an expired form must not lose it).
+    const chosen = (v: unknown) => (Array.isArray(v) ? v : [v]).filter((t): t is string => typeof t === "string");
     const values = {
       email: typeof body.email === "string" ? body.email.slice(0, 300) : "",
-      topics: [] as string[],
-      frequency: "daily",
+      topics: chosen(body.topics).slice(0, 100),
+      frequency: body.frequency === "weekly" ? "weekly" : "daily",
     };
     const refuse = async (status: number, error: string, errorField?: string) => {
-      metrics.subscribes.inc({ outcome: status === 403 ? "csrf" : "invalid" });
+      metrics.subscribes.inc({ outcome: status === 403 ? "expired_form" : "invalid" });
       if (wantsJson(req)) return void res.status(status).json({ error, ...(errorField ? { field: errorField } : {}) });
       await renderHome(req, res, status, { error, errorField, values });
     };
@@ -202,23 +215,20 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
         values: Record<string, unknown>;
       };
       try {
-        const result = await subscribe(db, { email, topicSlugs, frequency }, contextOf(req));
-        if (result.sendConfirmation) {
-          // The subscriber is stored: if Redis cannot take the job now, the sweeper queues it later
-          // (requeueUnsentConfirmations), so the reader still gets the same answer.
-          await enqueueConfirmation(
-            deps.emailQueue,
-            { subscriberId: result.subscriberId, requestId: contextOf(req).requestId },
-            result,
-          ).catch((err: unknown) =>
+        // The same work whatever the address's state (one statement, one job): the job decides.
+        const { requestRowId } = await subscribe(db, { email, topicSlugs, frequency }, contextOf(req));
+        // The request is stored: if Redis cannot take the job now, maintenance relays it later
+        // (relayUnprocessedRequests), so the reader still gets the same answer.
+        await enqueueSubscriptionRequest(deps.emailQueue, { requestRowId, requestId: contextOf(req).requestId }).catch(
+          (err: unknown) =>
             req.log?.warn(
               { err: err instanceof Error ? err.message : String(err) },
-              "could not queue the confirmation email: the sweeper will",
+              "could not queue the subscribe request: maintenance will relay it",
             ),
-          );
-        }
-        metrics.subscribes.inc({ outcome: result.outcome });
-        req.log?.info({ outcome: result.outcome }, "subscribe request answered");
+        );
+        // One label for every valid address: a public counter must not tell new from subscribed.
+        metrics.subscribes.inc({ outcome: "accepted" });
+        req.log?.info({ requestRowId }, "subscribe request answered");
         answerCheckInbox(req, res);
       } catch (err) {
         if (!(err instanceof InvalidInput)) throw err;
@@ -229,8 +239,24 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
     },
   );
 
-  // ---- GET /confirm/:token: the double opt-in link, then the preferences page.
+  // ---- /confirm/:token: the double opt-in link. GET shows one button and changes nothing (mail
+  // filters and link scanners open links); the button POSTs, confirms, and shows the preferences.
   router.get("/confirm/:token", privatePage, csrf.cookies, async (req, res) => {
+    const subscriber = await resolveLink(db, tokens, "confirm", tokenOf(req), confirmMaxAgeMs);
+    res
+      .status(200)
+      .type("html")
+      .send(
+        views.render("confirm", {
+          title: "Confirm your subscription",
+          email: subscriber.email,
+          alreadyActive: subscriber.status === "active",
+          csrfToken: csrf.token(req, res),
+        }),
+      );
+  });
+
+  router.post("/confirm/:token", privatePage, csrf.cookies, csrf.protect, async (req, res) => {
     const subscriber = await resolveLink(db, tokens, "confirm", tokenOf(req), confirmMaxAgeMs);
     const outcome: ConfirmOutcome = await confirmSubscription(db, subscriber, contextOf(req));
     if (outcome === "confirmed") metrics.confirmations.inc();
@@ -247,13 +273,15 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
   // ---- Preferences: topics, frequency, send me nothing, download my data, delete me.
   router.get("/preferences/:token", privatePage, csrf.cookies, async (req, res) => {
     const subscriber = await resolveLink(db, tokens, "manage", tokenOf(req));
-    const notices: Record<string, string> = {
-      saved: "Your preferences are saved.",
-      unchanged: "Nothing changed.",
-      paused: "Done: we will send you nothing. You can come back at any time from this page.",
-      resubscribed: "Welcome back: you're subscribed again.",
-    };
-    await renderPreferences(req, res, subscriber, notices[typeof req.query.done === "string" ? req.query.done : ""]);
+    const notices = new Map([
+      ["saved", "Your preferences are saved."],
+      ["unchanged", "Nothing changed."],
+      ["paused", "Done: we will send you nothing. You can come back at any time from this page."],
+      ["resubscribed", "Welcome back: you're subscribed again."],
+    ]);
+    // A Map, not an object: ?done=constructor must find nothing, not Object's own properties.
+    const done = typeof req.query.done === "string" ? req.query.done : "";
+    await renderPreferences(req, res, subscriber, notices.get(done));
   });
 
   router.post("/preferences/:token", privatePage, csrf.cookies, csrf.protect, async (req, res) => {
@@ -299,17 +327,22 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
 
   router.post("/preferences/:token/delete", privatePage, csrf.cookies, csrf.protect, async (req, res) => {
     const subscriber = await resolveLink(db, tokens, "manage", tokenOf(req));
-    // Erasure cannot be undone: the form's box must be ticked (browsers enforce it too).
+    // Erasure cannot be undone: the first post only asks once more, the second (confirm=yes) erases.
     if ((req.body as Record<string, unknown> | undefined)?.confirm !== "yes") {
-      return renderPreferences(
-        req,
-        res,
-        subscriber,
-        "Nothing was deleted: tick the box to confirm that you want everything erased.",
-        400,
-      );
+      return void res
+        .status(200)
+        .type("html")
+        .send(
+          views.render("delete-confirm", {
+            title: "Delete everything about you?",
+            email: subscriber.email,
+            action: `/preferences/${tokenOf(req)}/delete`,
+            back: `/preferences/${tokenOf(req)}`,
+            csrfToken: csrf.token(req, res),
+          }),
+        );
     }
-    const { erased } = await eraseSubscriber(db, subscriber.id, "link", contextOf(req));
+    const { erased } = await eraseSubscriber(db, deps.suppressions, subscriber.id, "link", contextOf(req));
     if (erased && subscriber.status === "active") metrics.unsubscribes.inc({ source: "link" });
     res
       .status(200)
@@ -320,17 +353,30 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
   // ---- Unsubscribe: one button; the POST is also RFC 8058 one-click (no cookies, no CSRF, 200).
   router.get("/unsubscribe/:token", privatePage, csrf.cookies, async (req, res) => {
     const subscriber = await resolveLink(db, tokens, "unsubscribe", tokenOf(req));
-    const links = linkUrls(tokens, "", subscriber);
     res.type("html").send(
       views.render("unsubscribe", {
         title: "Unsubscribe from Daily Papers",
         email: subscriber.email,
         alreadyUnsubscribed: subscriber.status === "unsubscribed",
-        preferencesUrl: links.preferences,
-        resubscribeAction: links.preferences,
+        undo: canUndo(subscriber) ? `/unsubscribe/${tokenOf(req)}/undo` : undefined,
         csrfToken: csrf.token(req, res),
       }),
     );
+  });
+
+  // ---- Undo an unsubscribe, from the same link, for a day: the link travels with every email (and
+  // with the List-Unsubscribe header), so it may stop mail and take back its own click, nothing more.
+  router.post("/unsubscribe/:token/undo", privatePage, csrf.cookies, csrf.protect, async (req, res) => {
+    const subscriber = await resolveLink(db, tokens, "unsubscribe", tokenOf(req));
+    if (!canUndo(subscriber))
+      throw new AppError("This can no longer be undone from this link: use the preferences link in an email.", 409);
+    await resubscribe(db, subscriber, "link", contextOf(req));
+    res
+      .status(200)
+      .type("html")
+      .send(
+        views.render("check-inbox", { title: "You're subscribed again", message: "Done: you're subscribed again." }),
+      );
   });
 
   router.post("/unsubscribe/:token", privatePage, csrf.cookies, parseOneClickBody, async (req, res) => {
@@ -344,7 +390,7 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
       // Mail providers read the status only: a plain 200, no cookie, no redirect.
       return void res.status(200).type("text/plain").send("You are unsubscribed from Daily Papers.\n");
     }
-    const links = linkUrls(tokens, "", subscriber);
+    const fresh = await db.subscriber.findUnique({ where: { id: subscriber.id } });
     res
       .status(200)
       .type("html")
@@ -352,8 +398,7 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
         views.render("unsubscribed", {
           title: "You're unsubscribed",
           email: subscriber.email,
-          resubscribeAction: links.preferences,
-          preferencesUrl: links.preferences,
+          undo: fresh && canUndo(fresh) ? `/unsubscribe/${tokenOf(req)}/undo` : undefined,
           csrfToken: csrf.token(req, res),
         }),
       );

@@ -1,234 +1,204 @@
-import { Prisma, type ConsentAction, type ConsentSource, type Db, type Frequency, type Subscriber } from "../db";
-import { emailHash, recordConsent, type DbClient, type RequestContext } from "./consent-log";
+import { Prisma, type ConsentSource, type Db, type Frequency, type Subscriber } from "../db";
+import { recordConsent, type RequestContext } from "./consent-log";
+import { insertNewSubscribers, newSubscribersCte } from "./create";
 import { replaceTopics, resolveTopicSlugs, resolveTopicSlugsCached } from "./topics";
 
-/** A repeated subscribe re-sends the confirmation at most this often (a few minutes). */
+/** A repeated subscribe sends its email (confirmation or reminder) at most this often (a few minutes). */
 export const CONFIRMATION_RESEND_COOLDOWN_MS = 5 * 60_000;
 
 export interface NewSubscription {
-  /** Already normalised (normalizeEmail). */
+  /** Already canonical (normalizeEmail). */
   email: string;
   /** Topic slugs; none means every topic. */
   topicSlugs: string[];
   frequency: Frequency;
 }
 
-/**
- * What happened, for metrics and logs only: the reader always sees the same answer, so nobody can
- * learn from the web form whether an address is subscribed.
- */
-export type SubscribeOutcome = "created" | "resent" | "recently_sent" | "already_active" | "reopened";
-
+/** What the web form's request did: always the same shape, whatever the address's state. */
 export interface SubscribeResult {
-  outcome: SubscribeOutcome;
-  subscriberId: string;
-  /** True when a confirmation email should be queued now. */
-  sendConfirmation: boolean;
-  /** The subscriber's state after the request (what the confirmation job id is made of). */
-  tokenVersion: number;
-  confirmationSentAt: Date | null;
-}
-
-const isUniqueViolation = (err: unknown) => err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002";
-
-/**
- * Creates a subscriber with topics and the consent entry that explains it, or returns the existing
- * one untouched. Used by the web form (pending, "subscribe") and by imports ("import", pending for
- * people who never opted in, active for those who did elsewhere).
- */
-export async function createSubscriber(
-  db: DbClient,
-  input: NewSubscription & {
-    status: "pending" | "active";
-    action: ConsentAction;
-    source: ConsentSource;
-    context?: RequestContext;
-    detail?: Prisma.InputJsonValue;
-  },
-): Promise<{ created: boolean; subscriber: Subscriber }> {
-  const existing = await db.subscriber.findUnique({ where: { email: input.email } });
-  if (existing) return { created: false, subscriber: existing };
-  const topicIds = await resolveTopicSlugs(db, input.topicSlugs);
-  const subscriber = await db.subscriber.create({
-    data: {
-      email: input.email,
-      status: input.status,
-      frequency: input.frequency,
-      confirmedAt: input.status === "active" ? new Date() : null,
-    },
-  });
-  await replaceTopics(db, subscriber.id, topicIds);
-  await recordConsent(db, {
-    subscriberId: subscriber.id,
-    email: subscriber.email,
-    action: input.action,
-    source: input.source,
-    detail: {
-      status: input.status,
-      topics: [...new Set(input.topicSlugs)].sort(),
-      frequency: input.frequency,
-      ...(input.detail as object | undefined),
-    },
-    context: input.context,
-  });
-  return { created: true, subscriber };
+  /** The outbox row; the `subscription-request` job (queue `emails`) takes it from here. */
+  requestRowId: string;
 }
 
 /**
- * For imports (CSV, CLI): one person, atomically. `optedIn` people (consent given elsewhere, with
- * proof) become active; the others pending, and the caller queues their confirmation with
- * `enqueueConfirmation(queues.emails, { subscriberId }, subscriber)`. Existing addresses are left
- * untouched (`created: false`).
- */
-export function importSubscriber(
-  db: Db,
-  input: NewSubscription & {
-    optedIn: boolean;
-    source?: ConsentSource;
-    context?: RequestContext;
-    detail?: Prisma.InputJsonValue;
-  },
-): Promise<{ created: boolean; subscriber: Subscriber }> {
-  return db
-    .$transaction((tx) =>
-      createSubscriber(tx, {
-        ...input,
-        status: input.optedIn ? "active" : "pending",
-        action: "import",
-        source: input.source ?? "cli",
-      }),
-    )
-    .catch(async (err) => {
-      if (!isUniqueViolation(err)) throw err;
-      return { created: false, subscriber: await db.subscriber.findUniqueOrThrow({ where: { email: input.email } }) };
-    });
-}
-
-/**
- * The common case, a new address, in one statement (one round trip, atomic on its own): the
- * pending subscriber, their topics and the consent entry. Null when the address exists already.
- */
-async function createPendingInOneStatement(
-  db: Db,
-  input: NewSubscription,
-  context: RequestContext,
-): Promise<SubscribeResult | null> {
-  const topicIds = await resolveTopicSlugsCached(db, input.topicSlugs);
-  const detail = JSON.stringify({
-    status: "pending",
-    topics: [...new Set(input.topicSlugs)].sort(),
-    frequency: input.frequency,
-  });
-  const rows = await db.$queryRaw<{ id: string; token_version: number }[]>`
-    WITH s AS (
-      INSERT INTO subscribers (id, email, status, frequency, created_at, updated_at)
-      VALUES (gen_random_uuid(), ${input.email}, 'pending', ${input.frequency}::"Frequency", now(), now())
-      ON CONFLICT (email) DO NOTHING
-      RETURNING id, token_version
-    ), t AS (
-      INSERT INTO subscriber_topics (subscriber_id, topic_id) SELECT s.id, topic_id FROM s, unnest(${topicIds}::int[]) AS topic_id
-    ), c AS (
-      INSERT INTO consent_events (subscriber_id, email_hash, action, source, detail, ip, user_agent, created_at)
-      SELECT s.id, ${emailHash(input.email)}, 'subscribe', 'web_form', ${detail}::jsonb, ${context.ip?.slice(0, 64) ?? null}, ${context.userAgent?.slice(0, 300) ?? null}, now() FROM s
-    )
-    SELECT id::text, token_version FROM s`;
-  const [row] = rows;
-  return row
-    ? {
-        outcome: "created",
-        sendConfirmation: true,
-        subscriberId: row.id,
-        tokenVersion: row.token_version,
-        confirmationSentAt: null,
-      }
-    : null;
-}
-
-/**
- * The web form's double opt-in. New address: a pending subscriber. Still pending: the new choice
- * of topics is kept and the confirmation re-sent unless one went out in the last few minutes.
- * Unsubscribed, bounced or complained: a new opt-in (pending again, older links revoked).
- * Already active: nothing changes (changing topics needs the link from an email).
+ * The web form's double opt-in, as the request sees it: one statement that stores a new address
+ * as a pending subscriber (with topics and consent entry, `newSubscribersCte`) and, whatever the
+ * address's state, one outbox row. The request does the same work for a new, pending, active,
+ * unsubscribed or suppressed address, so neither its answer nor its timing tells them apart; the
+ * job decides what the request means (`processSubscriptionRequest`). Unknown topics: InvalidInput.
  */
 export async function subscribe(
   db: Db,
   input: NewSubscription,
   context: RequestContext = {},
-  opts: { now?: Date; resendCooldownMs?: number } = {},
 ): Promise<SubscribeResult> {
-  const now = opts.now ?? new Date();
-  const cooldown = opts.resendCooldownMs ?? CONFIRMATION_RESEND_COOLDOWN_MS;
-  const attempt = () =>
-    db.$transaction(async (tx): Promise<SubscribeResult> => {
-      const created = await createSubscriber(tx, {
-        ...input,
+  const topicIds = await resolveTopicSlugsCached(db, input.topicSlugs);
+  const rows = await db.$queryRaw<{ id: string }[]>`
+    WITH ${newSubscribersCte([
+      {
+        email: input.email,
         status: "pending",
-        action: "subscribe",
-        source: "web_form",
-        context,
-      });
-      const subscriber = created.subscriber;
-      const state = {
-        subscriberId: subscriber.id,
-        tokenVersion: subscriber.tokenVersion,
-        confirmationSentAt: subscriber.confirmationSentAt,
-      };
-      if (created.created) return { outcome: "created", sendConfirmation: true, ...state };
-
-      if (subscriber.status === "active") return { outcome: "already_active", sendConfirmation: false, ...state };
-
-      const topicIds = await resolveTopicSlugs(tx, input.topicSlugs);
-      const detail = { topics: [...new Set(input.topicSlugs)].sort(), frequency: input.frequency };
-      if (subscriber.status === "pending") {
-        await tx.subscriber.update({ where: { id: subscriber.id }, data: { frequency: input.frequency } });
-        await replaceTopics(tx, subscriber.id, topicIds);
-        await recordConsent(tx, {
-          subscriberId: subscriber.id,
-          email: subscriber.email,
+        frequency: input.frequency,
+        topicIds,
+        consent: {
           action: "subscribe",
           source: "web_form",
-          detail: { ...detail, repeated: true },
-          context,
-        });
-        const recentlySent =
-          subscriber.confirmationSentAt && now.getTime() - subscriber.confirmationSentAt.getTime() < cooldown;
-        return recentlySent
-          ? { outcome: "recently_sent", sendConfirmation: false, ...state }
-          : { outcome: "resent", sendConfirmation: true, ...state };
-      }
-
-      // unsubscribed, bounced or complained: a fresh double opt-in, and every older link dies.
-      await tx.subscriber.update({
-        where: { id: subscriber.id },
-        data: {
-          status: "pending",
-          frequency: input.frequency,
-          tokenVersion: { increment: 1 },
-          confirmationSentAt: null,
+          detail: { status: "pending", topics: [...new Set(input.topicSlugs)].sort(), frequency: input.frequency },
+          ip: context.ip,
+          userAgent: context.userAgent,
         },
-      });
-      await replaceTopics(tx, subscriber.id, topicIds);
-      await recordConsent(tx, {
-        subscriberId: subscriber.id,
-        email: subscriber.email,
-        action: "resubscribe",
-        source: "web_form",
-        detail: { ...detail, previousStatus: subscriber.status, pending: true },
-        context,
-      });
-      return {
-        outcome: "reopened",
-        sendConfirmation: true,
-        subscriberId: subscriber.id,
-        tokenVersion: subscriber.tokenVersion + 1,
-        confirmationSentAt: null,
-      };
+      },
+    ])}, r AS (
+      INSERT INTO subscription_requests (email, topic_ids, frequency, created, ip, user_agent, request_id, created_at)
+      SELECT ${input.email}, ${topicIds}::int[], ${input.frequency}::"Frequency", EXISTS (SELECT 1 FROM s),
+             ${context.ip?.slice(0, 64) ?? null}, ${context.userAgent?.slice(0, 300) ?? null},
+             ${context.requestId?.slice(0, 64) ?? null}, now()
+      RETURNING id
+    )
+    SELECT id::text FROM r`;
+  return { requestRowId: rows[0]!.id };
+}
+
+/**
+ * What a subscribe request meant, decided by the job:
+ * - `confirm`: send the confirmation (new address, still pending, or reopened after leaving);
+ * - `remind`: an active reader asked again: send their preferences link, change nothing;
+ * - `nothing`: suppressed (bounced, complained, blocked by an operator), already processed, or gone.
+ */
+export type RequestDecision =
+  { send: "confirm" | "remind"; outcome: string; subscriber: Subscriber } | { send: "nothing"; outcome: string };
+
+export interface ProcessDeps {
+  db: Db;
+  isSuppressed(db: Prisma.TransactionClient, email: string): Promise<boolean>;
+}
+
+/**
+ * Applies one outbox row, once (the row is claimed in the transaction): a still-pending subscriber
+ * takes the new topics and frequency; one who left (unsubscribed, bounced, complained) is reopened
+ * as pending with every older link revoked; an active one is left unchanged. A suppressed address
+ * is left unchanged and gets nothing. The address is dropped from the row once it is processed.
+ */
+export async function processSubscriptionRequest(deps: ProcessDeps, requestRowId: string): Promise<RequestDecision> {
+  return deps.db.$transaction(async (tx) => {
+    const [request] = await tx.$queryRaw<
+      {
+        email: string | null;
+        topic_ids: number[];
+        frequency: Frequency;
+        created: boolean;
+        ip: string | null;
+        user_agent: string | null;
+      }[]
+    >`SELECT email, topic_ids, frequency, created, ip, user_agent FROM subscription_requests
+      WHERE id = ${BigInt(requestRowId)} AND processed_at IS NULL FOR UPDATE SKIP LOCKED`;
+    if (!request?.email) return { send: "nothing", outcome: "already processed" } as const;
+    const decision = await decide(tx, deps, request as typeof request & { email: string });
+    await tx.subscriptionRequest.update({
+      where: { id: BigInt(requestRowId) },
+      data: { processedAt: new Date(), outcome: decision.outcome, email: null, ip: null, userAgent: null },
     });
-  try {
-    return (await createPendingInOneStatement(db, input, context)) ?? (await attempt());
-  } catch (err) {
-    // Two requests for one new address at once: the second insert loses; run it again as a repeat.
-    if (isUniqueViolation(err)) return attempt();
-    throw err;
+    return decision;
+  });
+}
+
+async function decide(
+  tx: Prisma.TransactionClient,
+  deps: ProcessDeps,
+  request: {
+    email: string;
+    topic_ids: number[];
+    frequency: Frequency;
+    created: boolean;
+    ip: string | null;
+    user_agent: string | null;
+  },
+): Promise<RequestDecision> {
+  const subscriber = await tx.subscriber.findUnique({ where: { email: request.email } });
+  if (!subscriber) return { send: "nothing", outcome: "gone" };
+  if (await deps.isSuppressed(tx, request.email)) return { send: "nothing", outcome: "suppressed" };
+  if (request.created) return { send: "confirm", outcome: "created", subscriber };
+  if (subscriber.status === "active") return { send: "remind", outcome: "already_active", subscriber };
+
+  const context = { ip: request.ip ?? undefined, userAgent: request.user_agent ?? undefined };
+  const topics = await tx.topic.findMany({
+    where: { id: { in: request.topic_ids } },
+    select: { id: true, slug: true },
+  });
+  const detail = { topics: topics.map((t) => t.slug).sort(), frequency: request.frequency };
+  if (subscriber.status === "pending") {
+    const updated = await tx.subscriber.update({
+      where: { id: subscriber.id },
+      data: { frequency: request.frequency },
+    });
+    await replaceTopics(
+      tx,
+      subscriber.id,
+      topics.map((t) => t.id),
+    );
+    await recordConsent(tx, {
+      subscriberId: subscriber.id,
+      email: subscriber.email,
+      action: "subscribe",
+      source: "web_form",
+      detail: { ...detail, repeated: true },
+      context,
+    });
+    return { send: "confirm", outcome: "resent", subscriber: updated };
   }
+  // unsubscribed, bounced or complained (and not suppressed): a fresh double opt-in, older links die.
+  const reopened = await tx.subscriber.update({
+    where: { id: subscriber.id },
+    data: {
+      status: "pending",
+      frequency: request.frequency,
+      tokenVersion: { increment: 1 },
+      confirmationSentAt: null,
+    },
+  });
+  await replaceTopics(
+    tx,
+    subscriber.id,
+    topics.map((t) => t.id),
+  );
+  await recordConsent(tx, {
+    subscriberId: subscriber.id,
+    email: subscriber.email,
+    action: "resubscribe",
+    source: "web_form",
+    detail: { ...detail, previousStatus: subscriber.status, pending: true },
+    context,
+  });
+  return { send: "confirm", outcome: "reopened", subscriber: reopened };
+}
+
+/**
+ * For imports (CLI, tests): one person, through the same creation function as the form and the CSV
+ * import. `optedIn` people (consent given elsewhere, with proof) become active; the others pending,
+ * and the caller queues their confirmation with `enqueueConfirmation`. Stored addresses are left
+ * untouched (`created: false`).
+ */
+export async function importSubscriber(
+  db: Db,
+  input: NewSubscription & { optedIn: boolean; source?: ConsentSource; detail?: Record<string, unknown> },
+): Promise<{ created: boolean; subscriber: Subscriber }> {
+  const topicIds = await resolveTopicSlugs(db, input.topicSlugs);
+  const status = input.optedIn ? "active" : "pending";
+  const [made] = await insertNewSubscribers(db, [
+    {
+      email: input.email,
+      status,
+      frequency: input.frequency,
+      topicIds,
+      consent: {
+        action: "import",
+        source: input.source ?? "cli",
+        detail: { status, topics: [...new Set(input.topicSlugs)].sort(), frequency: input.frequency, ...input.detail },
+      },
+    },
+  ]);
+  return {
+    created: made !== undefined,
+    subscriber: await db.subscriber.findUniqueOrThrow({ where: { email: input.email } }),
+  };
 }

@@ -15,12 +15,30 @@ export interface WebAppOptions {
   routers: Router[];
   /** Routers that read their own request body (signed webhooks), mounted before the body parsers. */
   rawBodyRouters?: Router[];
-  /** Trust X-Forwarded-* from this many proxies (for client IPs behind a load balancer). */
-  trustProxy?: number | boolean;
+  /** Express's `trust proxy` (TRUST_PROXY): which proxies' X-Forwarded-For gives the client's address. */
+  trustProxy?: number | boolean | string;
   /** Served over HTTPS (BASE_URL): enables HSTS and upgrade-insecure-requests. */
   secure: boolean;
   /** When given, every response's latency is observed by route pattern. */
   metrics?: Pick<Metrics, "httpLatency">;
+}
+
+/**
+ * A request address as the log may keep it: link tokens (after /confirm, /preferences,
+ * /unsubscribe, in any letter case, and any other long opaque segment) and every query value (a
+ * search may hold an address) become `…`. A log line never holds what opens someone's subscription.
+ */
+export function maskUrl(url: string): string {
+  const [path = "", query] = url.split(/\?(.*)/s, 2);
+  const maskedPath = path
+    .replace(/(\/(?:confirm|preferences|unsubscribe))\/[^/]+/gi, "$1/…")
+    .replace(/\/[\w.~%-]{40,}/g, "/…");
+  if (query === undefined) return maskedPath;
+  const keys = query
+    .split("&")
+    .filter(Boolean)
+    .map((pair) => `${pair.split("=")[0]!.slice(0, 40)}=…`);
+  return `${maskedPath}?${keys.join("&")}`;
 }
 
 /** The Express app: security headers, request ids and logs, small bodies, the features' routes, one error handler. */
@@ -43,7 +61,7 @@ export function createWebApp(opts: WebAppOptions): Express {
         req: (req: { id: string; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url.replace(/\/(confirm|preferences|unsubscribe)\/[^/?]+/, "/$1/…"),
+          url: maskUrl(req.url),
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },

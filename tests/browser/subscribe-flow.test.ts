@@ -66,8 +66,11 @@ describe("a reader in a browser", () => {
     await page.waitForSelector("text=Check your inbox");
     expect(await stored()).toEqual({ status: "pending", frequency: "daily", topics: ["llm", "vision"] });
 
-    // 2. The link from the email that arrived confirms and shows the preferences.
+    // 2. The link from the email that arrived shows one button (opening it changes nothing); the
+    // button confirms and shows the preferences.
     await page.goto(await linkFromEmail(f.smtp, email, "/confirm/"));
+    expect(await stored()).toEqual({ status: "pending", frequency: "daily", topics: ["llm", "vision"] });
+    await page.getByRole("button", { name: "Yes, subscribe me" }).click();
     await page.waitForSelector("text=You're subscribed");
     expect(await stored()).toEqual({ status: "active", frequency: "daily", topics: ["llm", "vision"] });
     expect(await page.getByLabel("Language models").isChecked()).toBe(true);
@@ -79,11 +82,11 @@ describe("a reader in a browser", () => {
     await page.waitForSelector("text=Your preferences are saved.");
     expect(await stored()).toEqual({ status: "active", frequency: "daily", topics: ["llm", "rl"] });
 
-    // 4. The unsubscribe link of the email: one button, then the offer to come back.
+    // 4. The unsubscribe link of the email: one button, then the offer to undo.
     await page.goto(listUnsubscribeUrl(emailsTo(f.smtp, email)[0]!.raw));
     await page.getByRole("button", { name: "Unsubscribe" }).click();
     await page.waitForSelector("text=You're unsubscribed");
-    expect(await page.getByRole("button", { name: "Resubscribe" }).isVisible()).toBe(true);
+    expect(await page.getByRole("button", { name: "Undo: subscribe me again" }).isVisible()).toBe(true);
     expect(await stored()).toEqual({ status: "unsubscribed", frequency: "daily", topics: ["llm", "rl"] });
 
     const log = await db.consentEvent.findMany({ where: { emailHash: emailHash(email) }, orderBy: { id: "asc" } });

@@ -67,11 +67,22 @@ export async function linkFromEmail(
 
 export const emailsTo = (smtp: TestSmtpServer, to: string) => smtp.received.filter((e) => e.envelopeTo.includes(to));
 
+/**
+ * Opens a confirmation link and presses its button, like a reader: GET shows the button, POST
+ * confirms. Returns the page the POST answered (the preferences page) as `html`.
+ */
+export async function confirmThroughLink(web: WebSession, confirmUrl: string) {
+  const shown = await web.get(confirmUrl);
+  if (shown.res.status !== 200) return { res: shown.res, html: shown.html };
+  const pressed = await web.post(confirmUrl, { _csrf: csrfField(shown.html) });
+  return { res: pressed.res, html: pressed.text };
+}
+
 /** Subscribes and confirms; returns the subscriber row and a session holding the confirm page. */
 export async function subscribeAndConfirm(fixture: SubscriptionsFixture, email: string, topics: string[] = []) {
   const { web } = await subscribeThroughForm(fixture.app, { email, topics });
   const confirmUrl = await linkFromEmail(fixture.smtp, email, "/confirm/");
-  const page = await web.get(confirmUrl);
+  const page = await confirmThroughLink(web, confirmUrl);
   if (page.res.status !== 200) throw new Error(`confirm answered ${page.res.status}`);
   const subscriber = await fixture.app.db.subscriber.findUniqueOrThrow({ where: { email } });
   const preferencesPath = page.html.match(/action="(\/preferences\/[^"/]+)"/)![1]!;

@@ -34,7 +34,9 @@ describe("the admin area with ADMIN_TOKEN set", () => {
   let app: TestApp;
   const tag = crypto.randomBytes(4).toString("hex");
   beforeAll(async () => {
-    app = await startTestApp({ ADMIN_TOKEN }, { worker: false });
+    // Behind a (loopback) proxy, so each test can be a client address of its own: wrong tokens are
+    // limited per address, and one test's refusals must not lock the next test out.
+    app = await startTestApp({ ADMIN_TOKEN, TRUST_PROXY: "loopback" }, { worker: false });
   });
   afterAll(async () => {
     await app?.destroy();
@@ -61,14 +63,60 @@ describe("the admin area with ADMIN_TOKEN set", () => {
       "/admin/queues/api/queues",
       "/admin/api/digests/2024-12-10",
     ])("when %s is called with a wrong token, then 401", async (route) => {
+      const from = { "x-forwarded-for": `198.51.100.${route.length}` };
       for (const token of ["wrong-token-of-some-length", `${ADMIN_TOKEN}x`, ADMIN_TOKEN.slice(0, -1)]) {
-        const res = await fetch(`${app.url}${route}`, { headers: bearer(token) });
+        const res = await fetch(`${app.url}${route}`, { headers: { ...bearer(token), ...from } });
         expect(res.status).toBe(401);
         expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
       }
-      expect((await fetch(`${app.url}${route}`, { headers: { authorization: `Basic ${ADMIN_TOKEN}` } })).status).toBe(
-        401,
+      expect(
+        (await fetch(`${app.url}${route}`, { headers: { authorization: `Basic ${ADMIN_TOKEN}`, ...from } })).status,
+      ).toBe(401);
+    });
+
+    it("when one address keeps sending wrong bearer tokens, then after 20 it gets 429, even with the right one, and other addresses do not", async () => {
+      const from = { "x-forwarded-for": "203.0.113.77" };
+      for (let i = 0; i < 20; i++) {
+        const res = await fetch(`${app.url}/admin/api/stats`, {
+          headers: { ...bearer(`guess-${i}-long-enough`), ...from },
+        });
+        expect(res.status).toBe(401);
+      }
+      expect(
+        (await fetch(`${app.url}/admin/api/stats`, { headers: { ...bearer("guess-21-long-enough"), ...from } })).status,
+      ).toBe(429);
+      // Locked for every token: a right guess must look exactly like a wrong one.
+      expect((await fetch(`${app.url}/admin/api/stats`, { headers: { ...bearer(ADMIN_TOKEN), ...from } })).status).toBe(
+        429,
       );
+      // The sign-in form shares the budget.
+      const form = await fetch(`${app.url}/admin/login`, {
+        method: "POST",
+        headers: from,
+        body: new URLSearchParams({ token: "guess-22-long-enough" }),
+        redirect: "manual",
+      });
+      expect(form.status).toBe(429);
+      expect(
+        (
+          await fetch(`${app.url}/admin/api/stats`, {
+            headers: { ...bearer(ADMIN_TOKEN), "x-forwarded-for": "203.0.113.78" },
+          })
+        ).status,
+      ).toBe(200);
+    });
+
+    it("when a browser signs out, then a copy of its session cookie no longer opens anything", async () => {
+      const res = await fetch(`${app.url}/admin/login`, {
+        method: "POST",
+        body: new URLSearchParams({ token: ADMIN_TOKEN, next: "/admin" }),
+        redirect: "manual",
+      });
+      const cookie = res.headers.get("set-cookie")!.split(";")[0]!;
+      expect((await fetch(`${app.url}/admin/api/stats`, { headers: { cookie } })).status).toBe(200);
+      await fetch(`${app.url}/admin/logout`, { method: "POST", headers: { cookie }, redirect: "manual" });
+      expect((await fetch(`${app.url}/admin/api/stats`, { headers: { cookie } })).status).toBe(401);
+      expect((await fetch(`${app.url}/admin/queues/api/queues`, { headers: { cookie } })).status).toBe(401);
     });
 
     it("when the right token is sent, then the API answers 200 and the dashboard lists every queue", async () => {
@@ -99,6 +147,7 @@ describe("the admin area with ADMIN_TOKEN set", () => {
     it("when a browser signs in with the token, then an HttpOnly SameSite=Strict cookie opens the dashboard until sign-out", async () => {
       const wrong = await fetch(`${app.url}/admin/login`, {
         method: "POST",
+        headers: { "x-forwarded-for": "198.51.100.200" },
         body: new URLSearchParams({ token: "not-the-admin-token", next: "/admin/queues" }),
         redirect: "manual",
       });
@@ -208,7 +257,7 @@ describe("the admin area with ADMIN_TOKEN set", () => {
       await app.db.subscriber.createMany({
         data: [
           { email: `under_score.${tag}@example.org` },
-          { email: `underXscore.${tag}@example.org` },
+          { email: `underxscore.${tag}@example.org` },
           { email: `hundred%.${tag}@example.org` },
         ],
       });
@@ -221,7 +270,7 @@ describe("the admin area with ADMIN_TOKEN set", () => {
       await app.db.subscriber.deleteMany({
         where: {
           email: {
-            in: [`under_score.${tag}@example.org`, `underXscore.${tag}@example.org`, `hundred%.${tag}@example.org`],
+            in: [`under_score.${tag}@example.org`, `underxscore.${tag}@example.org`, `hundred%.${tag}@example.org`],
           },
         },
       });

@@ -3,7 +3,14 @@ import { startTestApp, type TestApp } from "../helpers/app";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { SendError } from "../../src/mail/mailer";
 import { seedPapers, seedReaders, seedTopics, waitUntil } from "../helpers/seed";
-import { linkFromEmail, startSubscriptionsApp, subscribeThroughForm, uniqueEmail } from "../helpers/subscriptions";
+import {
+  confirmThroughLink,
+  linkFromEmail,
+  startSubscriptionsApp,
+  subscribeThroughForm,
+  uniqueEmail,
+} from "../helpers/subscriptions";
+import { WebSession } from "../helpers/web-session";
 
 /** The value of one sample of the Prometheus text, e.g. sample(text, 'newsletter_emails_sent_total{kind="digest"}'). */
 function sample(text: string, series: string): number | undefined {
@@ -209,7 +216,7 @@ describe("/metrics after a subscribe, a confirmation and an unsubscribe", () => 
       const { answer } = await subscribeThroughForm(app, { email, topics: ["llm"] });
       expect(answer.res.status).toBe(200);
       const confirm = await linkFromEmail(smtp, email, "/confirm/");
-      expect((await fetch(confirm)).status).toBe(200);
+      expect((await confirmThroughLink(new WebSession(app.url!), confirm)).res.status).toBe(200);
       const reader = await app.db.subscriber.findUniqueOrThrow({ where: { email } });
       const unsubscribe = `${app.url}/unsubscribe/${app.deps.tokens.sign("unsubscribe", reader.id, reader.tokenVersion)}`;
       const oneClick = await fetch(unsubscribe, {

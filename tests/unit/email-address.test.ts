@@ -1,11 +1,23 @@
 import { normalizeEmail } from "../../src/subscriptions/email-address";
 
 describe("normalizeEmail", () => {
-  it("when an address has spaces around it and an upper-case domain, then it is trimmed and the domain lower-cased", () => {
+  it("when an address has spaces around it and upper-case letters, then it is trimmed and lower-cased", () => {
     expect(normalizeEmail("  Ada.Lovelace+papers@Example.ORG \t")).toEqual({
       ok: true,
-      email: "Ada.Lovelace+papers@example.org",
+      email: "ada.lovelace+papers@example.org",
     });
+  });
+
+  it("when two addresses differ only by case, then they have one canonical form", () => {
+    const variants = [
+      "Ada.Reader@example.com",
+      "ada.reader@example.com",
+      "ADA.READER@EXAMPLE.COM",
+      "aDa.ReAdEr@Example.Com",
+    ];
+    expect(new Set(variants.map((v) => (normalizeEmail(v) as { email: string }).email))).toEqual(
+      new Set(["ada.reader@example.com"]),
+    );
   });
 
   it("when the domain is internationalised, then it is stored in ASCII (punycode)", () => {

@@ -7,7 +7,7 @@ describe("a subscriber CSV row", () => {
     expect(parseImportRow(header, [" Ada@Example.ORG ", "nlp; CV nlp", "Weekly", "Yes", "2024-05-31"])).toEqual({
       ok: true,
       row: {
-        email: "Ada@example.org",
+        email: "ada@example.org",
         topics: ["nlp", "cv"],
         frequency: "weekly",
         optedIn: true,

@@ -26,6 +26,36 @@ describe("normalising untrusted paper fields", () => {
     expect(cleanText(42, 10)).toBe("");
   });
 
+  it("when text hides bidirectional overrides, zero-width or C1 characters, then they are stripped", () => {
+    expect(cleanText("Safe\u202eTitle\u202c with\u200b zero\u200dwidth\u2066 and\u0085 C1\ufeff", 100)).toBe(
+      "SafeTitle with zerowidth and C1",
+    );
+  });
+
+  it("when a title holds a MIME encoded-word, then it is made inert and other text is untouched", () => {
+    const made = normalizePaper({
+      arxivId: "2401.00001",
+      title: "=?utf-8?B?SGFja2Vk?= and =?ISO-8859-1?q?caf=E9?= but a=?b stays",
+      abstract: "",
+      authors: [],
+      arxivDate: null,
+      featuredOn: "2025-12-10",
+      upvotes: 1,
+      keywords: [],
+      url: "",
+    });
+    expect("paper" in made && made.paper.title).toBe(
+      "= ?utf-8?B?SGFja2Vk?= and = ?ISO-8859-1?q?caf=E9?= but a=?b stays",
+    );
+  });
+
+  it("when a day is outside what PostgreSQL holds (year 0000), then it is not a day", () => {
+    expect(isDay("0000-01-01")).toBe(false);
+    expect(isDay("0001-01-01")).toBe(false);
+    expect(isDay("1900-01-01")).toBe(true);
+    expect(isDay("9999-12-31")).toBe(false);
+  });
+
   it("when a link is not http(s), then it is dropped", () => {
     expect(safeUrl("javascript:alert(1)")).toBeNull();
     expect(safeUrl("data:text/html,hi")).toBeNull();
@@ -91,6 +121,18 @@ describe("parsing Hugging Face daily papers", () => {
     // Markup is kept as text: escaping is the job of every place that shows it.
     expect(hostile.title).toContain("<script>");
     expect(hostile.authors).toHaveLength(3);
+  });
+
+  it("when one record's title is an object that cannot become text, then only that record is skipped", () => {
+    const good = { paper: { id: "2512.00001", title: "Good paper", upvotes: 3 }, publishedAt: "2025-12-10" };
+    const bad = {
+      paper: { id: "2512.00002", title: { toString: 1, valueOf: 2 }, upvotes: 9 },
+      publishedAt: "2025-12-10",
+    };
+    const numeric = { paper: { id: "2512.00003", title: 12345, upvotes: 1 }, publishedAt: "2025-12-10" };
+    const result = parseDailyPapers(JSON.parse(JSON.stringify([bad, good, numeric])), { featuredOn: "2025-12-10" });
+    expect(result.papers.map((p) => p.arxivId)).toEqual(["2512.00001"]);
+    expect(result.skipped).toHaveLength(2);
   });
 
   it("when the fields are complete, then every one is mapped", () => {

@@ -53,37 +53,44 @@ export function parseDailyPapers(json: unknown, opts: ParseOptions = {}): DayRes
   const papers: NormalizedPaper[] = [];
   const skipped: SkippedRecord[] = [];
   for (const entry of json) {
-    const paper = (entry as { paper?: Record<string, unknown> } | null)?.paper;
-    if (!paper || typeof paper !== "object") {
-      skipped.push({ reason: "entry without a paper object", raw: excerpt(entry) });
-      continue;
+    // One odd record is skipped and reported; it never costs the day's other papers.
+    try {
+      const result = parseEntry(entry, opts);
+      if ("reason" in result) skipped.push({ reason: result.reason, raw: excerpt(entry) });
+      else papers.push(result.paper);
+    } catch (err) {
+      skipped.push({ reason: `unreadable entry: ${(err as Error).message.slice(0, 200)}`, raw: excerpt(entry) });
     }
-    const rawId = typeof paper.id === "string" ? paper.id.trim() : "";
-    const arxivId = arxivIdOf(rawId) ?? (opts.extraId?.test(rawId) ? rawId : null);
-    const result = normalizePaper({
-      arxivId,
-      title: paper.title ?? (entry as { title?: unknown }).title,
-      abstract: paper.summary ?? (entry as { summary?: unknown }).summary,
-      authors: visibleAuthors(paper.authors),
-      arxivDate: paper.publishedAt,
-      featuredOn: featuredDayOf(entry, opts.featuredOn),
-      upvotes: paper.upvotes,
-      keywords: paper.ai_keywords,
-      url: arxivId ? (opts.linkFor ?? hfLink)(arxivId, typeof paper.title === "string" ? paper.title : "") : "",
-      pdfUrl: arxivId && !opts.extraId?.test(arxivId) ? `https://arxiv.org/pdf/${arxivId}` : null,
-      githubUrl: paper.githubRepo,
-      projectUrl: paper.projectPage,
-      aiSummary: paper.ai_summary,
-      thumbnailUrl: (entry as { thumbnail?: unknown }).thumbnail,
-      githubStars: paper.githubStars,
-      comments: (entry as { numComments?: unknown }).numComments ?? paper.numComments,
-      organization: nameOf(paper.organization) ?? nameOf((entry as Entry)?.organization),
-      curated: true,
-    });
-    if ("reason" in result) skipped.push({ reason: result.reason, raw: excerpt(entry) });
-    else papers.push(result.paper);
   }
   return { papers, skipped };
+}
+
+function parseEntry(entry: unknown, opts: ParseOptions): ReturnType<typeof normalizePaper> {
+  const paper = (entry as { paper?: Record<string, unknown> } | null)?.paper;
+  if (!paper || typeof paper !== "object") return { reason: "entry without a paper object" };
+  const rawId = typeof paper.id === "string" ? paper.id.trim() : "";
+  const arxivId = arxivIdOf(rawId) ?? (opts.extraId?.test(rawId) ? rawId : null);
+  const title = paper.title ?? (entry as { title?: unknown }).title;
+  return normalizePaper({
+    arxivId,
+    title,
+    abstract: paper.summary ?? (entry as { summary?: unknown }).summary,
+    authors: visibleAuthors(paper.authors),
+    arxivDate: paper.publishedAt,
+    featuredOn: featuredDayOf(entry, opts.featuredOn),
+    upvotes: paper.upvotes,
+    keywords: paper.ai_keywords,
+    url: arxivId ? (opts.linkFor ?? hfLink)(arxivId, typeof title === "string" ? title : "") : "",
+    pdfUrl: arxivId && !opts.extraId?.test(arxivId) ? `https://arxiv.org/pdf/${arxivId}` : null,
+    githubUrl: paper.githubRepo,
+    projectUrl: paper.projectPage,
+    aiSummary: paper.ai_summary,
+    thumbnailUrl: (entry as { thumbnail?: unknown }).thumbnail,
+    githubStars: paper.githubStars,
+    comments: (entry as { numComments?: unknown }).numComments ?? paper.numComments,
+    organization: nameOf(paper.organization) ?? nameOf((entry as Entry)?.organization),
+    curated: true,
+  });
 }
 
 /** Keeps the first of each arXiv id (a paper can appear on two pages while the list shifts). */

@@ -23,7 +23,10 @@ export function errorHandler(views: Views): ErrorRequestHandler {
           ? "The request is too large."
           : e.type === "entity.parse.failed"
             ? "The request body could not be parsed."
-            : (e.message ?? "Bad request");
+            : err instanceof URIError
+              ? // Express's message quotes the undecodable part of the address (maybe a token).
+                "The address could not be read."
+              : (e.message ?? "Bad request");
     }
     const hint = err instanceof AppError ? err.hint : undefined;
     if (status >= 500) req.log?.error({ err }, "request failed");

@@ -2,6 +2,7 @@ import { expect } from "@jest/globals";
 import { emailHash } from "../../../src/subscriptions/consent-log";
 import { enqueueConfirmation } from "../../../src/subscriptions/confirmation-job";
 import { importSubscriber } from "../../../src/subscriptions/subscribe";
+import { WebSession, csrfField, linkIn } from "../../helpers/web-session";
 import {
   emailsTo,
   eventually,
@@ -9,6 +10,7 @@ import {
   listUnsubscribeUrl,
   startSubscriptionsApp,
   subscribeAndConfirm,
+  confirmThroughLink,
   subscribeThroughForm,
   uniqueEmail,
   type SubscriptionsFixture,
@@ -70,9 +72,21 @@ describe("double opt-in", () => {
       "confirmationSentAt recorded",
     );
 
-    const page = await fetch(confirmUrl);
+    // Opening the link (what a mail filter's link scanner does) shows a button and changes nothing.
+    const web = new WebSession(f.app.url!);
+    const shown = await web.get(confirmUrl);
+    expect(shown.res.status).toBe(200);
+    expect(shown.html).toContain("Yes, subscribe me");
+    expect(shown.res.headers.get("cache-control")).toBe("no-store");
+    expect((await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).status).toBe("pending");
+    // A POST without the page's token (a scanner replaying the form) changes nothing either.
+    expect((await fetch(confirmUrl, { method: "POST" })).status).toBe(403);
+    expect((await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).status).toBe("pending");
+
+    const pressed = await web.post(confirmUrl, { _csrf: csrfField(shown.html) });
+    const page = pressed.res;
     expect(page.status).toBe(200);
-    const html = await page.text();
+    const html = pressed.text;
     expect(html).toContain("You&#39;re subscribed");
     expect(html).toMatch(/<input type="checkbox" name="topics" value="llm" id="prefs-topic-llm" checked>/);
     expect(page.headers.get("cache-control")).toBe("no-store");
@@ -85,7 +99,7 @@ describe("double opt-in", () => {
     ]);
 
     // Clicking the link again is harmless.
-    expect((await fetch(confirmUrl)).status).toBe(200);
+    expect((await confirmThroughLink(web, confirmUrl)).res.status).toBe(200);
     expect(await consent(email)).toHaveLength(2);
     const metrics = await f.app.deps.metrics.registry.getSingleMetricAsString("newsletter_confirmations_total");
     expect(metrics).toMatch(/newsletter_confirmations_total [1-9]/);
@@ -117,6 +131,62 @@ describe("double opt-in", () => {
     });
   });
 
+  it("when an active reader subscribes again, then they get one email with their preferences link and nothing else changes", async () => {
+    const email = uniqueEmail("active-again");
+    const { subscriber, preferencesPath } = await subscribeAndConfirm(f, email, ["llm"]);
+    const before = emailsTo(f.smtp, email).length;
+    expect((await postJson({ email, topics: ["rl"], frequency: "weekly" })).status).toBe(200);
+    expect((await postJson({ email, topics: ["vision"] })).status).toBe(200);
+    await eventually(() => emailsTo(f.smtp, email).length === before + 1, 10_000, "reminder");
+    const reminder = emailsTo(f.smtp, email)[before]!;
+    expect(reminder.parsed.subject).toBe("You are already subscribed to Daily Papers");
+    const link = linkIn(reminder.parsed.text ?? "", "/preferences/");
+    // A working preferences link of this subscriber (tokens carry their issue time, so not the same string).
+    const opened = await fetch(link);
+    expect(opened.status).toBe(200);
+    expect(await opened.text()).toContain(email);
+    expect(preferencesPath).toMatch(/^\/preferences\//);
+    expect(reminder.parsed.text).not.toContain("/confirm/");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(emailsTo(f.smtp, email)).toHaveLength(before + 1);
+    const after = await f.app.db.subscriber.findUniqueOrThrow({
+      where: { id: subscriber.id },
+      include: { topics: { include: { topic: true } } },
+    });
+    expect(after).toMatchObject({ status: "active", frequency: "daily", tokenVersion: subscriber.tokenVersion });
+    expect(after.topics.map((t) => t.topic.slug)).toEqual(["llm"]);
+  });
+
+  it("when a suppressed address is subscribed, then the answer is as usual and nothing is sent", async () => {
+    const email = uniqueEmail("suppressed");
+    await f.app.deps.suppressions.suppress(f.app.db, { email, reason: "complaint", source: "test" });
+    const res = await postJson({ email });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok", message: expect.stringContaining("Check your inbox") });
+    await eventually(
+      async () => (await f.app.db.subscriptionRequest.count({ where: { processedAt: null } })) === 0,
+      10_000,
+      "request applied",
+    );
+    const left = await subscribeAndConfirm(f, uniqueEmail("left-suppressed"));
+    await f.app.db.subscriber.update({ where: { id: left.subscriber.id }, data: { status: "bounced" } });
+    await f.app.deps.suppressions.suppress(f.app.db, {
+      email: left.subscriber.email,
+      reason: "hard_bounce",
+      source: "test",
+    });
+    await postJson({ email: left.subscriber.email });
+    await eventually(
+      async () => (await f.app.db.subscriptionRequest.count({ where: { processedAt: null } })) === 0,
+      10_000,
+      "request applied",
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(emailsTo(f.smtp, email)).toHaveLength(0);
+    expect(emailsTo(f.smtp, left.subscriber.email)).toHaveLength(1);
+    expect((await f.app.db.subscriber.findUniqueOrThrow({ where: { id: left.subscriber.id } })).status).toBe("bounced");
+  });
+
   it("when a pending reader subscribes again, then the confirmation is re-sent at most once per few minutes", async () => {
     const email = uniqueEmail("again");
     await postJson({ email, topics: ["llm"] });
@@ -128,6 +198,11 @@ describe("double opt-in", () => {
     // Within the cooldown: the new topic choice is kept, no second email.
     expect((await postJson({ email, topics: ["rl"] })).status).toBe(200);
     expect((await postJson({ email, topics: ["rl"] })).status).toBe(200);
+    await eventually(
+      async () => (await f.app.db.subscriptionRequest.count({ where: { processedAt: null } })) === 0,
+      10_000,
+      "requests applied",
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(emailsTo(f.smtp, email)).toHaveLength(1);
     const topics = await f.app.db.subscriberTopic.findMany({
@@ -187,13 +262,19 @@ describe("double opt-in", () => {
     ).toBe(200);
 
     await postJson({ email, topics: ["vision"] });
+    // The request only stored the request; the job reopens the subscription.
+    await eventually(
+      async () => (await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).status === "pending",
+      10_000,
+      "reopened",
+    );
     const reopened = await f.app.db.subscriber.findUniqueOrThrow({ where: { email } });
     expect(reopened).toMatchObject({ id: subscriber.id, status: "pending", tokenVersion: subscriber.tokenVersion + 1 });
     await eventually(() => emailsTo(f.smtp, email).length === 2, 10_000, "new confirmation");
     expect((await fetch(oldUnsubscribe.url)).status).toBe(404);
 
     const newConfirm = emailsTo(f.smtp, email)[1]!.parsed.text!.match(/http\S+\/confirm\/\S+/)![0];
-    expect((await fetch(newConfirm)).status).toBe(200);
+    expect((await confirmThroughLink(new WebSession(f.app.url!), newConfirm)).res.status).toBe(200);
     expect((await f.app.db.subscriber.findUniqueOrThrow({ where: { email } })).status).toBe("active");
     expect((await consent(email)).map((e) => `${e.action}/${e.source}`)).toEqual([
       "subscribe/web_form",

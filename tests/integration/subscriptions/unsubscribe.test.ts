@@ -28,18 +28,28 @@ describe("unsubscribe", () => {
     return { ...s, email, url: listUnsubscribeUrl(emailsTo(f.smtp, email)[0]!.raw) };
   };
 
-  it("when the link is opened, then the page has one unsubscribe button and a link to preferences, and nothing changes yet", async () => {
+  it("when the link is opened, then the page has one unsubscribe button, opens nothing else, and nothing changes yet", async () => {
     const s = await confirmed();
     const res = await fetch(s.url);
     const html = await res.text();
     expect(res.status).toBe(200);
     expect(html.match(/<button/g)).toHaveLength(1);
     expect(html).toContain(">Unsubscribe</button>");
-    expect(html).toMatch(/href="\/preferences\/[\w-]+\.[\w-]+"/);
+    // The List-Unsubscribe URL is held by mail providers and whoever the mail is forwarded to:
+    // it leads to no management, export or deletion.
+    expect(html).not.toMatch(/\/preferences\//);
+    expect(await statusOf(s.subscriber.id)).toBe("active");
+    const token = s.url.split("/unsubscribe/")[1]!;
+    for (const path of [`/preferences/${token}`, `/preferences/${token}/export`, `/preferences/${token}/delete`]) {
+      const got = await fetch(`${f.app.url}${path}`, {
+        method: path.endsWith("/export") || path.endsWith("/delete") ? "POST" : "GET",
+      });
+      expect([400, 403]).toContain(got.status);
+    }
     expect(await statusOf(s.subscriber.id)).toBe("active");
   });
 
-  it("when the button is pressed, then the reader is unsubscribed (source: link) and the page offers to resubscribe", async () => {
+  it("when the button is pressed, then the reader is unsubscribed (source: link) and the page offers to undo", async () => {
     const s = await confirmed();
     const res = await fetch(s.url, {
       method: "POST",
@@ -62,11 +72,29 @@ describe("unsubscribe", () => {
     const back = await fetch(`${f.app.url}${action}`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", cookie },
-      body: new URLSearchParams({ _csrf: csrfField(html), action: "resubscribe" }),
+      body: new URLSearchParams({ _csrf: csrfField(html) }),
       redirect: "manual",
     });
-    expect(back.status).toBe(303);
+    expect(action).toMatch(/^\/unsubscribe\/[\w.-]+\/undo$/);
+    expect(back.status).toBe(200);
+    expect(await back.text()).toContain("subscribed again");
     expect(await statusOf(s.subscriber.id)).toBe("active");
+    expect((await unsubscribeEvents(s.email)).map((e) => e.source)).toEqual(["link"]);
+
+    // The undo is for a mistaken click: a day later the link only unsubscribes.
+    await f.app.db.subscriber.update({
+      where: { id: s.subscriber.id },
+      data: { status: "unsubscribed", unsubscribedAt: new Date(Date.now() - 25 * 3600_000) },
+    });
+    const later = await fetch(s.url);
+    expect(await later.text()).not.toContain("/undo");
+    const tooLate = await fetch(`${f.app.url}${action}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie },
+      body: new URLSearchParams({ _csrf: csrfField(html) }),
+    });
+    expect(tooLate.status).toBe(409);
+    expect(await statusOf(s.subscriber.id)).toBe("unsubscribed");
   });
 
   it("when a mail provider sends the RFC 8058 one-click POST (form-encoded, no cookies), then it answers 200, never a redirect, and repeating it is harmless", async () => {
