@@ -31,28 +31,30 @@ export function sameSecret(given: string | undefined, expected: string): boolean
 }
 
 /**
- * A browser session: `<expiry>.<HMAC(SECRET + ADMIN_TOKEN, expiry)>`. It holds no token, expires on
- * its own, and changing ADMIN_TOKEN (or SECRET) ends every session at once.
+ * A browser session: `<expiry>.<nonce>.<HMAC(SECRET + ADMIN_TOKEN, expiry.nonce)>`. It holds no
+ * token, expires on its own, and changing ADMIN_TOKEN (or SECRET) ends every session at once. The
+ * random nonce makes each sign-in a session of its own, so signing one out (which revokes that
+ * exact value) never ends another that began in the same second.
  */
-function sessionMac(config: AdminAuthConfig, expires: number): string {
+function sessionMac(config: AdminAuthConfig, body: string): string {
   const key = crypto
     .createHmac("sha256", config.SECRET)
     .update(`admin-session|${config.ADMIN_TOKEN ?? ""}`)
     .digest();
-  return crypto.createHmac("sha256", key).update(String(expires)).digest("base64url");
+  return crypto.createHmac("sha256", key).update(body).digest("base64url");
 }
 
 export function issueSession(config: AdminAuthConfig, now = Date.now()): string {
-  const expires = Math.floor(now / 1000) + SESSION_SECONDS;
-  return `${expires}.${sessionMac(config, expires)}`;
+  const body = `${Math.floor(now / 1000) + SESSION_SECONDS}.${crypto.randomBytes(12).toString("base64url")}`;
+  return `${body}.${sessionMac(config, body)}`;
 }
 
 export function validSession(config: AdminAuthConfig, value: string | undefined, now = Date.now()): boolean {
-  if (!config.ADMIN_TOKEN || !value || value.length > 100) return false;
-  const [expiresText, mac] = value.split(".");
+  if (!config.ADMIN_TOKEN || !value || value.length > 120) return false;
+  const [expiresText, nonce, mac] = value.split(".");
   const expires = Number(expiresText);
-  if (!Number.isInteger(expires) || !mac || expires < Math.floor(now / 1000)) return false;
-  return sameSecret(mac, sessionMac(config, expires));
+  if (!Number.isInteger(expires) || !nonce || !mac || expires < Math.floor(now / 1000)) return false;
+  return sameSecret(mac, sessionMac(config, `${expiresText}.${nonce}`));
 }
 
 /** When a session value stops being valid on its own (its expiry, in seconds), or undefined. */
