@@ -48,8 +48,6 @@ export interface ConfirmationJobDeps {
   unsubscribeMailto?: (subscriberId: string) => string | undefined;
   /** The envelope sender naming this subscriber (VERP), so a bounce of the confirmation finds them. */
   returnPath?: (subscriberId: string) => string;
-  /** Addresses on the suppression list get no confirmation either. */
-  isSuppressed?: (email: string) => Promise<boolean>;
   confirmTtlHours: number;
   purgeDays: number;
   cooldownMs?: number;
@@ -73,7 +71,7 @@ export function confirmationJobHandler(deps: ConfirmationJobDeps) {
     });
     if (!subscriber) return "skipped: no such subscriber";
     if (subscriber.status !== "pending") return "skipped: not pending";
-    if (await deps.isSuppressed?.(subscriber.email)) return "skipped: suppressed";
+    if (await deps.suppressions?.isSuppressed(deps.db, subscriber.email)) return "skipped: suppressed";
 
     // Claim the send: one conditional update, so concurrent jobs (or workers) send one email.
     const now = new Date();

@@ -76,7 +76,6 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
           baseUrl,
           unsubscribeMailto: (id) => deps.returnPaths.unsubscribeMailto(id),
           returnPath: (id) => deps.returnPaths.forConfirmation(id),
-          isSuppressed: (email) => deps.suppressions.isSuppressed(db, email),
           confirmTtlHours: config.CONFIRM_TOKEN_TTL_HOURS,
           purgeDays: config.PENDING_PURGE_DAYS,
           suppressions,
