@@ -192,6 +192,8 @@ const envSchema = z.object({
   COMPLAINT_RATE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.003),
   /** Accepted deliveries a digest needs before its rates are compared with the thresholds. */
   FEEDBACK_MIN_SENT: z.coerce.number().int().min(1).default(200),
+  /** How long a send worker keeps a digest's rate verdict before asking the database again (seconds). */
+  FEEDBACK_CHECK_SECONDS: z.coerce.number().min(0).default(10),
   /** Amazon SES via SNS: the topic ARNs accepted (comma-separated). Unset: /webhooks/ses answers 404. */
   SES_SNS_TOPIC_ARNS: optionalString,
   /** Postmark: `user:password` of the basic auth put in the webhook URL. Unset: /webhooks/postmark answers 404. */

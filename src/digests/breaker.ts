@@ -8,7 +8,8 @@
  * (SEND_PAUSE_BASE_SECONDS up to SEND_PAUSE_MAX_SECONDS), one send job (or the reconciler) wins
  * the probe, asks the server (`mailer.verify()`), and on success sets the digest sending again;
  * if the fault is still there, the next message pauses it again, for longer. A pause caused by
- * failures (a share of hard bounces) waits for a person: `npx newsletter digest resume`.
+ * failures (a share of hard bounces) or by feedback (bounce or complaint rates from reports after
+ * sending, this digest's or the previous one's) waits for a person: `npx newsletter digest resume`.
  */
 import type { Db } from "../db";
 import type { Config } from "../config";
@@ -18,7 +19,9 @@ import type { Queues } from "../queue/queues";
 import { promoteSendJobs } from "./jobs";
 import { queueLostWork } from "./reconcile";
 
-export type PauseCause = "transport" | "failures";
+/** transport: the server or our login; failures: a share of hard bounces in this run; feedback: bounce or
+ * complaint rates reported after sending (see feedback/rates.ts). Only transport pauses end by themselves. */
+export type PauseCause = "transport" | "failures" | "feedback";
 
 export type Gate = { go: true } | { go: false; until: Date };
 
@@ -56,7 +59,11 @@ export async function pauseDigest(
 export async function resumeDigest(db: Db, digestId: string, by: "probe" | "command"): Promise<boolean> {
   const n = await db.$executeRaw`
     UPDATE digests SET status = 'sending', pause_reason = NULL, paused_at = NULL, resume_at = NULL,
-      pause_count = CASE WHEN ${by} = 'command' THEN 0 ELSE pause_count END, updated_at = now()
+      pause_count = CASE WHEN ${by} = 'command' THEN 0 ELSE pause_count END,
+      -- A person resumed a pause for the feedback rates: they no longer pause this digest.
+      feedback_override_at = CASE WHEN ${by} = 'command' AND pause_reason LIKE 'feedback:%' THEN now()
+                                  ELSE feedback_override_at END,
+      updated_at = now()
     WHERE id = ${digestId}::uuid AND status = 'paused'`;
   return n > 0;
 }

@@ -11,7 +11,8 @@ import { DigestJob, queueAssembly, queueSendBatches, type AssembleJobData, type 
 import { reconcile } from "./reconcile";
 import { PRUNE_DELIVERIES_JOB, pruneDeliveries } from "./retention";
 import { createSender } from "./send";
-import { sendGate } from "./breaker";
+import { pauseDigest, sendGate } from "./breaker";
+import { createFeedbackBreaker, thresholdsOf } from "../feedback/rates";
 import { createSendRateLimiter } from "./send-rate";
 import { dueDaily, dueWeekly } from "./scheduled";
 import { digestAdminApi, digestWebRoutes } from "./routes";
@@ -36,6 +37,7 @@ export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean })
   });
   const refresh = countRefresher(deps);
   const refreshUpvotes = refresh && (async (days: { from: string; to: string }) => void (await refresh(days)));
+  const feedbackVerdict = createFeedbackBreaker(db, thresholdsOf(config), config.FEEDBACK_CHECK_SECONDS * 1000);
   const sendOpts = { attempts: config.SEND_MAX_ATTEMPTS, backoffMs: config.SEND_RETRY_BASE_MS };
 
   /** A send job of a paused digest waits (delayed, attempts untouched) until the pause may end. */
@@ -53,6 +55,15 @@ export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean })
     const data = job.data as SendBatchJobData;
     const gate = await sendGate({ db, config, mailer: deps.mailer, log }, data.digestId);
     if (!gate.go) return waitOutPause(job, context, data.digestId, log, gate.until);
+    const feedback = await feedbackVerdict(data.digestId);
+    if (feedback.pause) {
+      if (await pauseDigest(db, config, data.digestId, "feedback", feedback.reason))
+        log.warn(
+          { digestId: data.digestId, reason: feedback.reason, rates: feedback.rates },
+          "digest paused: reports after sending",
+        );
+      return (await waitOutPause(job, context, data.digestId, log)) ?? { paused: feedback.reason };
+    }
     const outcome = await sender.sendBatch(
       data.digestId,
       { fromId: BigInt(data.fromId), toId: BigInt(data.toId) },

@@ -9,17 +9,11 @@ import type { Feature } from "../feature";
 import { feedbackAdminApi, feedbackAdminPages } from "./admin";
 import type { ImapReader } from "./imap-reader";
 import type { InboundDeps, InboundResult } from "./inbound";
-import { recentDigestRates, windowRates, type Thresholds } from "./rates";
+import { recentDigestRates, thresholdsOf, windowRates } from "./rates";
 import type { FeedbackDeps } from "./record";
 import type { InboundSmtp } from "./smtp-listener";
 import { webhookRoutes } from "./webhooks/routes";
 import { defaultHttpsGet, type HttpsGet } from "./webhooks/ses";
-
-export const thresholdsOf = (config: AppDeps["config"]): Thresholds => ({
-  bounceRate: config.BOUNCE_RATE_THRESHOLD,
-  complaintRate: config.COMPLAINT_RATE_THRESHOLD,
-  minAccepted: config.FEEDBACK_MIN_SENT,
-});
 
 export const feedbackDepsOf = (deps: AppDeps): FeedbackDeps => ({
   db: deps.db,

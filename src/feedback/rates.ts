@@ -4,7 +4,8 @@
  * - bounce rate = deliveries that hard-bounced (or became hard after soft bounces) / accepted
  * - complaint rate = deliveries complained about / accepted
  * `pauseVerdict` compares a digest's rates with BOUNCE_RATE_THRESHOLD and COMPLAINT_RATE_THRESHOLD
- * (once FEEDBACK_MIN_SENT deliveries were accepted): the send path's breaker reads it.
+ * (once FEEDBACK_MIN_SENT deliveries were accepted): the send path's breaker
+ * (`createFeedbackBreaker`) pauses a digest on it.
  */
 import type { Db } from "../db";
 
@@ -104,7 +105,49 @@ export function pauseVerdict(r: Rates, t: Thresholds): PauseVerdict {
   return { pause: false, rates: r };
 }
 
-/** What the send path asks before each batch: should this digest pause, and why. */
-export const createFeedbackBreaker = (db: Db, t: Thresholds) => async (digestId: string) =>
-  pauseVerdict(await digestRates(db, digestId), t);
+/**
+ * What the send path asks before each batch: should this digest pause, and why. Reports mostly
+ * arrive after a digest went out, so the previous digest of the same frequency counts too: a list
+ * whose last issue bounced or drew complaints over the thresholds does not start the next one
+ * until a person looks (`digest resume`, which makes this digest ignore the rates).
+ * Verdicts are kept `cacheMs` per digest, so a large send asks the database a few times a minute.
+ */
+export function createFeedbackBreaker(db: Db, t: Thresholds, cacheMs = 10_000) {
+  const cache = new Map<string, { at: number; verdict: PauseVerdict }>();
+  const ask = async (digestId: string): Promise<PauseVerdict> => {
+    const [digest] = await db.$queryRaw<{ day: Date; frequency: string; overridden: boolean }[]>`
+      SELECT day, frequency::text AS frequency, feedback_override_at IS NOT NULL AS overridden
+      FROM digests WHERE id = ${digestId}::uuid`;
+    if (!digest || digest.overridden)
+      return { pause: false, rates: rates({ accepted: 0, hard: 0, soft: 0, complained: 0 }) };
+    const own = pauseVerdict(await digestRates(db, digestId), t);
+    if (own.pause) return own;
+    const [previous] = await db.$queryRaw<{ id: string; day: Date }[]>`
+      SELECT id, day FROM digests
+      WHERE frequency::text = ${digest.frequency} AND day < ${digest.day} AND status IN ('sent', 'sending', 'paused')
+      ORDER BY day DESC LIMIT 1`;
+    if (!previous) return own;
+    const before = pauseVerdict(await digestRates(db, previous.id), t);
+    if (!before.pause) return own;
+    return { ...before, reason: `${before.reason} on the ${previous.day.toISOString().slice(0, 10)} digest` };
+  };
+  return async (digestId: string): Promise<PauseVerdict> => {
+    const hit = cache.get(digestId);
+    if (hit && Date.now() - hit.at < cacheMs) return hit.verdict;
+    const verdict = await ask(digestId);
+    cache.set(digestId, { at: Date.now(), verdict });
+    return verdict;
+  };
+}
 export type FeedbackBreaker = ReturnType<typeof createFeedbackBreaker>;
+
+/** The thresholds from the configuration. */
+export const thresholdsOf = (config: {
+  BOUNCE_RATE_THRESHOLD: number;
+  COMPLAINT_RATE_THRESHOLD: number;
+  FEEDBACK_MIN_SENT: number;
+}): Thresholds => ({
+  bounceRate: config.BOUNCE_RATE_THRESHOLD,
+  complaintRate: config.COMPLAINT_RATE_THRESHOLD,
+  minAccepted: config.FEEDBACK_MIN_SENT,
+});

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "digests" ADD COLUMN     "feedback_override_at" TIMESTAMP(3);
+
