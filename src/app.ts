@@ -17,14 +17,14 @@ import { allQueueNames, createQueues, type Queues } from "./queue/queues";
 import { mergeHandlers, startWorkers, type Workers } from "./queue/workers";
 import { upsertSchedules } from "./queue/schedules";
 import type { Feature } from "./feature";
-import { createTokens, type Tokens } from "./subscriptions/tokens";
-import { createSuppressions, type Suppressions } from "./suppression";
-import { createReturnPaths, type ReturnPaths } from "./feedback/return-path";
-import { createMetrics, type Metrics } from "./observability/metrics";
+import { createTokens } from "./subscriptions/tokens";
+import { createSuppressions } from "./suppression";
+import { createReturnPaths } from "./feedback/return-path";
+import { createMetrics } from "./observability/metrics";
 import type { Mailer } from "./mail/mailer";
 import { createOutboxMailer, createSmtpMailer } from "./mail/transports";
 import { createWebApp } from "./web/app";
-import { createViews, type Views } from "./web/views";
+import { createViews } from "./web/views";
 import { healthRoutes } from "./web/routes/health";
 import { devOutboxRoutes } from "./web/routes/dev-outbox";
 import { metricsRoutes } from "./observability/metrics-routes";
@@ -37,6 +37,9 @@ import { subscriptionsFeature } from "./subscriptions/feature";
 import { fromRoot } from "./paths";
 import { feedbackFeature, startInbound, type RunningInbound } from "./feedback/feature";
 import type { HttpsGet } from "./feedback/webhooks/ses";
+import type { AppDeps, Infrastructure } from "./deps";
+
+export type { AppDeps, Infrastructure } from "./deps";
 
 export interface Roles {
   /** Serve HTTP. */
@@ -77,21 +80,6 @@ export interface RunningApp {
   inboundPort?: number;
   inbound?: RunningInbound;
   stop(): Promise<void>;
-}
-
-/** The services every role needs: PostgreSQL (migrated), Redis, queues, the mailer. */
-export interface Infrastructure {
-  config: Config;
-  log: Logger;
-  db: Db;
-  redis: Redis;
-  workerRedis: Redis;
-  queues: Queues;
-  mailer: Mailer;
-  databaseUrl: string;
-  redisUrl: string;
-  outboxDir: string;
-  close(): Promise<void>;
 }
 
 export async function connectInfrastructure(config: Config, log: Logger): Promise<Infrastructure> {
@@ -160,22 +148,6 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
     await close();
     throw err;
   }
-}
-
-/**
- * Everything a feature may depend on, built once here. `mailer` is the instrumented one: every
- * send is counted and timed by kind (pass `kind: "confirmation" | "digest"` with the message).
- */
-export interface AppDeps extends Infrastructure {
-  tokens: Tokens;
-  /** The suppression list: every path that mails reads it. */
-  suppressions: Suppressions;
-  /** VERP return paths and mailto: unsubscribe addresses, signed (src/feedback/return-path.ts). */
-  returnPaths: ReturnPaths;
-  metrics: Metrics;
-  views: Views;
-  /** True once this process has begun to stop: long jobs hand their remaining work back. */
-  stopping: () => boolean;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { DelayedError, type Job } from "bullmq";
-import type { AppDeps } from "../app";
+import type { AppDeps } from "../deps";
 import type { Logger } from "../logger";
 import type { JobContext } from "../queue/workers";
 import type { Feature } from "../feature";

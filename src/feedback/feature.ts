@@ -4,7 +4,7 @@
  * and `startInbound` for the `inbound` role (the SMTP listener and the IMAP bounce mailbox).
  */
 import client from "prom-client";
-import type { AppDeps } from "../app";
+import type { AppDeps } from "../deps";
 import type { Feature } from "../feature";
 import { feedbackAdminApi, feedbackAdminPages } from "./admin";
 import type { ImapReader } from "./imap-reader";

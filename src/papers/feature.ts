@@ -4,7 +4,7 @@
  */
 import type { Job } from "bullmq";
 import { Router } from "express";
-import type { AppDeps } from "../app";
+import type { AppDeps } from "../deps";
 import type { Config } from "../config";
 import type { Feature } from "../feature";
 import { notFound } from "../errors";

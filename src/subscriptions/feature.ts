@@ -1,4 +1,4 @@
-import type { AppDeps } from "../app";
+import type { AppDeps } from "../deps";
 import type { Feature } from "../feature";
 import { QueueName } from "../queue/queues";
 import { createCsrf } from "../web/middleware/csrf";

@@ -1,0 +1,46 @@
+/**
+ * The dependencies built once at start-up (src/app.ts) and handed to the features. Kept apart from
+ * the wiring so that a feature can name what it needs without importing the place that builds it.
+ */
+import type { Redis } from "ioredis";
+import type { Config } from "./config";
+import type { Logger } from "./logger";
+import type { Db } from "./db";
+import type { Queues } from "./queue/queues";
+import type { Mailer } from "./mail/mailer";
+import type { Tokens } from "./subscriptions/tokens";
+import type { Suppressions } from "./suppression";
+import type { ReturnPaths } from "./feedback/return-path";
+import type { Metrics } from "./observability/metrics";
+import type { Views } from "./web/views";
+
+/** The services every role needs: PostgreSQL (migrated), Redis, queues, the mailer. */
+export interface Infrastructure {
+  config: Config;
+  log: Logger;
+  db: Db;
+  redis: Redis;
+  workerRedis: Redis;
+  queues: Queues;
+  mailer: Mailer;
+  databaseUrl: string;
+  redisUrl: string;
+  outboxDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything a feature may depend on, built once in src/app.ts. `mailer` is the instrumented one: every
+ * send is counted and timed by kind (pass `kind: "confirmation" | "digest"` with the message).
+ */
+export interface AppDeps extends Infrastructure {
+  tokens: Tokens;
+  /** The suppression list: every path that mails reads it. */
+  suppressions: Suppressions;
+  /** VERP return paths and mailto: unsubscribe addresses, signed (src/feedback/return-path.ts). */
+  returnPaths: ReturnPaths;
+  metrics: Metrics;
+  views: Views;
+  /** True once this process has begun to stop: long jobs hand their remaining work back. */
+  stopping: () => boolean;
+}
