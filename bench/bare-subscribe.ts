@@ -30,7 +30,8 @@ function serve() {
     const { email } = req.body as { email?: unknown };
     await pool.query(
       "INSERT INTO subscribers (id, email, status, frequency, created_at, updated_at) VALUES (gen_random_uuid(), $1, 'pending', 'daily', now(), now())",
-      [typeof email === "string" ? email : ""],
+      // The same canonical form the real handler stores (the table checks it is lower case).
+      [typeof email === "string" ? email.trim().toLowerCase() : ""],
     );
     res.json({ status: "ok" });
   });

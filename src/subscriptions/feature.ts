@@ -16,6 +16,7 @@ import {
   SUBSCRIPTION_REQUEST_JOB,
 } from "./subscription-request-job";
 import { subscriptionRoutes } from "./routes";
+import { createRequestRelay } from "./request-relay";
 
 export const PURGE_PENDING_JOB = "purge-pending";
 export const REQUEUE_CONFIRMATIONS_JOB = "requeue-unsent-confirmations";
@@ -58,7 +59,7 @@ export function subscriptionsFeature(deps: AppDeps): Feature {
         tokens,
         views,
         metrics,
-        emailQueue: queues[QueueName.emails],
+        requestRelay: createRequestRelay(queues[QueueName.emails], log),
         csrf,
         limits,
         suppressions,

@@ -1,7 +1,6 @@
 import crypto from "node:crypto";
 import { Router, type Request, type RequestHandler, type Response } from "express";
 import multer from "multer";
-import type { Queue } from "bullmq";
 import type { Db, Subscriber } from "../db";
 import type { Suppressions } from "../suppression";
 import { AppError } from "../errors";
@@ -18,7 +17,7 @@ import { linkUrls, resolveLink } from "./links";
 import { listTopics } from "./topics";
 import { paperListing } from "../papers/listing";
 import { subscribe } from "./subscribe";
-import { enqueueSubscriptionRequest } from "./subscription-request-job";
+import type { RequestRelay } from "./request-relay";
 import { confirmSubscription, type ConfirmOutcome } from "./confirm";
 import { currentTopicSlugs, resubscribe, updatePreferences } from "./preferences";
 import { unsubscribe } from "./unsubscribe";
@@ -33,7 +32,8 @@ export interface SubscriptionRoutesDeps {
   tokens: Tokens;
   views: Views;
   metrics: Metrics;
-  emailQueue: Queue;
+  /** Takes each stored subscribe request to the `emails` queue, off the request path. */
+  requestRelay: RequestRelay;
   csrf: Csrf;
   limits: { perIp: RequestHandler; perAddress: RequestHandler };
   /** Erasure forgets the address in its suppression entry (the keyed hash stays). */
@@ -217,15 +217,9 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
       try {
         // The same work whatever the address's state (one statement, one job): the job decides.
         const { requestRowId } = await subscribe(db, { email, topicSlugs, frequency }, contextOf(req));
-        // The request is stored: if Redis cannot take the job now, maintenance relays it later
-        // (relayUnprocessedRequests), so the reader still gets the same answer.
-        await enqueueSubscriptionRequest(deps.emailQueue, { requestRowId, requestId: contextOf(req).requestId }).catch(
-          (err: unknown) =>
-            req.log?.warn(
-              { err: err instanceof Error ? err.message : String(err) },
-              "could not queue the subscribe request: maintenance will relay it",
-            ),
-        );
+        // The request is stored: the job goes to Redis with this turn's others, after the answer;
+        // if Redis cannot take it, maintenance relays it later (request-relay.ts), nothing is lost.
+        deps.requestRelay.push({ requestRowId, requestId: contextOf(req).requestId });
         // One label for every valid address: a public counter must not tell new from subscribed.
         metrics.subscribes.inc({ outcome: "accepted" });
         req.log?.info({ requestRowId }, "subscribe request answered");
