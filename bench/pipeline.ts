@@ -27,6 +27,8 @@ export interface WorkerSettings {
 
 export interface PipelineResult {
   readers: number;
+  /** Deliveries the assembly made (readers whose topics match no paper of the day get none). */
+  deliveries: number;
   variants: number;
   /** From queueing the assembly job to the digest being assembled (variants rendered, delivery rows written). */
   assemblyMs: number;
@@ -122,6 +124,7 @@ export async function runPipeline(opts: {
     const started = Date.now();
     await queueAssembly(queues, { day: BENCH_DAY, frequency: "daily" });
     let assembledAt: number | undefined;
+    let expected = opts.readers;
     let lastProgress = 0;
     const quarters = [0.25, 0.5, 0.75, 1];
     const rssByProgress: { progress: number; rssMb: number[] }[] = [];
@@ -133,21 +136,29 @@ export async function runPipeline(opts: {
       const digest = rows[0];
       if (digest?.assembled_at && assembledAt === undefined) {
         assembledAt = digest.assembled_at.getTime();
-        opts.log(`  assembled after ${assembledAt - started} ms`);
+        // Readers whose topics match none of the day's papers get no digest: they are not expected.
+        expected = Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM deliveries")).rows[0]!.n);
+        opts.log(
+          `  assembled after ${assembledAt - started} ms: ${expected} deliveries` +
+            (expected < opts.readers ? ` (${opts.readers - expected} readers have no paper in their topics)` : ""),
+        );
       }
       const counted = sink.messages() - sinkBefore;
-      while (quarters.length && counted >= quarters[0]! * opts.readers)
+      while (quarters.length && counted >= quarters[0]! * expected)
         rssByProgress.push({ progress: quarters.shift()!, rssMb: children.map((c) => rssMb(c.pid) ?? NaN) });
-      if (digest?.status === "sent" && counted >= opts.readers) break;
+      if (digest?.status === "sent" && counted >= expected) break;
       if (Date.now() - lastProgress > 5_000) {
         lastProgress = Date.now();
         opts.log(
-          `  ${counted} / ${opts.readers} emails at the sink after ${((Date.now() - started) / 1000).toFixed(1)} s`,
+          `  ${counted} / ${expected} emails at the sink after ${((Date.now() - started) / 1000).toFixed(1)} s`,
         );
       }
       if (Date.now() - started > opts.timeoutMs) {
+        const { rows: states } = await client.query<{ state: string; n: string; error: string | null }>(
+          "SELECT state::text, count(*) AS n, max(last_error) AS error FROM deliveries GROUP BY state",
+        );
         throw new Error(
-          `pipeline did not finish within ${opts.timeoutMs} ms: sink counted ${counted} of ${opts.readers}, digest ${digest?.status ?? "missing"}`,
+          `pipeline did not finish within ${opts.timeoutMs} ms: sink counted ${counted} of ${opts.readers}, digest ${digest?.status ?? "missing"}; deliveries: ${states.map((r) => `${r.state} ${r.n}${r.error ? ` (${r.error})` : ""}`).join(", ")}`,
         );
       }
       for (const c of children)
@@ -169,15 +180,16 @@ export async function runPipeline(opts: {
     const sendMs = last - (assembledAt ?? started);
     const result: PipelineResult = {
       readers: opts.readers,
+      deliveries: expected,
       variants: Number(stats[0]!.variants),
       assemblyMs,
       totalMs,
       sendMs,
-      emailsPerSecond: opts.readers / (totalMs / 1000),
-      sendPhaseEmailsPerSecond: opts.readers / (sendMs / 1000),
+      emailsPerSecond: expected / (totalMs / 1000),
+      sendPhaseEmailsPerSecond: expected / (sendMs / 1000),
       sinkCounted,
       accepted: Number(stats[0]!.accepted),
-      sinkExact: sinkCounted === opts.readers,
+      sinkExact: sinkCounted === expected,
       workerIdleRssMb: idleRss,
       workerPeakRssMb: children.map((c) => peakRssMb(c.pid) ?? NaN),
       workerCpuSeconds: children.map((c, i) => (cpuSeconds(c.pid) ?? NaN) - cpuBefore[i]!),
@@ -195,7 +207,7 @@ export async function runPipeline(opts: {
     // Read once the workers' connections are closed: a backend reports its counts when it exits.
     await new Promise((r) => setTimeout(r, 200));
     await client.query("SELECT pg_stat_clear_snapshot()");
-    result.commitsPerEmail = ((await commits()) - commitsBefore) / opts.readers;
+    result.commitsPerEmail = ((await commits()) - commitsBefore) / expected;
     if (profileDir) {
       // Profile files are named CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile.
       for (const f of fs.readdirSync(profileDir).filter((f) => f.endsWith(".cpuprofile") && !before.has(f))) {

@@ -169,7 +169,7 @@ export function checkTargets(
     targets.push({
       name: "sink counted exactly N",
       target: "every size",
-      measured: all.map((x) => `${n0(x.pipeline.sinkCounted)}/${n0(x.pipeline.readers)}`).join(", "),
+      measured: all.map((x) => `${n0(x.pipeline.sinkCounted)}/${n0(x.pipeline.deliveries)}`).join(", "),
       met: all.every((x) => x.pipeline.sinkExact),
     });
   }
