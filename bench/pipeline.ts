@@ -149,9 +149,7 @@ export async function runPipeline(opts: {
       if (digest?.status === "sent" && counted >= expected) break;
       if (Date.now() - lastProgress > 5_000) {
         lastProgress = Date.now();
-        opts.log(
-          `  ${counted} / ${expected} emails at the sink after ${((Date.now() - started) / 1000).toFixed(1)} s`,
-        );
+        opts.log(`  ${counted} / ${expected} emails at the sink after ${((Date.now() - started) / 1000).toFixed(1)} s`);
       }
       if (Date.now() - started > opts.timeoutMs) {
         const { rows: states } = await client.query<{ state: string; n: string; error: string | null }>(
