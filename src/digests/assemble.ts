@@ -8,7 +8,9 @@ import type { Config } from "../config";
 import type { Logger } from "../logger";
 import type { Frequency } from "../generated/prisma/enums";
 import { dateToDay, dayToDate, digestHeading, digestRange, type Day } from "./days";
-import { selectPapers, variantKey, type CandidatePaper } from "./select-papers";
+import { selectPapers, variantKey, type CandidatePaper, type FollowRule, type SelectedPaper } from "./select-papers";
+import { followLabel, followMatcher } from "./follow-match";
+import type { Follow } from "../subscriptions/follows";
 import { trendingOrderSql } from "../papers/ranking";
 import { renderDigest, type DigestView } from "./render";
 import { Prisma } from "../db";
@@ -98,7 +100,7 @@ export function listUrl(baseUrl: string, day: Day, frequency: Frequency, arxivId
 
 /** What a digest of these papers looks like (for the email, the web copy and the preview). */
 export function digestView(
-  papers: (CandidatePaper & { follows?: string[] })[],
+  papers: (CandidatePaper & { follows?: string[]; inTopics?: number[] })[],
   topicNames: Map<number, string>,
   opts: { day: Day; frequency: Frequency; baseUrl: string; wholeDay?: boolean },
 ): DigestView {
@@ -134,6 +136,7 @@ export function digestView(
       comments: p.comments,
       organization: p.organization,
       follows: p.follows,
+      inTopics: (p.inTopics ?? []).map((t) => topicNames.get(t)).filter((n): n is string => !!n),
     })),
   };
 }
@@ -142,12 +145,44 @@ export async function topicNames(db: Db): Promise<Map<number, string>> {
   return new Map((await db.topic.findMany({ select: { id: true, name: true } })).map((t) => [t.id, t.name]));
 }
 
-/** The readers' distinct topic choices ("" = no topic chosen, i.e. all topics), with counts. Suppressed addresses are no readers. */
-const readerTopicKeys = (frequency: Frequency) => Prisma.sql`
-  SELECT s.id, coalesce(string_agg(st.topic_id::text, ',' ORDER BY st.topic_id), '') AS topic_key
-  FROM subscribers s LEFT JOIN subscriber_topics st ON st.subscriber_id = s.id
+/**
+ * Every active reader with their choice key: chosen topic ids, then their follows
+ * ("1,4|keyword:diffusion distillation|author:Yann LeCun"; "|" alone = no topic, no follow, i.e.
+ * the whole day). Readers with the same key get the same selection. Suppressed addresses are no readers.
+ */
+const readerChoiceKeys = (frequency: Frequency) => Prisma.sql`
+  SELECT s.id,
+         coalesce(string_agg(st.topic_id::text, ',' ORDER BY st.topic_id), '') || '|' || coalesce(min(f.follow_key), '') AS choice_key
+  FROM subscribers s
+  LEFT JOIN subscriber_topics st ON st.subscriber_id = s.id
+  LEFT JOIN (
+    SELECT subscriber_id, string_agg(kind::text || ':' || value, '|' ORDER BY kind, value) AS follow_key
+    FROM subscriber_follows GROUP BY subscriber_id
+  ) f ON f.subscriber_id = s.id
   WHERE s.status = 'active' AND s.frequency = ${frequency}::"Frequency" AND NOT ${Prisma.raw(suppressedSql("s.email"))}
   GROUP BY s.id`;
+
+/** The topics and follows a choice key stands for (see readerChoiceKeys). */
+export function parseChoiceKey(key: string): { topicIds: number[]; follows: Follow[] } {
+  const [topics = "", ...rest] = key.split("|");
+  const follows = rest
+    .filter(Boolean)
+    .map((f) => ({ kind: f.slice(0, f.indexOf(":")) as Follow["kind"], value: f.slice(f.indexOf(":") + 1) }));
+  return { topicIds: topics ? topics.split(",").map(Number) : [], follows };
+}
+
+/** Follows as rules selectPapers applies; the matchers are built once per distinct follow. */
+export function followRules(follows: Follow[], cache = new Map<string, FollowRule>()): FollowRule[] {
+  return follows.map((f) => {
+    const id = `${f.kind}:${f.value}`;
+    let rule = cache.get(id);
+    if (!rule) {
+      rule = { label: followLabel(f), matches: followMatcher(f) };
+      cache.set(id, rule);
+    }
+    return rule;
+  });
+}
 
 export interface AssembleDeps {
   db: Db;
@@ -189,17 +224,18 @@ export async function assembleDigest(
       const current = await tx.digest.findUniqueOrThrow({ where: { id: digest.id } });
       if (current.assembledAt) return { digestId: digest.id, assembledNow: false, variants: 0, deliveries: 0 };
 
-      const choices = await tx.$queryRaw<{ topic_key: string; readers: bigint }[]>`
-        SELECT topic_key, count(*) AS readers FROM (${readerTopicKeys(input.frequency)}) r GROUP BY topic_key`;
+      const choices = await tx.$queryRaw<{ choice_key: string; readers: bigint }[]>`
+        SELECT choice_key, count(*) AS readers FROM (${readerChoiceKeys(input.frequency)}) r GROUP BY choice_key`;
 
-      // Topic choices → paper lists; choices with the same list share one variant.
-      const listByChoice = new Map<string, CandidatePaper[]>();
-      const listsByKey = new Map<string, CandidatePaper[]>();
-      for (const { topic_key } of choices) {
-        const topicIds = topic_key ? topic_key.split(",").map(Number) : [];
-        const papers = selectPapers(candidates, topicIds, config.DIGEST_MAX_PAPERS);
+      // Choices (topics + follows) → selections; choices with the same selection share one variant.
+      const listByChoice = new Map<string, SelectedPaper[]>();
+      const listsByKey = new Map<string, SelectedPaper[]>();
+      const rules = new Map<string, FollowRule>();
+      for (const { choice_key } of choices) {
+        const { topicIds, follows } = parseChoiceKey(choice_key);
+        const papers = selectPapers(candidates, topicIds, config.DIGEST_MAX_PAPERS, followRules(follows, rules));
         if (papers.length === 0) continue; // nobody gets an email on a day with nothing for them
-        listByChoice.set(topic_key, papers);
+        listByChoice.set(choice_key, papers);
         listsByKey.set(variantKey(papers), papers);
       }
 
@@ -221,8 +257,8 @@ export async function assembleDigest(
       const deliveries = await tx.$executeRaw`
         INSERT INTO deliveries (digest_id, subscriber_id, variant_id, state, created_at, updated_at)
         SELECT ${digest.id}::uuid, r.id, m.variant_id, 'pending', now(), now()
-        FROM (${readerTopicKeys(input.frequency)}) r
-        JOIN unnest(${choiceKeys}::text[], ${variantIds}::int[]) AS m(topic_key, variant_id) ON m.topic_key = r.topic_key
+        FROM (${readerChoiceKeys(input.frequency)}) r
+        JOIN unnest(${choiceKeys}::text[], ${variantIds}::int[]) AS m(choice_key, variant_id) ON m.choice_key = r.choice_key
         ON CONFLICT (digest_id, subscriber_id) DO NOTHING`;
 
       await tx.digest.update({

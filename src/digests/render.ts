@@ -27,6 +27,8 @@ export interface DigestPaper {
   organization?: string | null;
   /** Why the paper is in this reader's list beyond their topics, e.g. ["diffusion distillation"]. */
   follows?: string[];
+  /** The reader's chosen topics the paper is in (names), for "in Computer vision". */
+  inTopics?: string[];
 }
 
 export interface DigestView {
@@ -45,6 +47,16 @@ export interface ShownPaper extends DigestPaper {
   authorLine: string;
   dateLabel: string | null;
   starsLabel: string | null;
+  /** Why the paper is in this reader's list: "Because you follow “x” · in Robotics", or null. */
+  why: string | null;
+}
+
+/** "Because you follow “diffusion distillation”, Yann LeCun · in Computer vision" (or either half). */
+export function whyLine(follows: string[], inTopics: string[]): string | null {
+  const parts: string[] = [];
+  if (follows.length) parts.push(`Because you follow ${follows.join(", ")}`);
+  if (inTopics.length) parts.push(`${parts.length ? "in" : "In"} ${inTopics.join(", ")}`);
+  return parts.length ? parts.join(" · ") : null;
 }
 
 /** Display strings shared by the email and the web copy (one date format, "et al.", no LaTeX). */
@@ -61,6 +73,7 @@ export function shownPaper(p: DigestPaper, limits = { abstract: ABSTRACT_LIMIT }
     dateLabel: p.arxivDate ? shortDay(p.arxivDate) : null,
     starsLabel: p.githubStars ? compactCount(p.githubStars) : null,
     follows: (p.follows ?? []).map(clean),
+    why: whyLine((p.follows ?? []).map(clean), p.inTopics ?? []),
   };
 }
 

@@ -56,6 +56,7 @@ export async function exportSubscriberData(db: Db, subscriberId: string) {
     where: { id: subscriberId },
     include: {
       topics: { include: { topic: { select: { slug: true, name: true } } } },
+      follows: { select: { kind: true, value: true, createdAt: true }, orderBy: { createdAt: "asc" } },
       deliveries: { include: { digest: { select: { day: true, frequency: true } } }, orderBy: { createdAt: "asc" } },
     },
   });
@@ -69,6 +70,7 @@ export async function exportSubscriberData(db: Db, subscriberId: string) {
       status: subscriber.status,
       frequency: subscriber.frequency,
       topics: subscriber.topics.map((t) => ({ slug: t.topic.slug, name: t.topic.name })),
+      follows: subscriber.follows.map((f) => ({ kind: f.kind, value: f.value, since: f.createdAt })),
       confirmationSentAt: subscriber.confirmationSentAt,
       confirmedAt: subscriber.confirmedAt,
       unsubscribedAt: subscriber.unsubscribedAt,

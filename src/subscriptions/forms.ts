@@ -30,10 +30,18 @@ export const subscribeForm = z.object({
 });
 export type SubscribeForm = z.infer<typeof subscribeForm>;
 
+/** A text area of follows, one a line (parsed further by parseFollows). */
+const followText = z
+  .string({ message: "Follows are text, one a line." })
+  .max(4000, { message: "Too much text: at most 20 keywords and authors, one a line." })
+  .optional();
+
 export const preferencesForm = z.object({
   action: z.enum(["save", "pause", "resubscribe"]).default("save"),
   topics: slugList,
   frequency: frequencyField,
+  keywords: followText,
+  authors: followText,
 });
 export type PreferencesForm = z.infer<typeof preferencesForm>;
 

@@ -1,10 +1,13 @@
 import type { ConsentSource, Db, Frequency, Subscriber } from "../db";
 import { recordConsent, type RequestContext } from "./consent-log";
 import { replaceTopics, resolveTopicSlugs } from "./topics";
+import { replaceFollows, type Follow } from "./follows";
 
 export interface Preferences {
   topicSlugs: string[];
   frequency: Frequency;
+  /** The reader's own keywords and authors; left as they are when absent. */
+  follows?: Follow[];
 }
 
 /** The subscriber's chosen topic slugs (empty: every topic). */
@@ -16,7 +19,7 @@ export async function currentTopicSlugs(db: Db, subscriberId: string): Promise<s
   return rows.map((r) => r.topic.slug).sort();
 }
 
-/** Saves topics and frequency; logged as a "change" only when something actually changed. */
+/** Saves topics, frequency and follows; logged as a "change" only when something actually changed. */
 export async function updatePreferences(
   db: Db,
   subscriber: Subscriber,
@@ -32,7 +35,8 @@ export async function updatePreferences(
       .sort((a, b) => a - b);
     const topicsChanged = before.join(",") !== topicIds.join(",");
     const frequencyChanged = subscriber.frequency !== prefs.frequency;
-    if (!topicsChanged && !frequencyChanged) return { changed: false };
+    const followsChanged = prefs.follows ? await replaceFollows(tx, subscriber.id, prefs.follows) : false;
+    if (!topicsChanged && !frequencyChanged && !followsChanged) return { changed: false };
     if (topicsChanged) await replaceTopics(tx, subscriber.id, topicIds);
     if (frequencyChanged)
       await tx.subscriber.update({ where: { id: subscriber.id }, data: { frequency: prefs.frequency } });
@@ -41,7 +45,11 @@ export async function updatePreferences(
       email: subscriber.email,
       action: "change",
       source: "link",
-      detail: { topics: [...new Set(prefs.topicSlugs)].sort(), frequency: prefs.frequency },
+      detail: {
+        topics: [...new Set(prefs.topicSlugs)].sort(),
+        frequency: prefs.frequency,
+        ...(followsChanged ? { follows: prefs.follows!.map((f) => `${f.kind}:${f.value}`) } : {}),
+      },
       context,
     });
     return { changed: true };

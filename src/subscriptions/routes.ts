@@ -20,6 +20,7 @@ import { subscribe } from "./subscribe";
 import type { RequestRelay } from "./request-relay";
 import { confirmSubscription, type ConfirmOutcome } from "./confirm";
 import { currentTopicSlugs, resubscribe, updatePreferences } from "./preferences";
+import { currentFollows, followsText, MAX_FOLLOW_LENGTH, MAX_FOLLOWS, parseFollows } from "./follows";
 import { unsubscribe } from "./unsubscribe";
 import { eraseSubscriber, exportSubscriberData } from "./erase";
 
@@ -127,8 +128,13 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
     subscriber: Subscriber,
     notice?: string,
     status = 200,
+    typed?: { keywords: string; authors: string },
   ) => {
-    const [topics, chosen] = await Promise.all([listTopics(db), currentTopicSlugs(db, subscriber.id)]);
+    const [topics, chosen, follows] = await Promise.all([
+      listTopics(db),
+      currentTopicSlugs(db, subscriber.id),
+      currentFollows(db, subscriber.id),
+    ]);
     const links = linkUrls(tokens, "", subscriber);
     res
       .status(status)
@@ -139,7 +145,10 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
           subscriber: { email: subscriber.email, status: subscriber.status, frequency: subscriber.frequency },
           topics,
           chosen,
+          follows: typed ?? followsText(follows),
+          followLimits: { count: MAX_FOLLOWS, length: MAX_FOLLOW_LENGTH },
           notice,
+          error: status >= 400,
           action: links.preferences,
           csrfToken: csrf.token(req, res),
         }),
@@ -293,17 +302,22 @@ export function subscriptionRoutes(deps: SubscriptionRoutesDeps): Router {
       await resubscribe(db, subscriber, "link", context);
       done = "resubscribed";
     } else {
+      // Absent text areas (an older form, an API caller) leave the follows as they are.
+      const typed =
+        form.keywords === undefined && form.authors === undefined
+          ? undefined
+          : { keywords: form.keywords ?? "", authors: form.authors ?? "" };
       try {
         const { changed } = await updatePreferences(
           db,
           subscriber,
-          { topicSlugs: form.topics, frequency: form.frequency },
+          { topicSlugs: form.topics, frequency: form.frequency, follows: typed && parseFollows(typed) },
           context,
         );
         done = changed ? "saved" : "unchanged";
       } catch (err) {
         if (!(err instanceof InvalidInput)) throw err;
-        return renderPreferences(req, res, subscriber, err.message, 400);
+        return renderPreferences(req, res, subscriber, err.message, 400, typed);
       }
     }
     // Post/redirect/get: reloading the page never repeats the change.

@@ -1,0 +1,59 @@
+/**
+ * What a reader's follows match, as pure functions (unit-tested). A keyword or phrase matches a
+ * paper when its words appear together, as whole words, in the title, the Hugging Face keywords,
+ * the AI summary or the abstract ("diffusion distillation" matches "Diffusion-Distillation" and
+ * "diffusion distillations", not "distillation of diffusion"). An author matches a paper author
+ * whose name is the same once accents, case and punctuation are set aside; "Y. LeCun" and a
+ * single surname ("LeCun") match "Yann LeCun" too.
+ */
+import type { Follow } from "../subscriptions/follows";
+
+/** Lower case, accents off, anything but letters and digits a single space. */
+export function foldText(text: string): string {
+  return ` ${text
+    .normalize("NFKD")
+    .replace(/\p{M}+/gu, "")
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .trim()} `;
+}
+
+export interface FollowablePaper {
+  title: string;
+  abstract: string;
+  keywords?: string[];
+  aiSummary?: string | null;
+  authors?: string[];
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** A matcher for one follow; built once per follow, run on every candidate paper. */
+export function followMatcher(follow: Follow): (paper: FollowablePaper) => boolean {
+  const words = foldText(follow.value).trim().split(" ").filter(Boolean);
+  if (words.length === 0) return () => false;
+  if (follow.kind === "keyword") {
+    // Whole words, side by side, the last one allowed a plural ending.
+    const pattern = new RegExp(` ${words.map(escape).join(" ")}(?:s|es)? `, "u");
+    return (paper) =>
+      pattern.test(foldText(paper.title)) ||
+      pattern.test(foldText((paper.keywords ?? []).join(" , "))) ||
+      pattern.test(foldText(paper.aiSummary ?? "")) ||
+      pattern.test(foldText(paper.abstract));
+  }
+  const last = words[words.length - 1]!;
+  const first = words.length > 1 ? words[0]! : undefined;
+  return (paper) =>
+    (paper.authors ?? []).some((author) => {
+      const name = foldText(author).trim().split(" ").filter(Boolean);
+      if (name.length === 0 || name[name.length - 1] !== last) return false;
+      if (words.length === 1) return true;
+      if (foldText(author) === foldText(follow.value)) return true;
+      // "Y LeCun" / "Yann LeCun": the first names agree as far as the shorter one goes.
+      const theirs = name[0]!;
+      return name.length > 1 && (theirs.startsWith(first!) || first!.startsWith(theirs));
+    });
+}
+
+/** How a follow reads in "Because you follow …": phrases in quotes, authors as written. */
+export const followLabel = (follow: Follow) => (follow.kind === "keyword" ? `“${follow.value}”` : follow.value);
