@@ -185,7 +185,13 @@ function buildFeatures(deps: AppDeps, opts: { httpsGet?: HttpsGet } = {}): Featu
   ];
   return [
     {
-      routers: [express.Router().use("/static", express.static(fromRoot("templates", "static"), { maxAge: "1h" }))],
+      routers: [
+        express
+          .Router()
+          .use("/static", express.static(fromRoot("templates", "static"), { maxAge: "1h" }))
+          // Browsers and feed readers ask for /favicon.ico whatever the page links: the same icon.
+          .get("/favicon.ico", (_req, res) => res.redirect(301, "/static/favicon.svg")),
+      ],
     },
     { routers: operationsRouters(deps, "public") },
     // The admin area mounts the features' operator routes behind its own gate.

@@ -25,7 +25,8 @@ import {
 } from "./auth";
 import { adminApiRouter } from "./api";
 import { queueDashboard } from "./dashboard";
-import { searchSubscribers, subscriberStats, subscriberStatuses } from "./queries";
+import { searchSubscribers, subscriberDetail, subscriberStats, subscriberStatuses, type Stats } from "./queries";
+import { isUuid, notFound } from "../errors";
 
 export interface AdminDeps {
   config: AdminAuthConfig;
@@ -51,6 +52,38 @@ const safeNext = (next: unknown) =>
   !next.startsWith("/admin/login")
     ? next
     : "/admin";
+
+/**
+ * The figures as an operator reads them: the window's totals, and only the days on which something
+ * happened, newest first (a quiet month is one line, not thirty rows of zeros).
+ */
+export function whatChanged(stats: Stats) {
+  const deliveriesByDay = new Map(stats.deliveries.map((d) => [d.day, d]));
+  const days = stats.growth
+    .map((g) => {
+      const d = deliveriesByDay.get(g.day);
+      return {
+        ...g,
+        accepted: d?.accepted ?? 0,
+        failed: d?.failed ?? 0,
+        pending: (d?.pending ?? 0) + (d?.sending ?? 0),
+      };
+    })
+    .filter((r) => r.signups || r.activated || r.left || r.accepted || r.failed || r.pending)
+    .reverse();
+  const sum = (key: "signups" | "activated" | "left" | "accepted" | "failed") => days.reduce((n, r) => n + r[key], 0);
+  return {
+    days,
+    totals: {
+      signups: sum("signups"),
+      activated: sum("activated"),
+      left: sum("left"),
+      net: sum("activated") - sum("left"),
+      accepted: sum("accepted"),
+      failed: sum("failed"),
+    },
+  };
+}
 
 const percent = (rate: number | null) => (rate === null ? "n/a" : `${(rate * 100).toFixed(2)}%`);
 
@@ -103,11 +136,15 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
     const q = typeof req.query.q === "string" ? req.query.q.trim().slice(0, 254) : "";
     const status = subscriberStatuses.find((s) => s === req.query.status);
     const cursor = typeof req.query.cursor === "string" ? req.query.cursor.slice(0, 200) : undefined;
-    const [stats, result] = await Promise.all([
+    const [stats, result, latestDigests] = await Promise.all([
       subscriberStats(db, 30),
       searchSubscribers(db, { q: q || undefined, status, limit: 50, cursor }),
+      db.digest.findMany({
+        orderBy: [{ day: "desc" }, { frequency: "asc" }],
+        take: 3,
+        select: { id: true, day: true, frequency: true, status: true, pauseReason: true },
+      }),
     ]);
-    const deliveriesByDay = Object.fromEntries(stats.deliveries.map((d) => [d.day, d]));
     res
       .set("Cache-Control", "no-store")
       .type("html")
@@ -115,12 +152,29 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
         views.render("admin", {
           title: "Admin",
           stats,
-          deliveriesByDay,
+          changes: whatChanged(stats),
+          latestDigests: latestDigests.map((d) => ({ ...d, day: d.day.toISOString().slice(0, 10) })),
           result,
           q,
           status: status ?? "",
           statuses: subscriberStatuses,
           percent,
+        }),
+      );
+  });
+  gated.get("/subscribers/:id", async (req, res) => {
+    const subscriber = isUuid(req.params.id) ? await subscriberDetail(db, req.params.id) : undefined;
+    if (!subscriber) throw notFound("No such subscriber: they may have deleted themselves.");
+    res
+      .set("Cache-Control", "no-store")
+      .type("html")
+      .send(
+        views.render("admin-subscriber", {
+          title: `Subscriber ${subscriber.email}`,
+          s: subscriber,
+          day: (d: Date) => d.toISOString().slice(0, 10),
+          when: (d: Date | null) => (d ? d.toISOString().slice(0, 16).replace("T", " ") : ""),
+          json: (v: unknown) => (v === null || v === undefined ? "" : JSON.stringify(v)),
         }),
       );
   });

@@ -223,3 +223,43 @@ export async function subscriberStats(db: Db, days: number, now = new Date()): P
     definitions: statsDefinitions,
   };
 }
+
+/** One subscriber as the admin page shows them: choices, consent log, latest deliveries. */
+export async function subscriberDetail(db: Db, id: string) {
+  const subscriber = await db.subscriber.findUnique({
+    where: { id },
+    include: {
+      topics: { include: { topic: { select: { slug: true, name: true } } } },
+      follows: { orderBy: [{ kind: "asc" }, { createdAt: "asc" }], select: { kind: true, value: true } },
+      consentEvents: {
+        orderBy: { createdAt: "desc" },
+        take: 100,
+        select: { action: true, source: true, detail: true, ip: true, createdAt: true },
+      },
+      deliveries: {
+        orderBy: { createdAt: "desc" },
+        take: 50,
+        select: {
+          state: true,
+          attempts: true,
+          lastError: true,
+          smtpResponse: true,
+          sentAt: true,
+          createdAt: true,
+          variantId: true,
+          digest: { select: { id: true, day: true, frequency: true } },
+        },
+      },
+    },
+  });
+  if (!subscriber) return undefined;
+  const [deliveryCount, suppression] = await Promise.all([
+    db.delivery.count({ where: { subscriberId: id } }),
+    db.suppression.findFirst({
+      where: { email: subscriber.email, liftedAt: null },
+      select: { reason: true, source: true, createdAt: true },
+    }),
+  ]);
+  const { tokenVersion: _tokenVersion, ...rest } = subscriber;
+  return { ...rest, deliveryCount, suppression };
+}

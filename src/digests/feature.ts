@@ -16,6 +16,7 @@ import { createFeedbackBreaker, thresholdsOf } from "../feedback/rates";
 import { createSendRateLimiter } from "./send-rate";
 import { dueDaily, dueWeekly } from "./scheduled";
 import { digestAdminApi, digestWebRoutes } from "./routes";
+import { digestAdminPages } from "./admin-pages";
 import { countRefresher } from "../papers/feature";
 
 /** The digest engine: assembly, sending, reconciliation, schedules, the web copy and the admin side. */
@@ -95,6 +96,7 @@ export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean })
   return {
     routers: [digestWebRoutes(deps)],
     adminApiRouters: [digestAdminApi(deps)],
+    adminPageRouters: [digestAdminPages(deps)],
     handlers: {
       [QueueName.digests]: {
         [DigestJob.assemble]: (job, log) => assembleAndQueue(job.data as AssembleJobData, log),

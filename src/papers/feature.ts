@@ -131,7 +131,10 @@ export function papersFeature(deps: AppDeps, opts: PapersFeatureOptions = {}): F
   };
   router.get("/papers", (req, res) => page(undefined)(req, res));
   router.get("/papers/:date", (req, res) => {
-    if (!isDay(req.params.date)) throw notFound("No such day: dates look like 2025-12-10.");
+    if (!isDay(req.params.date))
+      throw notFound(
+        "There is no list of papers at this address. Each day has its own, like /papers/2025-12-10; the home page shows the latest.",
+      );
     return page(req.params.date)(req, res);
   });
 

@@ -56,4 +56,38 @@ describe("the queue dashboard in a browser", () => {
     expect(problems.filter((p) => /Content Security Policy|401|403/.test(p))).toEqual([]);
     await page.close();
   });
+
+  it("when an operator goes from the dashboard to a digest and its variant, then each page opens by its links", async () => {
+    const digest = await app.db.digest.create({
+      data: { day: new Date("2024-12-10T00:00:00Z"), frequency: "daily", status: "sent", assembledAt: new Date() },
+    });
+    await app.db.digestVariant.create({
+      data: {
+        digestId: digest.id,
+        key: "1",
+        paperIds: [1],
+        subject: "Daily Papers · Tuesday 10 December 2024: Robots that climb",
+        html: "<!doctype html><html><body><h1>Robots that climb</h1><p>For %%EMAIL%%</p></body></html>",
+        text: "Robots that climb",
+      },
+    });
+    const page = await browser.newPage();
+    await page.goto(`${app.url}/admin/login?next=/admin`);
+    await page.fill("#token", ADMIN_TOKEN);
+    await Promise.all([page.waitForURL(`${app.url}/admin`), page.click("button[type=submit]")]);
+    expect(await page.locator("h1").innerText()).toBe("Admin");
+    await Promise.all([
+      page.waitForURL(`${app.url}/admin/digests`),
+      page.getByRole("link", { name: "Digests" }).first().click(),
+    ]);
+    await Promise.all([
+      page.waitForURL(/\/admin\/digests\/[0-9a-f-]+$/),
+      page.getByRole("link", { name: "2024-12-10" }).click(),
+    ]);
+    expect(await page.locator("h1").innerText()).toBe("Digest of 2024-12-10 (daily)");
+    await Promise.all([page.waitForURL(/\/variants\/\d+$/), page.getByRole("link", { name: "Preview" }).click()]);
+    expect(await page.locator("h1").innerText()).toBe("Robots that climb");
+    expect(await page.locator("body").innerText()).toContain("For reader@example.org");
+    await page.close();
+  });
 });

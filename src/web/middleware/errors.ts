@@ -5,6 +5,16 @@ import type { Views } from "../views";
 const wantsJson = (accept: string | undefined, contentType: string | undefined) =>
   (accept?.includes("application/json") && !accept.includes("text/html")) || contentType?.includes("application/json");
 
+/** The heading of an error page, in a reader's words. */
+export function titleFor(status: number): string {
+  if (status >= 500) return "Something went wrong on our side";
+  if (status === 404) return "We couldn't find that page";
+  if (status === 410) return "This link has expired";
+  if (status === 429) return "Too many tries";
+  if (status === 401 || status === 403) return "This page is not open to you";
+  return "That didn't work";
+}
+
 /** The one place HTTP errors are answered: JSON for JSON callers, a page for browsers, never a stack trace. */
 export function errorHandler(views: Views): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -38,7 +48,7 @@ export function errorHandler(views: Views): ErrorRequestHandler {
     } else {
       res.type("html").send(
         views.render("error", {
-          title: status >= 500 ? "Something went wrong" : "That didn't work",
+          title: titleFor(status),
           status,
           message,
           hint,
