@@ -9,7 +9,7 @@ import type { Redis } from "ioredis";
 import type { Config } from "./config";
 import { createLogger, type Logger } from "./logger";
 import { createDb, type Db } from "./db";
-import { applyMigrations, ensureDatabase, redact, resolvePostgres } from "./infra/postgres";
+import { ensureDatabase, migrateAtStart, redact, resolvePostgres } from "./infra/postgres";
 import { pendingMigrations } from "./infra/migrations";
 import { resolveRedis } from "./infra/redis";
 import { closeRedis, createRedis, waitUntilReady } from "./queue/connection";
@@ -97,7 +97,7 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
     cleanups.push(() => postgres.stop());
     if (await ensureDatabase(postgres.url)) log.info({ url: redact(postgres.url) }, "database created");
     const pending = await pendingMigrations(postgres.url);
-    if (pending.length) await applyMigrations(postgres.url, log);
+    if (pending.length) await migrateAtStart(postgres.url, log);
 
     const db = createDb(postgres.url);
     cleanups.push(() => db.$disconnect());
@@ -241,6 +241,28 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   let inbound: RunningInbound | undefined;
   try {
     for (const feature of features) await feature.init?.();
+    // Listening comes first: the workers, the schedules and the start-up catch-up (which queues an
+    // ingest) are not needed to answer a page, and on a first run /healthz answers seconds sooner.
+    if (opts.roles.web) {
+      const app = createWebApp({
+        log,
+        views: deps.views,
+        routers,
+        rawBodyRouters: features.flatMap((f) => f.rawBodyRouters ?? []),
+        metrics,
+        trustProxy: config.TRUST_PROXY,
+        secure: config.BASE_URL.startsWith("https:"),
+      });
+      server = http.createServer(app);
+      server.keepAliveTimeout = 5_000;
+      await new Promise<void>((resolve, reject) => {
+        server!.once("error", reject);
+        server!.listen(config.PORT, resolve);
+      });
+      port = (server.address() as { port: number }).port;
+      // With PORT=0 (tests) the links in emails must point at the port the OS chose.
+      if (config.baseUrlDefaulted) config.BASE_URL = `http://localhost:${port}`;
+    }
     if (opts.roles.worker) {
       workers = startWorkers(handlers, {
         connection: infra.workerRedis,
@@ -264,26 +286,6 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         Math.min(60, config.RECONCILE_EVERY_SECONDS) * 1000,
       );
       scheduleKeeper.unref();
-    }
-    if (opts.roles.web) {
-      const app = createWebApp({
-        log,
-        views: deps.views,
-        routers,
-        rawBodyRouters: features.flatMap((f) => f.rawBodyRouters ?? []),
-        metrics,
-        trustProxy: config.TRUST_PROXY,
-        secure: config.BASE_URL.startsWith("https:"),
-      });
-      server = http.createServer(app);
-      server.keepAliveTimeout = 5_000;
-      await new Promise<void>((resolve, reject) => {
-        server!.once("error", reject);
-        server!.listen(config.PORT, resolve);
-      });
-      port = (server.address() as { port: number }).port;
-      // With PORT=0 (tests) the links in emails must point at the port the OS chose.
-      if (config.baseUrlDefaulted) config.BASE_URL = `http://localhost:${port}`;
     }
     if (config.METRICS_PORT !== undefined && (opts.roles.web || opts.roles.worker)) {
       // A worker sends the emails, so its counters live in its own process: Prometheus scrapes each

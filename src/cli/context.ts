@@ -5,7 +5,7 @@
 import type { Config } from "../config";
 import { createDb, type Db } from "../db";
 import { createLogger, type Logger } from "../logger";
-import { applyMigrations, ensureDatabase, resolvePostgres } from "../infra/postgres";
+import { ensureDatabase, migrateAtStart, resolvePostgres } from "../infra/postgres";
 import { pendingMigrations } from "../infra/migrations";
 import { resolveRedis } from "../infra/redis";
 import { closeRedis, createRedis, waitUntilReady } from "../queue/connection";
@@ -22,7 +22,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ db: D
   );
   try {
     await ensureDatabase(postgres.url);
-    if ((await pendingMigrations(postgres.url)).length) await applyMigrations(postgres.url, log);
+    if ((await pendingMigrations(postgres.url)).length) await migrateAtStart(postgres.url, log);
   } catch (err) {
     await postgres.stop();
     throw err;

@@ -6,6 +6,7 @@ import pg from "pg";
 import type { Logger } from "../logger";
 import { freePort, portAnswers } from "./net";
 import { projectRoot } from "../paths";
+import { applyMigrationsInProcess } from "./migrations";
 
 const execFileAsync = promisify(execFile);
 
@@ -155,5 +156,21 @@ export function redact(url: string): string {
     return u.toString();
   } catch {
     return "(unparsable URL)";
+  }
+}
+
+/**
+ * What start-up runs (npm start, the web and worker roles, the CLI's commands): the pending
+ * migrations in this process (fast; see applyMigrationsInProcess), and Prisma's own `migrate
+ * deploy` if that fails (a migration it cannot run in one transaction, say). `npx newsletter
+ * migrate` always uses Prisma's CLI.
+ */
+export async function migrateAtStart(url: string, log: Logger): Promise<void> {
+  try {
+    const applied = await applyMigrationsInProcess(url);
+    log.info({ applied }, "database migrations are up to date");
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, "migrating in this process failed: trying Prisma's migrate deploy");
+    await applyMigrations(url, log);
   }
 }

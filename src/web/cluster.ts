@@ -9,7 +9,7 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
-import { resolvePostgres, ensureDatabase, applyMigrations, redact } from "../infra/postgres";
+import { resolvePostgres, ensureDatabase, migrateAtStart, redact } from "../infra/postgres";
 import { pendingMigrations } from "../infra/migrations";
 import { resolveRedis } from "../infra/redis";
 
@@ -24,7 +24,7 @@ export async function runWebCluster(config: Config, log: Logger, role: string): 
     log,
   );
   if (await ensureDatabase(postgres.url)) log.info({ url: redact(postgres.url) }, "database created");
-  if ((await pendingMigrations(postgres.url)).length) await applyMigrations(postgres.url, log);
+  if ((await pendingMigrations(postgres.url)).length) await migrateAtStart(postgres.url, log);
   const redis = await resolveRedis({ configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE }, log);
   const env = { DATABASE_URL: postgres.url, REDIS_URL: redis.url };
   cluster.setupPrimary({ args: [role] });
