@@ -11,7 +11,6 @@ export function titleFor(status: number): string {
   if (status === 404) return "We couldn't find that page";
   if (status === 410) return "This link has expired";
   if (status === 429) return "Too many tries";
-  if (status === 401 || status === 403) return "This page is not open to you";
   return "That didn't work";
 }
 
