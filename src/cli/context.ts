@@ -10,6 +10,7 @@ import { pendingMigrations } from "../infra/migrations";
 import { resolveRedis } from "../infra/redis";
 import { closeRedis, createRedis, waitUntilReady } from "../queue/connection";
 import { createQueues, type Queues } from "../queue/queues";
+import { retryThroughConnectionLoss } from "../infra/connection-loss";
 
 /** Commands print for people on stdout; the logger only speaks up for warnings (unless LOG_LEVEL says more). */
 export const commandLogger = (config: Config): Logger =>
@@ -21,8 +22,12 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ db: D
     log,
   );
   try {
-    await ensureDatabase(postgres.url);
-    if ((await pendingMigrations(postgres.url)).length) await migrateAtStart(postgres.url, log);
+    // A connection dropped while checking (a restarting database) is tried again; migrating is not.
+    const pending = await retryThroughConnectionLoss(async () => {
+      await ensureDatabase(postgres.url);
+      return pendingMigrations(postgres.url);
+    });
+    if (pending.length) await migrateAtStart(postgres.url, log);
   } catch (err) {
     await postgres.stop();
     throw err;

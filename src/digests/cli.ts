@@ -12,6 +12,7 @@ import { queueAssembly } from "./jobs";
 import { digestDeliveryCounts } from "./retention";
 import { pauseView, resumeByCommand } from "./breaker";
 import type { DeliveryCounts } from "./ledger";
+import { isConnectionLoss, retryThroughConnectionLoss } from "../infra/connection-loss";
 
 /** "3 of 5 readers settled: 2 sent, 1 failed, 0 skipped; 2 pending" */
 const summary = (c: DeliveryCounts) =>
@@ -24,6 +25,20 @@ const frequencyOption = (value: string): Frequency => {
   if (value !== "daily" && value !== "weekly") throw new Error(`--frequency must be daily or weekly (got ${value})`);
   return value;
 };
+
+/**
+ * Says once on stderr that the database connection was lost and is being re-opened (the pool
+ * opens a fresh connection for the next query), so an operator watching a wait knows why it paused.
+ */
+function connectionLossNotice(): (err: unknown) => void {
+  let told = false;
+  return (err) => {
+    if (told) return;
+    told = true;
+    const reason = err instanceof Error ? err.message.trim().split("\n").pop() : String(err);
+    console.error(`The database connection was lost (${reason}): reconnecting and waiting.`);
+  };
+}
 
 /** PostgreSQL, and the workers' Redis when the command queues work; both closed afterwards. */
 async function withStores<T>(needQueues: boolean, fn: (stores: { db: Db; queues?: Queues }) => Promise<T>): Promise<T> {
@@ -64,21 +79,27 @@ export function registerDigestCommands(program: Command): void {
       if (!Number.isFinite(opts.timeout) || opts.timeout <= 0) throw new Error("--timeout must be a number of seconds");
       const day = parseDay(opts.date, "--date");
       await withStores(true, async ({ db, queues }) => {
+        // Every read and the idempotent INSERT below are tried again through a dropped connection.
+        const onLoss = connectionLossNotice();
+        const reads = <T>(fn: () => Promise<T>, deadline?: number) =>
+          retryThroughConnectionLoss(fn, { onLoss, deadline });
         const { from, to } = digestRange(day, opts.frequency);
-        const papers = await db.paper.count({ where: { featuredOn: { gte: dayToDate(from), lte: dayToDate(to) } } });
+        const { papers, before, row } = await reads(async () => ({
+          papers: await db.paper.count({ where: { featuredOn: { gte: dayToDate(from), lte: dayToDate(to) } } }),
+          before: await db.digest.findUnique({
+            where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } },
+          }),
+          row: await ensureDigest(db, day, opts.frequency),
+        }));
         if (papers === 0) {
           console.error(
             `Warning: no papers were featured ${from === to ? `on ${longDay(day)}` : `from ${from} to ${to}`} (there are none at weekends): nothing was queued, nobody would get an email. 'npx newsletter ingest --date ${day}' fetches them if they are missing.`,
           );
           return;
         }
-        const before = await db.digest.findUnique({
-          where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } },
-        });
-        const row = await ensureDigest(db, day, opts.frequency);
         await queueAssembly(queues!, { day, frequency: opts.frequency });
         if (before?.assembledAt) {
-          const counts = await digestDeliveryCounts(db, row.id);
+          const counts = await reads(() => digestDeliveryCounts(db, row.id));
           console.log(
             `The ${opts.frequency} digest of ${longDay(day)} was already assembled: nothing new was queued and nobody gets a second copy (${summary(counts)}${counts.pending ? "; the pending ones are handed to the workers again" : ""}).`,
           );
@@ -94,22 +115,37 @@ export function registerDigestCommands(program: Command): void {
         );
         let started = false;
         const since = Date.now();
+        const deadline = since + opts.timeout * 1000;
+        const stillSending = (why = "") =>
+          new Error(
+            `Still sending after ${opts.timeout} s${why}; 'npx newsletter digest status --date ${day}' shows how far it got.`,
+          );
         let warned = false;
         for (;;) {
-          const current = await db.digest.findUniqueOrThrow({ where: { id: row.id } });
+          const poll = () =>
+            reads(
+              async () => ({
+                current: await db.digest.findUniqueOrThrow({ where: { id: row.id } }),
+                counts: await digestDeliveryCounts(db, row.id),
+              }),
+              deadline,
+            );
+          const { current, counts } = await poll().catch((err: unknown) => {
+            bar.stop();
+            if (!isConnectionLoss(err)) throw err;
+            const reason = err instanceof Error ? err.message.trim().split("\n").pop() : String(err);
+            throw stillSending(` (the database connection was lost and did not come back: ${reason})`);
+          });
           if (!current.assembledAt && !warned && Date.now() - since > 30_000) {
             warned = true;
             console.error(
               "Not assembled after 30 s: is a worker running (npm start or npm run start:worker) on this REDIS_URL and QUEUE_PREFIX?",
             );
           }
-          if (Date.now() - since > opts.timeout * 1000) {
+          if (Date.now() > deadline) {
             bar.stop();
-            throw new Error(
-              `Still sending after ${opts.timeout} s; 'npx newsletter digest status --date ${day}' shows how far it got.`,
-            );
+            throw stillSending();
           }
-          const counts = await digestDeliveryCounts(db, row.id);
           if (current.assembledAt) {
             if (!started) bar.start(counts.total, 0, counts);
             started = true;
@@ -119,7 +155,7 @@ export function registerDigestCommands(program: Command): void {
           await new Promise((r) => setTimeout(r, 500));
         }
         bar.stop();
-        const counts = await digestDeliveryCounts(db, row.id);
+        const counts = await reads(() => digestDeliveryCounts(db, row.id));
         console.log(
           `Done: ${counts.sent} sent, ${counts.failed} failed, ${counts.skipped} skipped of ${counts.total}.`,
         );
@@ -151,23 +187,30 @@ export function registerDigestCommands(program: Command): void {
     .action(async (opts: { date: string; frequency: Frequency; json?: boolean }) => {
       const day = parseDay(opts.date, "--date");
       await withStores(false, async ({ db }) => {
-        const row = await db.digest.findUnique({
-          where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } },
-        });
-        if (!row)
+        const onLoss = connectionLossNotice();
+        const { row, status, variants } = await retryThroughConnectionLoss(
+          async () => {
+            const row = await db.digest.findUnique({
+              where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } },
+            });
+            if (!row) return { row };
+            const status = {
+              id: row.id,
+              day,
+              frequency: opts.frequency,
+              status: row.status,
+              ...pauseView(row),
+              ...(await digestDeliveryCounts(db, row.id)),
+            };
+            return { row, status, variants: await db.digestVariant.count({ where: { digestId: row.id } }) };
+          },
+          { onLoss },
+        );
+        if (!row || !status)
           throw new Error(
             `No ${opts.frequency} digest for ${day} yet: 'npx newsletter digest send --date ${day}' creates it.`,
           );
-        const status = {
-          id: row.id,
-          day,
-          frequency: opts.frequency,
-          status: row.status,
-          ...pauseView(row),
-          ...(await digestDeliveryCounts(db, row.id)),
-        };
         if (opts.json) return void console.log(JSON.stringify(status));
-        const variants = await db.digestVariant.count({ where: { digestId: row.id } });
         const when = (d: Date | null) => (d ? `${d.toISOString().slice(0, 16).replace("T", " ")} UTC` : null);
         console.log(`The ${opts.frequency} digest of ${longDay(day)}: ${row.status}`);
         console.log(`  ${summary(status)}`);

@@ -14,6 +14,9 @@ export async function pendingMigrations(url: string): Promise<string[]> {
     .map((d) => d.name)
     .sort();
   const client = new pg.Client({ connectionString: url });
+  // A connection terminated between two queries fails the next query; without a listener the
+  // client's 'error' event would end the process instead.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     const exists = await client.query<{ present: boolean }>(
@@ -45,6 +48,7 @@ const PRISMA_MIGRATE_LOCK = 72707369;
  */
 export async function applyMigrationsInProcess(url: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
+  client.on("error", () => undefined); // a dropped connection fails the next query, not the process
   await client.connect();
   try {
     await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_LOCK]);

@@ -99,6 +99,7 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   const admin = new URL(url);
   admin.pathname = "/postgres";
   const client = new pg.Client({ connectionString: admin.toString() });
+  client.on("error", () => undefined); // a dropped connection fails the next query instead of the process
   await client.connect();
   try {
     const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
