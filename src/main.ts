@@ -2,13 +2,15 @@
  * Entry point of every role: `all` (npm start), `web` (npm run start:web), `worker` (npm run start:worker),
  * `inbound` (npm run start:inbound: the bounce and unsubscribe listener; `all` runs it too when
  * INBOUND_SMTP_PORT or IMAP_URL is set).
- * Reads .env, validates the configuration, starts the roles, and stops them cleanly on SIGINT/SIGTERM.
+ * Reads .env, validates the configuration, starts the roles, and stops them cleanly on SIGINT/SIGTERM;
+ * after an unhandled rejection it stops them cleanly too and exits 70 (src/process-lifecycle.ts).
  */
 import "dotenv/config";
 import { loadConfig, ConfigError, type Config } from "./config";
 import { createLogger } from "./logger";
 import { startApp, type Roles } from "./app";
 import { isClusterWorker, runWebCluster, STOP_MESSAGE } from "./web/cluster";
+import { installProcessLifecycle } from "./process-lifecycle";
 
 const roleTable: Record<string, Roles> = {
   all: { web: true, worker: true, schedules: true },
@@ -40,9 +42,15 @@ export async function run(role: string): Promise<void> {
     throw err;
   }
   const log = createLogger(config.LOG_LEVEL, { app: "daily-papers", role });
+  const lifecycle = installProcessLifecycle({
+    log,
+    role,
+    stopTimeoutMs: config.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    signals: true,
+  });
   if (role === "web" && config.WEB_CONCURRENCY > 1 && !isClusterWorker()) {
     try {
-      return await runWebCluster(config, log, role);
+      return await runWebCluster(config, log, role, lifecycle);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log.fatal({ err: message }, "could not start");
@@ -59,6 +67,7 @@ export async function run(role: string): Promise<void> {
     console.error(`\nCould not start: ${message}`);
     process.exit(1);
   }
+  lifecycle.onStop(() => app.stop());
   if (app.url) {
     log.info({ url: config.BASE_URL }, "listening");
     console.log(
@@ -69,25 +78,10 @@ export async function run(role: string): Promise<void> {
   }
   if (app.inboundPort !== undefined)
     console.log(`Listening for bounces and unsubscribes on SMTP port ${app.inboundPort}`);
-  let signals = 0;
-  const shutdown = async (signal: string) => {
-    signals += 1;
-    if (signals > 1) {
-      log.warn({ signal }, "second signal: exiting now");
-      process.exit(1);
-    }
-    log.info({ signal }, "shutting down");
-    await app.stop();
-    log.info("stopped");
-    process.exit(0);
-  };
   // A web process of WEB_CONCURRENCY: the primary asks it to stop (src/web/cluster.ts).
-  process.on("message", (m) => m === STOP_MESSAGE && signals === 0 && void shutdown("primary"));
+  process.on("message", (m) => m === STOP_MESSAGE && void lifecycle.shutdown("primary", 0));
   // Its primary gone (killed with SIGKILL): stop too, or it would keep the port with nobody to stop it.
-  if (isClusterWorker()) process.once("disconnect", () => signals === 0 && void shutdown("primary gone"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("unhandledRejection", (reason) => log.error({ err: String(reason) }, "unhandled rejection"));
+  if (isClusterWorker()) process.once("disconnect", () => void lifecycle.shutdown("primary gone", 0));
 }
 
 if (require.main === module) void run(process.argv[2] ?? "all");

@@ -11,6 +11,7 @@ import { pendingMigrations } from "../infra/migrations";
 import { subscribersCommand } from "./subscribers";
 import { registerPaperCommands } from "../papers/cli";
 import { registerDigestCommands } from "../digests/cli";
+import { installProcessLifecycle } from "../process-lifecycle";
 
 export function buildCli(): Command {
   const program = new Command("newsletter")
@@ -50,8 +51,18 @@ export function buildCli(): Command {
   return program;
 }
 
-/** Parses argv and runs the command; exits non-zero with the error's message on failure. */
+/**
+ * Parses argv and runs the command; exits non-zero with the error's message on failure. An
+ * unhandled rejection or uncaught exception ends the command the way it ends every role
+ * (src/process-lifecycle.ts): a fatal log line, a message on stderr, exit code 70.
+ */
 export async function runCli(argv: string[]): Promise<void> {
+  installProcessLifecycle({
+    log: createLogger(process.env.LOG_LEVEL === "silent" ? "silent" : "warn", { app: "daily-papers", role: "cli" }),
+    role: "cli",
+    stopTimeoutMs: 0,
+    tellOperator: (message) => console.error(message),
+  });
   try {
     await buildCli().parseAsync(argv);
   } catch (err) {

@@ -12,13 +12,19 @@ import type { Logger } from "../logger";
 import { resolvePostgres, ensureDatabase, migrateAtStart, redact } from "../infra/postgres";
 import { pendingMigrations } from "../infra/migrations";
 import { resolveRedis } from "../infra/redis";
+import type { ProcessLifecycle } from "../process-lifecycle";
 
 /** The message a web process gets from the primary when it must stop (a signal may reach it too). */
 export const STOP_MESSAGE = "daily-papers:stop";
 
 export const isClusterWorker = () => cluster.isWorker;
 
-export async function runWebCluster(config: Config, log: Logger, role: string): Promise<void> {
+export async function runWebCluster(
+  config: Config,
+  log: Logger,
+  role: string,
+  lifecycle: ProcessLifecycle,
+): Promise<void> {
   const postgres = await resolvePostgres(
     { configuredUrl: config.DATABASE_URL, probeUrl: config.DEFAULT_DATABASE_PROBE, dataDir: config.dataDir },
     log,
@@ -39,10 +45,10 @@ export async function runWebCluster(config: Config, log: Logger, role: string): 
   for (let i = 0; i < config.WEB_CONCURRENCY; i++) fork();
   log.info({ processes: config.WEB_CONCURRENCY }, "web processes started");
 
-  const stop = async (signal: string) => {
-    if (stopping) return;
+  // On a signal or a fault (src/process-lifecycle.ts): stop every web process, then exit.
+  lifecycle.onStop(async () => {
     stopping = true;
-    log.info({ signal }, "stopping the web processes");
+    log.info("stopping the web processes");
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
     await Promise.all(
       workers.map(
@@ -56,9 +62,5 @@ export async function runWebCluster(config: Config, log: Logger, role: string): 
       ),
     );
     await Promise.all([postgres.stop(), redis.stop()]);
-    log.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  });
 }
