@@ -84,19 +84,21 @@ export function registerDigestCommands(program: Command): void {
         const reads = <T>(fn: () => Promise<T>, deadline?: number) =>
           retryThroughConnectionLoss(fn, { onLoss, deadline });
         const { from, to } = digestRange(day, opts.frequency);
-        const { papers, before, row } = await reads(async () => ({
-          papers: await db.paper.count({ where: { featuredOn: { gte: dayToDate(from), lte: dayToDate(to) } } }),
-          before: await db.digest.findUnique({
-            where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } },
-          }),
-          row: await ensureDigest(db, day, opts.frequency),
-        }));
+        const papers = await reads(() =>
+          db.paper.count({ where: { featuredOn: { gte: dayToDate(from), lte: dayToDate(to) } } }),
+        );
         if (papers === 0) {
           console.error(
             `Warning: no papers were featured ${from === to ? `on ${longDay(day)}` : `from ${from} to ${to}`} (there are none at weekends): nothing was queued, nobody would get an email. 'npx newsletter ingest --date ${day}' fetches them if they are missing.`,
           );
           return;
         }
+        const { before, row } = await reads(async () => ({
+          before: await db.digest.findUnique({
+            where: { day_frequency: { day: dayToDate(day), frequency: opts.frequency } },
+          }),
+          row: await ensureDigest(db, day, opts.frequency),
+        }));
         await queueAssembly(queues!, { day, frequency: opts.frequency });
         if (before?.assembledAt) {
           const counts = await reads(() => digestDeliveryCounts(db, row.id));
