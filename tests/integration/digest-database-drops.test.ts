@@ -50,7 +50,7 @@ async function startTerminating(databaseUrl: string, everyMs: number, times: num
 
 describe("when every connection to the database is terminated again and again while an operator waits", () => {
   it("then `digest send --wait` and `digest status` reconnect, keep waiting, and exit 0 once the digest is sent", async () => {
-    const readers = 120;
+    const readers = 60;
     const smtp = await startSmtpServer();
     smtp.setDelay(20);
     const secret = crypto.randomBytes(32).toString("hex");
@@ -59,7 +59,7 @@ describe("when every connection to the database is terminated again and again wh
         SMTP_URL: smtp.url,
         SECRET: secret,
         SEND_CONCURRENCY: "4",
-        SEND_BATCH_SIZE: "60",
+        SEND_BATCH_SIZE: "30",
         DISABLE_SCHEDULES: "false",
         RECONCILE_EVERY_SECONDS: "1",
         DELIVERY_LEASE_SECONDS: "3",
@@ -81,7 +81,7 @@ describe("when every connection to the database is terminated again and again wh
     try {
       await seedPapers(app.db, [{ title: "A paper", upvotes: 1, day: DAY }]);
       await seedManyReaders(app.db, readers);
-      const send = runTs("bin/newsletter.js", ["digest", "send", "--date", DAY, "--wait", "--timeout", "50"], env);
+      const send = runTs("bin/newsletter.js", ["digest", "send", "--date", DAY, "--wait", "--timeout", "100"], env);
       await send.waitForOutput(/Queued the daily digest/, 30_000);
       terminator = await startTerminating(app.databaseUrl, 250, 40);
       const statuses = [];
@@ -110,5 +110,5 @@ describe("when every connection to the database is terminated again and again wh
       await app.destroy();
       await smtp.close();
     }
-  }, 90_000);
+  }, 150_000);
 });
