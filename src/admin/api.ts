@@ -30,7 +30,7 @@ function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> 
 /**
  * The admin JSON API, mounted at /admin/api behind requireAdmin (see ./feature.ts):
  * - GET /subscribers?q=&status=&limit=&cursor=  search by address fragment, newest first
- * - GET /subscribers/:id                          one subscriber, with topics and consent log
+ * - GET /subscribers/:id                          one subscriber, with topics, follows and consent log
  * - GET /stats?days=30                            the figures; `definitions` says what each one means
  * Other features add their own admin routes with `adminFeature(deps, { apiRouters })`.
  */
@@ -49,6 +49,7 @@ export function adminApiRouter(deps: { db: Db }): Router {
       where: { id: req.params.id },
       include: {
         topics: { include: { topic: { select: { slug: true } } } },
+        follows: { orderBy: [{ kind: "asc" }, { createdAt: "asc" }], select: { kind: true, value: true } },
         consentEvents: {
           orderBy: { createdAt: "desc" },
           take: 100,

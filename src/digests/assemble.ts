@@ -177,7 +177,15 @@ export function followRules(follows: Follow[], cache = new Map<string, FollowRul
     const id = `${f.kind}:${f.value}`;
     let rule = cache.get(id);
     if (!rule) {
-      rule = { label: followLabel(f), matches: followMatcher(f) };
+      // Many readers share a follow: each paper is tested against it once per assembly.
+      const matcher = followMatcher(f);
+      const seen = new Map<number, boolean>();
+      const matches = (paper: CandidatePaper) => {
+        let hit = seen.get(paper.id);
+        if (hit === undefined) seen.set(paper.id, (hit = matcher(paper)));
+        return hit;
+      };
+      rule = { label: followLabel(f), matches };
       cache.set(id, rule);
     }
     return rule;

@@ -26,6 +26,20 @@ export interface FollowablePaper {
   authors?: string[];
 }
 
+// Fields joined with a separator no phrase can span ("|" folds to nothing a pattern holds).
+const folded = new WeakMap<FollowablePaper, string>();
+/** A paper's searchable text, folded once per paper object (many follows test the same papers). */
+function foldedText(paper: FollowablePaper): string {
+  let text = folded.get(paper);
+  if (text === undefined) {
+    text = [paper.title, ...(paper.keywords ?? []), paper.aiSummary ?? "", paper.abstract]
+      .map((field) => foldText(field))
+      .join("|");
+    folded.set(paper, text);
+  }
+  return text;
+}
+
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** A matcher for one follow; built once per follow, run on every candidate paper. */
@@ -35,11 +49,7 @@ export function followMatcher(follow: Follow): (paper: FollowablePaper) => boole
   if (follow.kind === "keyword") {
     // Whole words, side by side, the last one allowed a plural ending.
     const pattern = new RegExp(` ${words.map(escape).join(" ")}(?:s|es)? `, "u");
-    return (paper) =>
-      pattern.test(foldText(paper.title)) ||
-      pattern.test(foldText((paper.keywords ?? []).join(" , "))) ||
-      pattern.test(foldText(paper.aiSummary ?? "")) ||
-      pattern.test(foldText(paper.abstract));
+    return (paper) => pattern.test(foldedText(paper));
   }
   const last = words[words.length - 1]!;
   const first = words.length > 1 ? words[0]! : undefined;

@@ -135,6 +135,8 @@ describe("the admin pages", () => {
     expect(html).toContain(`<a href="/admin/digests/${digestId}">${DAY}</a>`);
     expect(html).toMatch(/<td>accepted<\/td>/);
     expect(html).toMatch(/href="\/admin\/digests\/[0-9a-f-]+\/variants\/\d+">Preview/);
+    const json = await fetch(`${app.url}/admin/api/subscribers/${readerId}`, { headers: auth });
+    expect(await json.json()).toMatchObject({ follows: [{ kind: "author", value: "Grace Hopper" }] });
     const gone = await page(`/admin/subscribers/${crypto.randomUUID()}`);
     expect(gone.status).toBe(404);
     expect(gone.html).toContain("No such subscriber");
