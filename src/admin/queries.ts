@@ -131,6 +131,29 @@ const dayString = (d: Date) => d.toISOString().slice(0, 10);
 const ratio = (n: number, d: number) => (d === 0 ? null : Math.round((n / d) * 1e6) / 1e6);
 
 /** The figures over the last `days` UTC days (today included). */
+/**
+ * Writes the final counts of each finished digest of the window that has none yet, once: a sent
+ * digest's rows no longer change, so the figures read its totals instead of its rows. Digests that
+ * pruning already folded (partly) are left to be read from their rows and figures. Safe to run
+ * twice at once (the second insert finds the rows there).
+ */
+export async function settleFinishedDigests(db: Db, since: Date): Promise<number> {
+  return db.$executeRaw`
+    INSERT INTO delivery_totals (digest_id, day, pending, sending, accepted, failed, skipped)
+    SELECT x.digest_id, x.created_at::date,
+      COUNT(*) FILTER (WHERE x.state = 'pending'),
+      COUNT(*) FILTER (WHERE x.state = 'sending'),
+      COUNT(*) FILTER (WHERE x.state = 'accepted'),
+      COUNT(*) FILTER (WHERE x.state = 'failed'),
+      COUNT(*) FILTER (WHERE x.state = 'skipped')
+    FROM digests g JOIN deliveries x ON x.digest_id = g.id
+    WHERE g.status = 'sent' AND g.updated_at >= ${since}
+      AND NOT EXISTS (SELECT 1 FROM delivery_totals t WHERE t.digest_id = g.id)
+      AND NOT EXISTS (SELECT 1 FROM delivery_figures f WHERE f.digest_id = g.id)
+    GROUP BY 1, 2
+    ON CONFLICT (digest_id, day) DO NOTHING`;
+}
+
 export async function subscriberStats(db: Db, days: number, now = new Date()): Promise<Stats> {
   const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   const since = new Date(today.getTime() - (days - 1) * 86_400_000);
@@ -152,32 +175,47 @@ export async function subscriberStats(db: Db, days: number, now = new Date()): P
     FROM days d LEFT JOIN events e ON e.day = d.day
     GROUP BY d.day ORDER BY d.day`;
 
+  await settleFinishedDigests(db, since);
   const deliveries = await db.$queryRaw<
     { day: Date; pending: number; sending: number; accepted: number; failed: number; skipped: number }[]
   >`
     WITH days AS (SELECT generate_series(${since}::date, ${today}::date, interval '1 day')::date AS day),
+    -- Finished digests: their totals, one row per digest and day (settleFinishedDigests).
+    settled AS (
+      SELECT day, SUM(pending) AS pending, SUM(sending) AS sending, SUM(accepted) AS accepted,
+        SUM(failed) AS failed, SUM(skipped) AS skipped
+      FROM delivery_totals WHERE day >= ${since}::date GROUP BY 1
+    ),
+    -- The others (still sending, paused, or pruned before they were settled): their rows, found
+    -- through their digest, so the rows of finished digests are never scanned. A digest whose rows
+    -- were made in the window was assembled in it, so it was updated in it.
     live AS (
-      SELECT created_at::date AS day,
-        COUNT(*) FILTER (WHERE state = 'pending') AS pending,
-        COUNT(*) FILTER (WHERE state = 'sending') AS sending,
-        COUNT(*) FILTER (WHERE state = 'accepted') AS accepted,
-        COUNT(*) FILTER (WHERE state = 'failed') AS failed,
-        COUNT(*) FILTER (WHERE state = 'skipped') AS skipped
-      FROM deliveries WHERE created_at >= ${since} GROUP BY 1
+      SELECT x.created_at::date AS day,
+        COUNT(*) FILTER (WHERE x.state = 'pending') AS pending,
+        COUNT(*) FILTER (WHERE x.state = 'sending') AS sending,
+        COUNT(*) FILTER (WHERE x.state = 'accepted') AS accepted,
+        COUNT(*) FILTER (WHERE x.state = 'failed') AS failed,
+        COUNT(*) FILTER (WHERE x.state = 'skipped') AS skipped
+      FROM digests g JOIN deliveries x ON x.digest_id = g.id
+      WHERE g.updated_at >= ${since} AND x.created_at >= ${since}
+        AND NOT EXISTS (SELECT 1 FROM delivery_totals t WHERE t.digest_id = g.id)
+      GROUP BY 1
     ),
     -- Rows older than DELIVERY_RETENTION_DAYS live on as per-day figures (src/digests/retention.ts).
     kept AS (
       SELECT day, SUM(pending) AS pending, SUM(sending) AS sending, SUM(accepted) AS accepted,
         SUM(failed) AS failed, SUM(skipped) AS skipped
-      FROM delivery_figures WHERE day >= ${since}::date GROUP BY 1
+      FROM delivery_figures f
+      WHERE day >= ${since}::date AND NOT EXISTS (SELECT 1 FROM delivery_totals t WHERE t.digest_id = f.digest_id)
+      GROUP BY 1
     )
     SELECT d.day,
-      (COALESCE(l.pending, 0) + COALESCE(k.pending, 0))::int AS pending,
-      (COALESCE(l.sending, 0) + COALESCE(k.sending, 0))::int AS sending,
-      (COALESCE(l.accepted, 0) + COALESCE(k.accepted, 0))::int AS accepted,
-      (COALESCE(l.failed, 0) + COALESCE(k.failed, 0))::int AS failed,
-      (COALESCE(l.skipped, 0) + COALESCE(k.skipped, 0))::int AS skipped
-    FROM days d LEFT JOIN live l ON l.day = d.day LEFT JOIN kept k ON k.day = d.day
+      (COALESCE(s.pending, 0) + COALESCE(l.pending, 0) + COALESCE(k.pending, 0))::int AS pending,
+      (COALESCE(s.sending, 0) + COALESCE(l.sending, 0) + COALESCE(k.sending, 0))::int AS sending,
+      (COALESCE(s.accepted, 0) + COALESCE(l.accepted, 0) + COALESCE(k.accepted, 0))::int AS accepted,
+      (COALESCE(s.failed, 0) + COALESCE(l.failed, 0) + COALESCE(k.failed, 0))::int AS failed,
+      (COALESCE(s.skipped, 0) + COALESCE(l.skipped, 0) + COALESCE(k.skipped, 0))::int AS skipped
+    FROM days d LEFT JOIN settled s ON s.day = d.day LEFT JOIN live l ON l.day = d.day LEFT JOIN kept k ON k.day = d.day
     ORDER BY d.day`;
 
   const [people] = await db.$queryRaw<{ bounces: number; unsubscribes: number; complaints: number }[]>`
