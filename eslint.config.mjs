@@ -26,6 +26,24 @@ export default tseslint.config(
     },
   },
   {
+    // A feature folder is entered through its index.ts (its public surface); only its own files
+    // reach its other modules. Tests may reach inside (unit tests of one module).
+    files: ["src/**/*.ts", "workers/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/subscriptions/*", "**/papers/*", "**/digests/*", "**/feedback/*", "**/admin/*"],
+              message: 'Import a feature through its index (e.g. "../papers"), not one of its files (CONTRIBUTING.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Plain JavaScript (the bin shim, config files, scripts) is not part of the TypeScript project.
     files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
     ...tseslint.configs.disableTypeChecked,

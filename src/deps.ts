@@ -1,6 +1,7 @@
 /**
- * The dependencies built once at start-up (src/app.ts) and handed to the features. Kept apart from
- * the wiring so that a feature can name what it needs without importing the place that builds it.
+ * The dependencies built once at start-up (src/app.ts). No feature imports this bag: each declares
+ * the few it uses (`SubscriptionsDeps`, `PapersDeps`, `DigestsDeps`, `FeedbackFeatureDeps`,
+ * `AdminDeps`), and the compiler checks at the wiring that this bag provides them.
  */
 import type { Redis } from "ioredis";
 import type { Config } from "./config";
@@ -8,9 +9,9 @@ import type { Logger } from "./logger";
 import type { Db } from "./db";
 import type { Queues } from "./queue/queues";
 import type { Mailer } from "./mail/mailer";
-import type { Tokens } from "./subscriptions/tokens";
+import type { Tokens } from "./subscriptions";
 import type { Suppressions } from "./suppression";
-import type { ReturnPaths } from "./feedback/return-path";
+import type { ReturnPaths } from "./feedback";
 import type { Metrics } from "./observability/metrics";
 import type { Views } from "./web/views";
 

@@ -3,7 +3,7 @@
  * Pure (no database): the importer (./import-subscribers.ts) checks topics and duplicates.
  */
 import { z } from "zod";
-import { normalizeEmail } from "../subscriptions/email-address";
+import { normalizeEmail } from "../subscriptions";
 import type { Frequency } from "../generated/prisma/enums";
 
 /** One accepted row, as the importer stores it. */

@@ -23,8 +23,8 @@ import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify";
 import type { Queue } from "bullmq";
 import type { Db } from "../db";
-import { insertNewSubscribers } from "../subscriptions/create";
-import { CONFIRMATION_JOB } from "../subscriptions/confirmation-job";
+import { insertNewSubscribers } from "../subscriptions";
+import { CONFIRMATION_JOB } from "../subscriptions";
 import { knownColumns, normalizeHeader, parseImportRow, type ImportRow } from "./import-row";
 
 export interface ImportDeps {

@@ -9,8 +9,8 @@ import { createLogger } from "../logger";
 import { ensureDatabase, applyMigrations, resolvePostgres, redact } from "../infra/postgres";
 import { pendingMigrations } from "../infra/migrations";
 import { subscribersCommand } from "./subscribers";
-import { registerPaperCommands } from "../papers/cli";
-import { registerDigestCommands } from "../digests/cli";
+import { registerPaperCommands } from "../papers";
+import { registerDigestCommands } from "../digests";
 import { installProcessLifecycle } from "../process-lifecycle";
 
 export function buildCli(): Command {

@@ -5,7 +5,7 @@ import { Command, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { loadConfig } from "../config";
 import { newRequestId } from "../observability/request-id";
-import { subscriberStatuses } from "../admin/queries";
+import { subscriberStatuses } from "../admin";
 import type { SubscriberStatus } from "../generated/prisma/enums";
 import { commandLogger, openDatabase, openQueues } from "./context";
 import { importSubscribers, type ImportReport } from "./import-subscribers";

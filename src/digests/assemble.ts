@@ -10,11 +10,11 @@ import type { Frequency } from "../generated/prisma/enums";
 import { dateToDay, dayToDate, digestHeading, digestRange, type Day } from "./days";
 import { selectPapers, variantKey, type CandidatePaper, type FollowRule, type SelectedPaper } from "./select-papers";
 import { followLabel, followMatcher } from "./follow-match";
-import type { Follow } from "../subscriptions/follows";
-import { trendingOrderSql } from "../papers/ranking";
+import type { Follow } from "../subscriptions";
+import { trendingOrderSql } from "../papers";
 import { renderDigest, type DigestView } from "./render";
 import { Prisma } from "../db";
-import { arxivUrl } from "../papers/display";
+import { arxivUrl } from "../papers";
 import { suppressedSql } from "../suppression";
 
 export interface AssembleResult {

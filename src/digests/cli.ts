@@ -6,7 +6,7 @@ import type { Db } from "../db";
 import type { Queues } from "../queue/queues";
 import { commandLogger, openDatabase, openQueues } from "../cli/context";
 import { dayToDate, digestRange, parseDay } from "./days";
-import { longDay } from "../papers/display";
+import { longDay } from "../papers";
 import { ensureDigest } from "./assemble";
 import { queueAssembly } from "./jobs";
 import { digestDeliveryCounts } from "./retention";

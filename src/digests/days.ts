@@ -1,7 +1,7 @@
 import { badRequest } from "../errors";
-import { addDays, todayIn } from "../papers/days";
-import { dayRangeLabel, longDay } from "../papers/display";
-import { FIRST_DAY, LAST_DAY, isDay } from "../papers/normalize";
+import { addDays, todayIn } from "../papers";
+import { dayRangeLabel, longDay } from "../papers";
+import { FIRST_DAY, LAST_DAY, isDay } from "../papers";
 
 export { addDays, todayIn };
 

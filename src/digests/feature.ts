@@ -1,9 +1,17 @@
 import { DelayedError, type Job } from "bullmq";
-import type { AppDeps } from "../deps";
+import type { Redis } from "ioredis";
+import type { Config } from "../config";
+import type { Db } from "../db";
+import type { Mailer } from "../mail/mailer";
+import type { Metrics } from "../observability/metrics";
+import type { Suppressions } from "../suppression";
+import type { Tokens } from "../subscriptions";
+import type { ReturnPaths } from "../feedback";
+import type { Views } from "../web/views";
 import type { Logger } from "../logger";
 import type { JobContext } from "../queue/workers";
 import type { Feature } from "../feature";
-import { QueueName } from "../queue/queues";
+import { QueueName, type Queues } from "../queue/queues";
 import type { Frequency } from "../generated/prisma/enums";
 import { assembleDigest } from "./assemble";
 import { pendingRanges } from "./ledger";
@@ -12,15 +20,30 @@ import { reconcile } from "./reconcile";
 import { PRUNE_DELIVERIES_JOB, pruneDeliveries } from "./retention";
 import { createSender } from "./send";
 import { pauseDigest, sendGate } from "./breaker";
-import { createFeedbackBreaker, thresholdsOf } from "../feedback/rates";
+import { createFeedbackBreaker, thresholdsOf } from "../feedback";
 import { createSendRateLimiter } from "./send-rate";
 import { dueDaily, dueWeekly } from "./scheduled";
 import { digestAdminApi, digestWebRoutes } from "./routes";
 import { digestAdminPages } from "./admin-pages";
-import { countRefresher } from "../papers/feature";
+import { countRefresher } from "../papers";
+
+/** What the digest engine needs, built once in src/app.ts. */
+export interface DigestsDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  redis: Redis;
+  queues: Queues;
+  mailer: Mailer;
+  views: Views;
+  metrics: Metrics;
+  tokens: Tokens;
+  suppressions: Suppressions;
+  returnPaths: ReturnPaths;
+}
 
 /** The digest engine: assembly, sending, reconciliation, schedules, the web copy and the admin side. */
-export function digestsFeature(deps: AppDeps, opts: { stopping: () => boolean }): Feature {
+export function digestsFeature(deps: DigestsDeps, opts: { stopping: () => boolean }): Feature {
   const { db, config, queues } = deps;
   const sender = createSender({
     db,

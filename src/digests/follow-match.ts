@@ -6,7 +6,7 @@
  * whose name is the same once accents, case and punctuation are set aside; "Y. LeCun" and a
  * single surname ("LeCun") match "Yann LeCun" too.
  */
-import type { Follow } from "../subscriptions/follows";
+import type { Follow } from "../subscriptions";
 
 /** Lower case, accents off, anything but letters and digits a single space. */
 export function foldText(text: string): string {

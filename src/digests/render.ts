@@ -1,9 +1,9 @@
 import { Eta } from "eta";
 import { mjml2html } from "../mjml";
 import type { VariantContent } from "./personal-message";
-import { authorLine, cleanLatex, compactCount, shortDay } from "../papers/display";
+import { authorLine, cleanLatex, compactCount, shortDay } from "../papers";
 import { fromRoot } from "../paths";
-import { neutraliseEncodedWords } from "../papers/normalize";
+import { neutraliseEncodedWords } from "../papers";
 
 /** A paper as a digest shows it (already cut to size). */
 export interface DigestPaper {

@@ -12,8 +12,8 @@ import { queueAssembly } from "./jobs";
 import { pauseView, resumeByCommand } from "./breaker";
 import { selectPapers } from "./select-papers";
 import { renderDigest, shownPaper } from "./render";
-import { isDay } from "../papers/normalize";
-import { shortDay } from "../papers/display";
+import { isDay } from "../papers";
+import { shortDay } from "../papers";
 import type { Frequency } from "../generated/prisma/enums";
 
 const frequencyOf = (value: unknown): Frequency => {

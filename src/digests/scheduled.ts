@@ -1,7 +1,7 @@
 import type { Db } from "../db";
 import type { Config } from "../config";
 import { todayIn, weekdayIn, type Day } from "./days";
-import { latestFeaturedDay } from "../papers/queries";
+import { latestFeaturedDay } from "../papers";
 
 /** What the daily schedule should assemble now: the latest featured day's daily digest. */
 export async function dueDaily(db: Db, config: Config, now = new Date()): Promise<Day | undefined> {

@@ -11,13 +11,13 @@
  * started yet is handed back at once.
  */
 import type { Db } from "../db";
-import { recordConsent } from "../subscriptions/consent-log";
+import { recordConsent } from "../subscriptions";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import type { Mailer } from "../mail/mailer";
 import { classifySendError, type SendError } from "../mail/failure";
 import type { Metrics } from "../observability/metrics";
-import type { Tokens } from "../subscriptions/tokens";
+import type { Tokens } from "../subscriptions";
 import type { Suppressions } from "../suppression";
 import { listHeaders } from "../mail/list-headers";
 import { compileVariant, personalise, type CompiledVariant } from "./personal-message";
@@ -33,7 +33,7 @@ import {
   type SendRange,
 } from "./ledger";
 import type { SendRateLimiter } from "./send-rate";
-import type { ReturnPaths } from "../feedback/return-path";
+import type { ReturnPaths } from "../feedback";
 import { pauseDigest, pauseOnFailureShare } from "./breaker";
 
 export interface SenderDeps {

@@ -12,8 +12,8 @@
 import { Router } from "express";
 import type { Db } from "../db";
 import { badRequest, notFound } from "../errors";
-import { recordConsent } from "../subscriptions/consent-log";
-import { normalizeEmail } from "../subscriptions/email-address";
+import { recordConsent } from "../subscriptions";
+import { normalizeEmail } from "../subscriptions";
 import type { Suppressions } from "../suppression";
 import type { Views } from "../web/views";
 import { recentDigestRates, windowRates, type Thresholds } from "./rates";

@@ -4,25 +4,44 @@
  * and `startInbound` for the `inbound` role (the SMTP listener and the IMAP bounce mailbox).
  */
 import client from "prom-client";
-import type { AppDeps } from "../deps";
+import type { Redis } from "ioredis";
+import type { Config } from "../config";
+import type { Db } from "../db";
+import type { Logger } from "../logger";
+import type { Metrics } from "../observability/metrics";
+import type { Suppressions } from "../suppression";
+import type { Views } from "../web/views";
 import type { Feature } from "../feature";
 import { feedbackAdminApi, feedbackAdminPages } from "./admin";
 import type { ImapReader } from "./imap-reader";
 import type { InboundDeps, InboundResult } from "./inbound";
 import { recentDigestRates, thresholdsOf, windowRates } from "./rates";
+import type { ReturnPaths } from "./return-path";
 import type { FeedbackDeps } from "./record";
 import type { InboundSmtp } from "./smtp-listener";
 import { webhookRoutes } from "./webhooks/routes";
 import { defaultHttpsGet, type HttpsGet } from "./webhooks/ses";
 
-export const feedbackDepsOf = (deps: AppDeps): FeedbackDeps => ({
+/** What the feedback feature and the inbound role need, built once in src/app.ts. */
+export interface FeedbackFeatureDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  redis: Redis;
+  metrics: Metrics;
+  views: Views;
+  suppressions: Suppressions;
+  returnPaths: ReturnPaths;
+}
+
+export const feedbackDepsOf = (deps: FeedbackFeatureDeps): FeedbackDeps => ({
   db: deps.db,
   suppressions: deps.suppressions,
   softBounceLimit: deps.config.SOFT_BOUNCE_LIMIT,
 });
 
 /** Counts what came in, by channel, kind and outcome (newsletter_feedback_reports_total). */
-function reportCounter(deps: AppDeps) {
+function reportCounter(deps: FeedbackFeatureDeps) {
   const existing = deps.metrics.registry.getSingleMetric("newsletter_feedback_reports_total");
   return (existing ??
     new client.Counter({
@@ -33,7 +52,7 @@ function reportCounter(deps: AppDeps) {
     })) as client.Counter<"channel" | "kind" | "outcome">;
 }
 
-function rateGauges(deps: AppDeps) {
+function rateGauges(deps: FeedbackFeatureDeps) {
   const { db, log } = deps;
   const registers = [deps.metrics.registry];
   const scope = (d: { day: string; frequency: string }) => `${d.day}/${d.frequency}`;
@@ -85,7 +104,7 @@ function rateGauges(deps: AppDeps) {
   });
 }
 
-export function feedbackFeature(deps: AppDeps, opts: { httpsGet?: HttpsGet } = {}): Feature {
+export function feedbackFeature(deps: FeedbackFeatureDeps, opts: { httpsGet?: HttpsGet } = {}): Feature {
   const { config, db } = deps;
   const counter = reportCounter(deps);
   rateGauges(deps);
@@ -127,7 +146,7 @@ export interface RunningInbound {
 }
 
 /** The `inbound` role: the SMTP listener, and the IMAP reader when IMAP_URL is set. */
-export async function startInbound(deps: AppDeps): Promise<RunningInbound> {
+export async function startInbound(deps: FeedbackFeatureDeps): Promise<RunningInbound> {
   const { config } = deps;
   const counter = reportCounter(deps);
   const count = (channel: string) => (results: InboundResult[]) => {

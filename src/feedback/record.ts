@@ -11,7 +11,7 @@
  */
 import type { ConsentSource, Db, Prisma } from "../db";
 import type { FeedbackKind, SubscriberStatus } from "../generated/prisma/enums";
-import { recordConsent } from "../subscriptions/consent-log";
+import { recordConsent } from "../subscriptions";
 import type { Suppressions } from "../suppression";
 
 export type FeedbackSource =

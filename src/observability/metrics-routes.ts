@@ -2,7 +2,7 @@ import { Router } from "express";
 import type { Queue } from "bullmq";
 import type { Logger } from "../logger";
 import { updatePausedDigests, updateQueueDepths, type Metrics } from "./metrics";
-import { bearerToken, sameSecret } from "../admin/auth";
+import { bearerToken, sameSecret } from "../admin";
 
 export interface MetricsRouteOptions {
   metrics: Metrics;

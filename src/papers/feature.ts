@@ -4,8 +4,10 @@
  */
 import type { Job } from "bullmq";
 import { Router } from "express";
-import type { AppDeps } from "../deps";
 import type { Config } from "../config";
+import type { Db } from "../db";
+import type { Queues } from "../queue/queues";
+import type { Views } from "../web/views";
 import type { Feature } from "../feature";
 import { notFound } from "../errors";
 import type { Logger } from "../logger";
@@ -57,7 +59,7 @@ export async function defaultDays(source: PaperSource, timeZone: string, now = n
  * (yesterday, by `defaultDays`): a new install, or one stopped for a while. Weekends have no
  * papers, so on a Monday morning this asks again for Friday's list; that costs two requests.
  */
-export async function latestDayMissing(db: AppDeps["db"], days: string[]): Promise<boolean> {
+export async function latestDayMissing(db: Db, days: string[]): Promise<boolean> {
   const latest = await latestFeaturedDay(db);
   const expected = days[0];
   return !latest || (expected !== undefined && latest < expected);
@@ -68,7 +70,7 @@ export async function latestDayMissing(db: AppDeps["db"], days: string[]): Promi
  * Hugging Face (the only source with live counts). Undefined for other sources.
  */
 export function countRefresher(
-  deps: Pick<AppDeps, "db" | "config">,
+  deps: Pick<PapersDeps, "db" | "config">,
 ): ((days: { from: string; to: string }) => Promise<number>) | undefined {
   if (deps.config.PAPERS_SOURCE !== "huggingface") return undefined;
   // Few retries: a digest waits for this, and the last ingest's counts are a fine fallback.
@@ -78,12 +80,21 @@ export function countRefresher(
   return (days) => refreshCounts(deps.db, source, days);
 }
 
+/** What the papers feature needs, built once in src/app.ts. */
+export interface PapersDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  queues: Queues;
+  views: Views;
+}
+
 export interface PapersFeatureOptions {
   /** Replaces the configured source (tests). */
   source?: PaperSource;
 }
 
-export function papersFeature(deps: AppDeps, opts: PapersFeatureOptions = {}): Feature {
+export function papersFeature(deps: PapersDeps, opts: PapersFeatureOptions = {}): Feature {
   const { config, db, queues, views } = deps;
   const configured = opts.source ?? sourceFromConfig(config);
   const sourceFor = (spec?: string) => (spec && spec !== configured.name ? sourceFromConfig(config, spec) : configured);

@@ -1,6 +1,13 @@
-import type { AppDeps } from "../deps";
+import type { Redis } from "ioredis";
+import type { Config } from "../config";
+import type { Db } from "../db";
+import type { Logger } from "../logger";
+import type { Mailer } from "../mail/mailer";
+import type { Metrics } from "../observability/metrics";
+import type { Suppressions } from "../suppression";
+import type { Views } from "../web/views";
 import type { Feature } from "../feature";
-import { QueueName } from "../queue/queues";
+import { QueueName, type Queues } from "../queue/queues";
 import { createCsrf } from "../web/middleware/csrf";
 import { redisRateLimit } from "../web/middleware/rate-limit";
 import { createConfirmationRenderer, createReminderRenderer } from "./confirmation-email";
@@ -17,16 +24,36 @@ import {
 } from "./subscription-request-job";
 import { subscriptionRoutes } from "./routes";
 import { createRequestRelay } from "./request-relay";
+import type { Tokens } from "./tokens";
 
 export const PURGE_PENDING_JOB = "purge-pending";
 export const REQUEUE_CONFIRMATIONS_JOB = "requeue-unsent-confirmations";
 const HOUR = 3600_000;
 
+/** What the subscriptions feature needs, built once in src/app.ts. */
+export interface SubscriptionsDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  redis: Redis;
+  queues: Queues;
+  mailer: Mailer;
+  views: Views;
+  metrics: Metrics;
+  tokens: Tokens;
+  suppressions: Suppressions;
+  /** The signed envelope sender and mailto: unsubscribe address of a confirmation (src/feedback/return-path.ts). */
+  returnPaths: {
+    forConfirmation(subscriberId: string): string;
+    unsubscribeMailto(subscriberId: string): string | undefined;
+  };
+}
+
 /**
  * Subscriptions as a feature of the running product: the public pages and form posts, the
  * confirmation email job, and the daily purge of never-confirmed subscribers.
  */
-export function subscriptionsFeature(deps: AppDeps): Feature {
+export function subscriptionsFeature(deps: SubscriptionsDeps): Feature {
   const { config, db, tokens, metrics, mailer, queues, redis, views, log, suppressions } = deps;
   // BASE_URL may be settled only once the server listens (PORT=0 in tests): read it when needed.
   const baseUrl = () => config.BASE_URL;

@@ -13,6 +13,7 @@ export {
   type SubscribeResult,
 } from "./subscribe";
 export { insertNewSubscribers, newSubscribersCte, type NewSubscriberRow } from "./create";
+export { createTokens, type Tokens } from "./tokens";
 export { SUBSCRIPTION_REQUEST_JOB, REMINDER_JOB, enqueueSubscriptionRequest } from "./subscription-request-job";
 export { confirmSubscription } from "./confirm";
 export { updatePreferences, resubscribe, currentTopicSlugs } from "./preferences";
@@ -23,4 +24,5 @@ export { recordConsent, emailHash, type RequestContext } from "./consent-log";
 export { listTopics, resolveTopicSlugs } from "./topics";
 export { linkUrls, resolveLink } from "./links";
 export { CONFIRMATION_JOB, enqueueConfirmation, type ConfirmationJobData } from "./confirmation-job";
-export { subscriptionsFeature, PURGE_PENDING_JOB } from "./feature";
+export { subscriptionsFeature, PURGE_PENDING_JOB, type SubscriptionsDeps } from "./feature";
+export type { Follow } from "./follows";

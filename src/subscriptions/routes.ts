@@ -15,7 +15,7 @@ import { firstProblem, HONEYPOT_FIELD, preferencesForm, subscribeForm } from "./
 import { InvalidInput } from "./errors";
 import { linkUrls, resolveLink } from "./links";
 import { listTopics } from "./topics";
-import { paperListing } from "../papers/listing";
+import { paperListing } from "../papers";
 import { subscribe } from "./subscribe";
 import type { RequestRelay } from "./request-relay";
 import { confirmSubscription, type ConfirmOutcome } from "./confirm";
