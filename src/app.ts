@@ -2,7 +2,6 @@
  * The one place the product is wired together: configuration in, running roles out.
  * Every dependency is built here and passed to the features that use it.
  */
-import http from "node:http";
 import path from "node:path";
 import express from "express";
 import type { Redis } from "ioredis";
@@ -16,6 +15,8 @@ import { closeRedis, createRedis, waitUntilReady } from "./queue/connection";
 import { allQueueNames, createQueues, type Queues } from "./queue/queues";
 import { mergeHandlers, startWorkers, type Workers } from "./queue/workers";
 import { upsertSchedules } from "./queue/schedules";
+import { listenHttp, listenOperations, type HttpServer } from "./web/server";
+import { shutdownOnce } from "./shutdown";
 import type { Feature } from "./feature";
 import { createTokens } from "./subscriptions";
 import { createSuppressions } from "./suppression";
@@ -206,14 +207,20 @@ function buildFeatures(deps: AppDeps, opts: { httpsGet?: HttpsGet } = {}): Featu
   ];
 }
 
-export async function startApp(opts: AppOptions): Promise<RunningApp> {
-  const { config } = opts;
-  const log = opts.log ?? createLogger(config.LOG_LEVEL, { app: "daily-papers" });
-  const infra = await connectInfrastructure(config, log);
-  let stopRequested = false;
+/**
+ * The configuration as the running product sees it, frozen. Without BASE_URL, links follow the port
+ * the server listens on (the one the OS chose with PORT=0, in tests).
+ */
+export function settleConfig(config: Config, listeningPort?: number): Readonly<Config> {
+  const followsPort = config.baseUrlDefaulted && listeningPort !== undefined;
+  return Object.freeze(followsPort ? { ...config, BASE_URL: `http://localhost:${listeningPort}` } : { ...config });
+}
+
+function buildDeps(infra: Infrastructure, config: Config, stopping: () => boolean): AppDeps {
   const metrics = createMetrics();
-  const deps: AppDeps = {
+  return {
     ...infra,
+    config,
     mailer: instrumentMailer(infra.mailer, metrics),
     tokens: createTokens(config.SECRET, config.SECRET_PREVIOUS),
     suppressions: createSuppressions(config.SECRET, config.SECRET_PREVIOUS),
@@ -225,138 +232,106 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     }),
     metrics,
     views: createViews(),
-    stopping: () => stopRequested,
+    stopping,
   };
-  const features = buildFeatures(deps, { httpsGet: opts.httpsGet });
-  const routers = features.flatMap((f) => f.routers ?? []);
-  const handlers = mergeHandlers(...features.map((f) => f.handlers ?? {}));
-  const schedules = features.flatMap((f) => f.schedules ?? []);
+}
 
-  let server: http.Server | undefined;
-  let metricsServer: http.Server | undefined;
-  let workers: Workers | undefined;
-  let scheduleKeeper: NodeJS.Timeout | undefined;
-  let port: number | undefined;
-  let metricsUrl: string | undefined;
-  let inbound: RunningInbound | undefined;
+/** What a running process holds, in the order it is stopped. */
+interface Running {
+  server?: HttpServer;
+  operations?: { url: string; close(): Promise<void> };
+  inbound?: RunningInbound;
+  workers?: Workers;
+  scheduleKeeper?: NodeJS.Timeout;
+}
+
+async function stopRunning(running: Running, infra: Infrastructure, forceAfterMs: number): Promise<void> {
+  clearInterval(running.scheduleKeeper);
+  await running.server?.close(forceAfterMs);
+  await running.operations?.close();
+  await running.inbound?.stop();
+  await running.workers?.close();
+  await infra.close();
+}
+
+/** Registers the job schedulers, runs the features' catch-up, and keeps the schedulers registered. */
+async function keepSchedules(features: Feature[], deps: AppDeps): Promise<NodeJS.Timeout> {
+  const { config, log } = deps;
+  const schedules = features.flatMap((f) => f.schedules ?? []);
+  await upsertSchedules(schedules);
+  for (const feature of features)
+    await feature.catchUp?.().catch((err) => log.warn({ err: (err as Error).message }, "start-up catch-up failed"));
+  // Upserted again now and then: after Redis was flushed or replaced, the schedules (and with
+  // them the reconciler that rebuilds lost work from PostgreSQL) come back by themselves.
+  const keeper = setInterval(
+    () =>
+      void upsertSchedules(schedules).catch((err) =>
+        log.warn({ err: (err as Error).message }, "could not refresh job schedulers"),
+      ),
+    Math.min(60, config.RECONCILE_EVERY_SECONDS) * 1000,
+  );
+  keeper.unref();
+  return keeper;
+}
+
+/** Starts each role this process runs, recording in `running` what it started. */
+async function startRoles(running: Running, features: Feature[], deps: AppDeps, roles: Roles): Promise<void> {
+  const { config, log } = deps;
+  for (const feature of features) await feature.init?.();
+  // Pages first: the workers, the schedules and the start-up catch-up (which queues an ingest) are
+  // not needed to answer one, so on a first run /healthz answers seconds sooner.
+  running.server?.serve(
+    createWebApp({
+      log,
+      views: deps.views,
+      routers: features.flatMap((f) => f.routers ?? []),
+      rawBodyRouters: features.flatMap((f) => f.rawBodyRouters ?? []),
+      metrics: deps.metrics,
+      trustProxy: config.TRUST_PROXY,
+      secure: config.BASE_URL.startsWith("https:"),
+    }),
+  );
+  if (roles.worker) {
+    running.workers = startWorkers(mergeHandlers(...features.map((f) => f.handlers ?? {})), {
+      connection: deps.workerRedis,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.WORKER_CONCURRENCY,
+      log,
+    });
+  }
+  if (roles.inbound) running.inbound = await startInbound(deps);
+  if (roles.schedules && !config.DISABLE_SCHEDULES) running.scheduleKeeper = await keepSchedules(features, deps);
+  if (config.METRICS_PORT !== undefined && (roles.web || roles.worker)) {
+    // A worker sends the emails, so its counters live in its own process: Prometheus scrapes each
+    // process here. A web process serves it here too, so production needs no METRICS_TOKEN.
+    const app = createWebApp({ log, views: deps.views, routers: operationsRouters(deps, "own-port"), secure: false });
+    running.operations = await listenOperations(config.METRICS_PORT, app, log);
+  }
+}
+
+export async function startApp(opts: AppOptions): Promise<RunningApp> {
+  const log = opts.log ?? createLogger(opts.config.LOG_LEVEL, { app: "daily-papers" });
+  const infra = await connectInfrastructure(opts.config, log);
+  const running: Running = {};
+  let stopRequested = false;
+  let deps: AppDeps;
   try {
-    for (const feature of features) await feature.init?.();
-    // Listening comes first: the workers, the schedules and the start-up catch-up (which queues an
-    // ingest) are not needed to answer a page, and on a first run /healthz answers seconds sooner.
-    if (opts.roles.web) {
-      const app = createWebApp({
-        log,
-        views: deps.views,
-        routers,
-        rawBodyRouters: features.flatMap((f) => f.rawBodyRouters ?? []),
-        metrics,
-        trustProxy: config.TRUST_PROXY,
-        secure: config.BASE_URL.startsWith("https:"),
-      });
-      server = http.createServer(app);
-      server.keepAliveTimeout = 5_000;
-      await new Promise<void>((resolve, reject) => {
-        server!.once("error", reject);
-        server!.listen(config.PORT, resolve);
-      });
-      port = (server.address() as { port: number }).port;
-      // With PORT=0 (tests) the links in emails must point at the port the OS chose.
-      if (config.baseUrlDefaulted) config.BASE_URL = `http://localhost:${port}`;
-    }
-    if (opts.roles.worker) {
-      workers = startWorkers(handlers, {
-        connection: infra.workerRedis,
-        prefix: config.QUEUE_PREFIX,
-        concurrency: config.WORKER_CONCURRENCY,
-        log,
-      });
-    }
-    if (opts.roles.inbound) inbound = await startInbound(deps);
-    if (opts.roles.schedules && !config.DISABLE_SCHEDULES) {
-      await upsertSchedules(schedules);
-      for (const feature of features)
-        await feature.catchUp?.().catch((err) => log.warn({ err: (err as Error).message }, "start-up catch-up failed"));
-      // Upserted again now and then: after Redis was flushed or replaced, the schedules (and with
-      // them the reconciler that rebuilds lost work from PostgreSQL) come back by themselves.
-      scheduleKeeper = setInterval(
-        () =>
-          void upsertSchedules(schedules).catch((err) =>
-            log.warn({ err: (err as Error).message }, "could not refresh job schedulers"),
-          ),
-        Math.min(60, config.RECONCILE_EVERY_SECONDS) * 1000,
-      );
-      scheduleKeeper.unref();
-    }
-    if (config.METRICS_PORT !== undefined && (opts.roles.web || opts.roles.worker)) {
-      // A worker sends the emails, so its counters live in its own process: Prometheus scrapes each
-      // process here. A web process serves it here too, so production needs no METRICS_TOKEN.
-      const listening = http.createServer(
-        createWebApp({ log, views: deps.views, routers: operationsRouters(deps, "own-port"), secure: false }),
-      );
-      metricsServer = listening;
-      await new Promise<void>((resolve) => {
-        listening.once("error", (err) => {
-          log.warn(
-            { port: config.METRICS_PORT, err: err.message },
-            "METRICS_PORT is not free: this process serves no /metrics there",
-          );
-          metricsServer = undefined;
-          resolve();
-        });
-        listening.listen(config.METRICS_PORT, () => {
-          const metricsPort = (listening.address() as { port: number }).port;
-          metricsUrl = `http://localhost:${metricsPort}/metrics`;
-          log.info({ port: metricsPort }, "worker metrics at /metrics");
-          resolve();
-        });
-      });
-    }
+    if (opts.roles.web) running.server = await listenHttp(opts.config.PORT);
+    deps = buildDeps(infra, settleConfig(opts.config, running.server?.port), () => stopRequested);
+    await startRoles(running, buildFeatures(deps, { httpsGet: opts.httpsGet }), deps, opts.roles);
   } catch (err) {
-    clearInterval(scheduleKeeper);
-    await inbound?.stop();
-    await workers?.close();
-    server?.close();
-    metricsServer?.close();
-    await infra.close();
+    await stopRunning(running, infra, 0);
     throw err;
   }
-
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      const deadline = config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+  const { config } = deps;
+  const stop = shutdownOnce(
+    () => {
       stopRequested = true;
-      clearInterval(scheduleKeeper);
-      const steps = async () => {
-        if (server) {
-          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-          server.closeIdleConnections();
-          const force = setTimeout(() => server?.closeAllConnections(), Math.min(5_000, deadline / 2));
-          await closed;
-          clearTimeout(force);
-        }
-        if (metricsServer) {
-          const closed = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
-          metricsServer.closeAllConnections();
-          await closed;
-        }
-        await inbound?.stop();
-        await workers?.close();
-        await infra.close();
-      };
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          log.warn({ seconds: config.SHUTDOWN_TIMEOUT_SECONDS }, "shutdown took too long: giving up on what is left");
-          resolve();
-        }, deadline);
-        timer.unref();
-      });
-      await Promise.race([steps(), timedOut]);
-      clearTimeout(timer);
-    })());
-
-  const url = port !== undefined ? `http://localhost:${port}` : undefined;
+      return stopRunning(running, infra, Math.min(5_000, (config.SHUTDOWN_TIMEOUT_SECONDS * 1000) / 2));
+    },
+    { timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS, log },
+  );
+  const port = running.server?.port;
   return {
     config,
     log,
@@ -367,11 +342,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     deps,
     databaseUrl: infra.databaseUrl,
     redisUrl: infra.redisUrl,
-    url,
+    url: port !== undefined ? `http://localhost:${port}` : undefined,
     port,
-    metricsUrl,
-    inbound,
-    inboundPort: inbound?.smtp.port,
+    metricsUrl: running.operations?.url,
+    inbound: running.inbound,
+    inboundPort: running.inbound?.smtp.port,
     stop,
   };
 }

@@ -324,7 +324,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     e.DKIM_PRIVATE_KEY && !e.DKIM_PRIVATE_KEY.includes("-----BEGIN") && fs.existsSync(e.DKIM_PRIVATE_KEY)
       ? fs.readFileSync(e.DKIM_PRIVATE_KEY, "utf8")
       : e.DKIM_PRIVATE_KEY?.replace(/\\n/g, "\n");
-  return {
+  // Frozen: nothing changes the configuration once it is loaded (src/app.ts settles BASE_URL into a copy).
+  return Object.freeze({
     ...e,
     BASE_URL: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     baseUrlDefaulted: !e.BASE_URL,
@@ -335,5 +336,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     dkim:
       dkimSet === 3 ? { domainName: e.DKIM_DOMAIN!, keySelector: e.DKIM_SELECTOR!, privateKey: dkimKey! } : undefined,
-  };
+  });
 }

@@ -69,9 +69,10 @@ export async function run(role: string): Promise<void> {
   }
   lifecycle.onStop(() => app.stop());
   if (app.url) {
-    log.info({ url: config.BASE_URL }, "listening");
+    const baseUrl = app.config.BASE_URL;
+    log.info({ url: baseUrl }, "listening");
     console.log(
-      `\nDaily Papers is running at ${config.BASE_URL}${app.mailer.kind === "outbox" ? ` (emails: ${config.BASE_URL}/dev/outbox)` : ""}\n`,
+      `\nDaily Papers is running at ${baseUrl}${app.mailer.kind === "outbox" ? ` (emails: ${baseUrl}/dev/outbox)` : ""}\n`,
     );
   } else {
     log.info(roles.inbound ? "inbound listener running" : "worker running");
