@@ -2,17 +2,15 @@
  * The digest engine's jobs: names, payloads and how they are queued. Job ids derive from the
  * ledger (digest and delivery-id range), so queueing the same work twice is harmless.
  */
-import type { Queues } from "../queue/queues";
+import { JobName, type Queues } from "../queue/queues";
 import type { Frequency } from "../generated/prisma/enums";
 import type { SendRange } from "./ledger";
 import type { Day } from "./days";
 
 export const DigestJob = {
-  assemble: "assemble",
-  scheduledDaily: "scheduled-daily",
-  scheduledWeekly: "scheduled-weekly",
-  sendBatch: "send-batch",
-  reconcile: "reconcile",
+  ...JobName.digests,
+  sendBatch: JobName.sends.sendBatch,
+  reconcile: JobName.maintenance.reconcile,
 } as const;
 
 export interface AssembleJobData {

@@ -10,8 +10,9 @@
  */
 import type { Db } from "../db";
 import { deliveryCounts, type DeliveryCounts } from "./ledger";
+import { JobName } from "../queue/queues";
 
-export const PRUNE_DELIVERIES_JOB = "prune-deliveries";
+export const PRUNE_DELIVERIES_JOB = JobName.maintenance.pruneDeliveries;
 
 export interface PruneResult {
   /** Digests whose rows were (all) folded into figures in this run. */

@@ -6,7 +6,7 @@ import type { Job } from "bullmq";
 import { Router } from "express";
 import type { Config } from "../config";
 import type { Db } from "../db";
-import type { Queues } from "../queue/queues";
+import { JobName, type Queues } from "../queue/queues";
 import type { Views } from "../web/views";
 import type { Feature } from "../feature";
 import { notFound } from "../errors";
@@ -22,8 +22,8 @@ import { seedDefaultTopics } from "./topics";
 import { refreshCounts } from "./refresh";
 import type { PaperSource } from "./types";
 
-export const INGEST_JOB = "ingest-day";
-export const RETRY_FAILED_JOB = "ingest-retry-failed";
+export const INGEST_JOB = JobName.ingest.day;
+export const RETRY_FAILED_JOB = JobName.ingest.retryFailed;
 
 export interface IngestJobData {
   /** YYYY-MM-DD; none = today and yesterday in DIGEST_TZ (or every day of a bundled source). */

@@ -16,6 +16,39 @@ export const QueueName = {
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 export const allQueueNames = Object.values(QueueName);
 
+/**
+ * Every job name, by the queue it runs on: the one place they are spelled. A job's handler and
+ * whoever queues it both name it from here (through the feature's own constant, e.g. `CONFIRMATION_JOB`).
+ */
+export const JobName = {
+  emails: {
+    /** A confirmation email (src/subscriptions/confirmation-job.ts); the CSV import queues it too. */
+    confirmation: "confirmation",
+    /** A subscribe request from the form, decided off the request path (subscription-request-job.ts). */
+    subscriptionRequest: "subscription-request",
+    /** The preferences link sent to an active reader who subscribed again. */
+    reminder: "reminder",
+  },
+  ingest: {
+    day: "ingest-day",
+    retryFailed: "ingest-retry-failed",
+  },
+  digests: {
+    assemble: "assemble",
+    scheduledDaily: "scheduled-daily",
+    scheduledWeekly: "scheduled-weekly",
+  },
+  sends: {
+    sendBatch: "send-batch",
+  },
+  maintenance: {
+    reconcile: "reconcile",
+    pruneDeliveries: "prune-deliveries",
+    purgePending: "purge-pending",
+    requeueUnsentConfirmations: "requeue-unsent-confirmations",
+  },
+} as const satisfies Record<QueueName, Record<string, string>>;
+
 /** Job defaults: a few retries with exponential backoff; finished jobs are trimmed, failed ones kept a week. */
 export const defaultJobOptions: JobsOptions = {
   attempts: 5,

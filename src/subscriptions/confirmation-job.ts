@@ -11,12 +11,13 @@ import type { ConfirmationRenderer } from "./confirmation-email";
 import { linkUrls } from "./links";
 import { recordConsent } from "./consent-log";
 import { CONFIRMATION_RESEND_COOLDOWN_MS } from "./subscribe";
+import { JobName } from "../queue/queues";
 
 /**
  * The queue contract (shared with the CSV import): queue `emails`, job name `confirmation`,
  * data `{ subscriberId, requestId? }`.
  */
-export const CONFIRMATION_JOB = "confirmation";
+export const CONFIRMATION_JOB = JobName.emails.confirmation;
 export interface ConfirmationJobData {
   subscriberId: string;
   requestId?: string;

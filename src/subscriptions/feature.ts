@@ -7,7 +7,7 @@ import type { Metrics } from "../observability/metrics";
 import type { Suppressions } from "../suppression";
 import type { Views } from "../web/views";
 import type { Feature } from "../feature";
-import { QueueName, type Queues } from "../queue/queues";
+import { JobName, QueueName, type Queues } from "../queue/queues";
 import { createCsrf } from "../web/middleware/csrf";
 import { redisRateLimit } from "../web/middleware/rate-limit";
 import { createConfirmationRenderer, createReminderRenderer } from "./confirmation-email";
@@ -26,8 +26,8 @@ import { subscriptionRoutes } from "./routes";
 import { createRequestRelay } from "./request-relay";
 import type { Tokens } from "./tokens";
 
-export const PURGE_PENDING_JOB = "purge-pending";
-export const REQUEUE_CONFIRMATIONS_JOB = "requeue-unsent-confirmations";
+export const PURGE_PENDING_JOB = JobName.maintenance.purgePending;
+export const REQUEUE_CONFIRMATIONS_JOB = JobName.maintenance.requeueUnsentConfirmations;
 const HOUR = 3600_000;
 
 /** What the subscriptions feature needs, built once in src/app.ts. */
@@ -55,7 +55,7 @@ export interface SubscriptionsDeps {
  */
 export function subscriptionsFeature(deps: SubscriptionsDeps): Feature {
   const { config, db, tokens, metrics, mailer, queues, redis, views, log, suppressions } = deps;
-  // BASE_URL may be settled only once the server listens (PORT=0 in tests): read it when needed.
+  // Links are built from the settled configuration (src/app.ts settles BASE_URL before building features).
   const baseUrl = () => config.BASE_URL;
   const limits = {
     perIp: redisRateLimit({

@@ -9,6 +9,7 @@ import type { ReminderRenderer } from "./confirmation-email";
 import { enqueueConfirmation } from "./confirmation-job";
 import { linkUrls } from "./links";
 import { CONFIRMATION_RESEND_COOLDOWN_MS, processSubscriptionRequest } from "./subscribe";
+import { JobName } from "../queue/queues";
 
 /**
  * The second half of a subscribe request (queue `emails`). The web form only stored the request
@@ -16,8 +17,8 @@ import { CONFIRMATION_RESEND_COOLDOWN_MS, processSubscriptionRequest } from "./s
  * for an active reader a reminder with their preferences link (job `reminder`), or nothing for a
  * suppressed address. So the form's answer and timing are the same whatever the address's state.
  */
-export const SUBSCRIPTION_REQUEST_JOB = "subscription-request";
-export const REMINDER_JOB = "reminder";
+export const SUBSCRIPTION_REQUEST_JOB = JobName.emails.subscriptionRequest;
+export const REMINDER_JOB = JobName.emails.reminder;
 
 export interface SubscriptionRequestJobData {
   requestRowId: string;
