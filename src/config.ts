@@ -300,7 +300,8 @@ function localSecret(dataDir: string): string {
   }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** The variables, parsed; a ConfigError names every bad one. */
+function parseEnv(env: NodeJS.ProcessEnv): Env {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
@@ -309,7 +310,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ),
     );
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+/** Rules across variables, which the schema checks one by one cannot express. */
+function checkCombinations(e: Env): void {
   const problems: string[] = [];
   if (e.NODE_ENV === "production" && !e.SECRET)
     problems.push("SECRET: required (at least 32 characters) when NODE_ENV=production");
@@ -317,24 +322,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (dkimSet !== 0 && dkimSet !== 3)
     problems.push("DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: set all three or none");
   if (problems.length) throw new ConfigError(problems);
+}
 
+/** DKIM signing when all three variables are set; the key is PEM text or the path of a file holding it. */
+function dkimOf(e: Env): Config["dkim"] {
+  if (!e.DKIM_DOMAIN || !e.DKIM_SELECTOR || !e.DKIM_PRIVATE_KEY) return undefined;
+  const key = e.DKIM_PRIVATE_KEY;
+  const privateKey =
+    !key.includes("-----BEGIN") && fs.existsSync(key) ? fs.readFileSync(key, "utf8") : key.replace(/\\n/g, "\n");
+  return { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKey };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = parseEnv(env);
+  checkCombinations(e);
   const dataDir = path.resolve(e.DATA_DIR);
-  const secret = e.SECRET ?? localSecret(dataDir);
-  const dkimKey =
-    e.DKIM_PRIVATE_KEY && !e.DKIM_PRIVATE_KEY.includes("-----BEGIN") && fs.existsSync(e.DKIM_PRIVATE_KEY)
-      ? fs.readFileSync(e.DKIM_PRIVATE_KEY, "utf8")
-      : e.DKIM_PRIVATE_KEY?.replace(/\\n/g, "\n");
   // Frozen: nothing changes the configuration once it is loaded (src/app.ts settles BASE_URL into a copy).
   return Object.freeze({
     ...e,
     BASE_URL: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     baseUrlDefaulted: !e.BASE_URL,
-    SECRET: secret,
+    SECRET: e.SECRET ?? localSecret(dataDir),
     SECRET_PREVIOUS: e.SECRET_PREVIOUS ?? [],
     BOUNCE_ADDRESS:
       e.BOUNCE_ADDRESS ?? `bounces@${(e.MAIL_FROM.match(/@([^>\s]+)/)?.[1] ?? "localhost").toLowerCase()}`,
     dataDir,
-    dkim:
-      dkimSet === 3 ? { domainName: e.DKIM_DOMAIN!, keySelector: e.DKIM_SELECTOR!, privateKey: dkimKey! } : undefined,
+    dkim: dkimOf(e),
   });
 }

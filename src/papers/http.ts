@@ -34,64 +34,81 @@ export function parseRetryAfter(header: string | null, now = Date.now()): number
 
 const retryableStatus = (status: number) => status === 429 || status === 408 || status >= 500;
 
+type Settled = Required<Omit<HttpRetryOptions, "userAgent">> & { userAgent: string };
+
+function withDefaults(opts: HttpRetryOptions): Settled {
+  return {
+    timeoutMs: opts.timeoutMs ?? 15_000,
+    retries: opts.retries ?? 4,
+    backoffMs: opts.backoffMs ?? 1_000,
+    maxBackoffMs: opts.maxBackoffMs ?? 30_000,
+    maxRetryAfterMs: opts.maxRetryAfterMs ?? 120_000,
+    sleep: opts.sleep ?? defaultSleep,
+    userAgent: opts.userAgent ?? "daily-papers-newsletter",
+  };
+}
+
+/** A request that got no answer (time-out, no network, refused): always worth another try. */
+function unanswered(err: unknown, url: string, timeoutMs: number): SourceError {
+  const code = ((err as { cause?: { code?: unknown } }).cause?.code ?? "") as string;
+  const offline = ["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ENETUNREACH", "EHOSTUNREACH"].includes(code);
+  const reason =
+    (err as Error).name === "TimeoutError"
+      ? `timed out after ${timeoutMs} ms`
+      : offline
+        ? `cannot reach ${new URL(url).host} (${code}: no network, or the host is down)`
+        : (err as Error).message;
+  return new SourceError(`GET ${url} failed: ${reason}`, { retryable: true, cause: err });
+}
+
+type Attempt = { ok: true; body: string } | { ok: false; error: SourceError; retryAfter: number | null };
+
+/**
+ * One GET: the body, or the retryable error with the wait the server asked for (Retry-After).
+ * Throws when another try is pointless: a status that is not retryable, or a Retry-After too long.
+ */
+async function attemptGet(url: string, o: Settled): Promise<Attempt> {
+  let res: Response;
+  let body: string;
+  try {
+    res = await fetch(url, {
+      signal: AbortSignal.timeout(o.timeoutMs),
+      headers: { accept: "application/json, application/atom+xml;q=0.9, */*;q=0.1", "user-agent": o.userAgent },
+    });
+    body = await res.text();
+  } catch (err) {
+    return { ok: false, error: unanswered(err, url, o.timeoutMs), retryAfter: null };
+  }
+  if (res.ok) return { ok: true, body };
+  // The body says why (Hugging Face: {"error":"..."}): keep a short excerpt for the log.
+  const why = body.replace(/\s+/g, " ").trim().slice(0, 300);
+  const error = new SourceError(`GET ${url} answered ${res.status}${why ? `: ${why}` : ""}`, {
+    status: res.status,
+    retryable: retryableStatus(res.status),
+  });
+  if (!error.retryable) throw error;
+  const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
+  if (retryAfter !== null && retryAfter > o.maxRetryAfterMs)
+    throw new SourceError(
+      `GET ${url} answered ${res.status} with Retry-After ${Math.round(retryAfter / 1000)} s: giving up for now`,
+      { status: res.status, retryable: true },
+    );
+  return { ok: false, error, retryAfter };
+}
+
 /** The body of a successful GET as text; throws a SourceError once the retries are spent. */
 export async function getText(url: string, opts: HttpRetryOptions = {}): Promise<string> {
-  const timeoutMs = opts.timeoutMs ?? 15_000;
-  const retries = opts.retries ?? 4;
-  const backoffMs = opts.backoffMs ?? 1_000;
-  const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
-  const maxRetryAfterMs = opts.maxRetryAfterMs ?? 120_000;
-  const sleep = opts.sleep ?? defaultSleep;
+  const o = withDefaults(opts);
   let lastError: SourceError | undefined;
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    let wait = Math.min(maxBackoffMs, backoffMs * 2 ** attempt) * (0.75 + Math.random() * 0.5);
-    try {
-      const res = await fetch(url, {
-        signal: AbortSignal.timeout(timeoutMs),
-        headers: {
-          accept: "application/json, application/atom+xml;q=0.9, */*;q=0.1",
-          "user-agent": opts.userAgent ?? "daily-papers-newsletter",
-        },
-      });
-      const body = await res.text();
-      if (res.ok) return body;
-      // The body says why (Hugging Face: {"error":"..."}): keep a short excerpt for the log.
-      const why = body.replace(/\s+/g, " ").trim().slice(0, 300);
-      lastError = new SourceError(`GET ${url} answered ${res.status}${why ? `: ${why}` : ""}`, {
-        status: res.status,
-        retryable: retryableStatus(res.status),
-      });
-      if (!lastError.retryable) throw lastError;
-      const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
-      if (retryAfter !== null) {
-        if (retryAfter > maxRetryAfterMs) {
-          throw new SourceError(
-            `GET ${url} answered ${res.status} with Retry-After ${Math.round(retryAfter / 1000)} s: giving up for now`,
-            {
-              status: res.status,
-              retryable: true,
-            },
-          );
-        }
-        wait = Math.max(wait, retryAfter);
-      }
-    } catch (err) {
-      if (err instanceof SourceError && (!err.retryable || err.message.includes("Retry-After"))) throw err;
-      if (!(err instanceof SourceError)) {
-        const code = ((err as { cause?: { code?: unknown } }).cause?.code ?? "") as string;
-        const offline = ["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ENETUNREACH", "EHOSTUNREACH"].includes(code);
-        const reason =
-          (err as Error).name === "TimeoutError"
-            ? `timed out after ${timeoutMs} ms`
-            : offline
-              ? `cannot reach ${new URL(url).host} (${code}: no network, or the host is down)`
-              : (err as Error).message;
-        lastError = new SourceError(`GET ${url} failed: ${reason}`, { retryable: true, cause: err });
-      }
-    }
-    if (attempt < retries) await sleep(wait);
+  for (let attempt = 0; attempt <= o.retries; attempt++) {
+    let wait = Math.min(o.maxBackoffMs, o.backoffMs * 2 ** attempt) * (0.75 + Math.random() * 0.5);
+    const result = await attemptGet(url, o);
+    if (result.ok) return result.body;
+    lastError = result.error;
+    if (result.retryAfter !== null) wait = Math.max(wait, result.retryAfter);
+    if (attempt < o.retries) await o.sleep(wait);
   }
-  throw new SourceError(`${lastError?.message ?? `GET ${url} failed`} (after ${retries + 1} attempts)`, {
+  throw new SourceError(`${lastError?.message ?? `GET ${url} failed`} (after ${o.retries + 1} attempts)`, {
     retryable: true,
     status: lastError?.options.status,
   });

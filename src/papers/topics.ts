@@ -127,25 +127,44 @@ export const RECENT_DAYS = 90;
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
+const badText = (text: string | undefined, max: number) => !text?.trim() || text.length > max;
+
+/**
+ * Each field's rule: `required` fields are checked unless the update is partial and leaves them out;
+ * the others only when given.
+ */
+const topicRules: {
+  field: keyof TopicInput;
+  required: boolean;
+  bad: (input: Partial<TopicInput>) => boolean;
+  problem: string;
+}[] = [
+  {
+    field: "slug",
+    required: true,
+    bad: ({ slug }) => !slug || !SLUG.test(slug) || slug.length > 60,
+    problem: "slug: lower-case words joined by hyphens, at most 60 characters (e.g. graph-learning)",
+  },
+  { field: "name", required: true, bad: ({ name }) => badText(name, 80), problem: "name: 1 to 80 characters" },
+  { field: "query", required: true, bad: ({ query }) => badText(query, 500), problem: "query: 1 to 500 characters" },
+  {
+    field: "threshold",
+    required: false,
+    bad: ({ threshold: t }) => !(Number.isFinite(t) && t! > 0 && t! <= 100),
+    problem: "threshold: a number above 0 (3 = one title mention of a weight-1 term)",
+  },
+  {
+    field: "description",
+    required: false,
+    bad: ({ description }) => description!.length > 300,
+    problem: "description: at most 300 characters",
+  },
+];
+
 export function validateTopic(input: Partial<TopicInput>, { partial = false } = {}): void {
-  const problems: string[] = [];
-  if (!partial || input.slug !== undefined) {
-    if (!input.slug || !SLUG.test(input.slug) || input.slug.length > 60)
-      problems.push("slug: lower-case words joined by hyphens, at most 60 characters (e.g. graph-learning)");
-  }
-  if (!partial || input.name !== undefined) {
-    if (!input.name?.trim() || input.name.length > 80) problems.push("name: 1 to 80 characters");
-  }
-  if (!partial || input.query !== undefined) {
-    if (!input.query?.trim() || input.query.length > 500) problems.push("query: 1 to 500 characters");
-  }
-  if (
-    input.threshold !== undefined &&
-    !(Number.isFinite(input.threshold) && input.threshold > 0 && input.threshold <= 100)
-  )
-    problems.push("threshold: a number above 0 (3 = one title mention of a weight-1 term)");
-  if (input.description !== undefined && input.description.length > 300)
-    problems.push("description: at most 300 characters");
+  const problems = topicRules
+    .filter((r) => ((r.required && !partial) || input[r.field] !== undefined) && r.bad(input))
+    .map((r) => r.problem);
   if (problems.length) throw new AppError(`invalid topic: ${problems.join("; ")}`, 400, { code: "bad_topic" });
 }
 

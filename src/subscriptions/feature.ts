@@ -7,6 +7,7 @@ import type { Metrics } from "../observability/metrics";
 import type { Suppressions } from "../suppression";
 import type { Views } from "../web/views";
 import type { Feature } from "../feature";
+import type { JobHandlers } from "../queue/workers";
 import { JobName, QueueName, type Queues } from "../queue/queues";
 import { createCsrf } from "../web/middleware/csrf";
 import { redisRateLimit } from "../web/middleware/rate-limit";
@@ -49,15 +50,9 @@ export interface SubscriptionsDeps {
   };
 }
 
-/**
- * Subscriptions as a feature of the running product: the public pages and form posts, the
- * confirmation email job, and the daily purge of never-confirmed subscribers.
- */
-export function subscriptionsFeature(deps: SubscriptionsDeps): Feature {
-  const { config, db, tokens, metrics, mailer, queues, redis, views, log, suppressions } = deps;
-  // Links are built from the settled configuration (src/app.ts settles BASE_URL before building features).
-  const baseUrl = () => config.BASE_URL;
-  const limits = {
+/** The subscribe limits, shared by every web process through Redis: per client address and per address. */
+function subscribeLimits({ config, redis }: SubscriptionsDeps) {
+  return {
     perIp: redisRateLimit({
       redis,
       prefix: config.QUEUE_PREFIX,
@@ -76,6 +71,36 @@ export function subscriptionsFeature(deps: SubscriptionsDeps): Feature {
       message: "Too many subscribe requests for this address.",
     }),
   };
+}
+
+/** The daily purge of never-confirmed subscribers; the relay of requests and confirmations whose jobs were lost. */
+function maintenanceHandlers({ config, db, queues, log, suppressions }: SubscriptionsDeps): JobHandlers[QueueName] {
+  return {
+    [PURGE_PENDING_JOB]: async (_job, jobLog) => {
+      const result = await purgeUnconfirmed(db, config.PENDING_PURGE_DAYS, (email) => suppressions.keyOf(email));
+      const requests = await purgeProcessedRequests(db);
+      (jobLog ?? log).info({ ...result, requests }, "purged unconfirmed subscribers and processed requests");
+      return result;
+    },
+    [REQUEUE_CONFIRMATIONS_JOB]: async (_job, jobLog) => {
+      const relayed = await relayUnprocessedRequests(db, queues[QueueName.emails]);
+      const requeued = await requeueUnsentConfirmations(db, queues[QueueName.emails]);
+      if (requeued || relayed)
+        (jobLog ?? log).warn({ requeued, relayed }, "subscribe requests and confirmations queued again (jobs lost)");
+      return { requeued, relayed };
+    },
+  };
+}
+
+/**
+ * Subscriptions as a feature of the running product: the public pages and form posts, the
+ * confirmation email job, and the daily purge of never-confirmed subscribers.
+ */
+export function subscriptionsFeature(deps: SubscriptionsDeps): Feature {
+  const { config, db, tokens, metrics, mailer, queues, views, log, suppressions } = deps;
+  // Links are built from the settled configuration (src/app.ts settles BASE_URL before building features).
+  const baseUrl = () => config.BASE_URL;
+  const limits = subscribeLimits(deps);
   const csrf = createCsrf({ secret: config.SECRET, secure: config.BASE_URL.startsWith("https:") });
   const render = createConfirmationRenderer();
 
@@ -124,24 +149,7 @@ export function subscriptionsFeature(deps: SubscriptionsDeps): Feature {
           unsubscribeMailto: config.UNSUBSCRIBE_MAILTO,
         }),
       },
-      [QueueName.maintenance]: {
-        [PURGE_PENDING_JOB]: async (_job, jobLog) => {
-          const result = await purgeUnconfirmed(db, config.PENDING_PURGE_DAYS, (email) => suppressions.keyOf(email));
-          const requests = await purgeProcessedRequests(db);
-          (jobLog ?? log).info({ ...result, requests }, "purged unconfirmed subscribers and processed requests");
-          return result;
-        },
-        [REQUEUE_CONFIRMATIONS_JOB]: async (_job, jobLog) => {
-          const relayed = await relayUnprocessedRequests(db, queues[QueueName.emails]);
-          const requeued = await requeueUnsentConfirmations(db, queues[QueueName.emails]);
-          if (requeued || relayed)
-            (jobLog ?? log).warn(
-              { requeued, relayed },
-              "subscribe requests and confirmations queued again (jobs lost)",
-            );
-          return { requeued, relayed };
-        },
-      },
+      [QueueName.maintenance]: maintenanceHandlers(deps),
     },
     schedules: [
       // Daily, at a quiet hour away from the digest.
