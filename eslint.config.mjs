@@ -44,6 +44,65 @@ export default tseslint.config(
     },
   },
   {
+    // Functions small enough to read at once: split a long one along the steps it already has.
+    // Tests are held to the type-checked rules above but not to these (a scenario reads top to bottom).
+    files: ["src/**/*.ts", "workers/**/*.ts"],
+    rules: {
+      complexity: ["error", 12],
+      "max-lines-per-function": ["error", { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    // Not split yet (issue 14). This list only shrinks: take a file off when its functions fit.
+    files: [
+      "src/admin/auth.ts",
+      "src/cli/import-row.ts",
+      "src/cli/import-subscribers.ts",
+      "src/cli/subscribers.ts",
+      "src/digests/cli.ts",
+      "src/digests/send.ts",
+      "src/feedback/inbound.ts",
+      "src/feedback/record.ts",
+      "src/feedback/return-path.ts",
+      "src/feedback/webhooks/mailgun.ts",
+      "src/feedback/webhooks/postmark.ts",
+      "src/feedback/webhooks/sendgrid.ts",
+      "src/feedback/webhooks/ses.ts",
+      "src/infra/connection-loss.ts",
+      "src/mail/failure.ts",
+      "src/main.ts",
+      "src/papers/ingest.ts",
+      "src/papers/normalize.ts",
+      "src/papers/sources/arxiv.ts",
+      "src/papers/sources/huggingface.ts",
+      "src/papers/topic-rules.ts",
+      "src/subscriptions/confirmation-job.ts",
+      "src/subscriptions/follows.ts",
+      "src/subscriptions/routes.ts",
+      "src/web/middleware/errors.ts",
+    ],
+    rules: { complexity: "off" },
+  },
+  {
+    // Not split yet (issue 14), as above.
+    files: [
+      "src/admin/feature.ts",
+      "src/admin/queries.ts",
+      "src/cli/import-subscribers.ts",
+      "src/cli/subscribers.ts",
+      "src/digests/admin-pages.ts",
+      "src/digests/assemble.ts",
+      "src/digests/cli.ts",
+      "src/digests/feature.ts",
+      "src/digests/send.ts",
+      "src/feedback/smtp-listener.ts",
+      "src/papers/cli.ts",
+      "src/papers/feature.ts",
+      "src/subscriptions/routes.ts",
+    ],
+    rules: { "max-lines-per-function": "off" },
+  },
+  {
     // Plain JavaScript (the bin shim, config files, scripts) is not part of the TypeScript project.
     files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
     ...tseslint.configs.disableTypeChecked,
