@@ -32,7 +32,7 @@ export interface Infrastructure {
 
 /**
  * Everything a feature may depend on, built once in src/app.ts. `mailer` is the instrumented one: every
- * send is counted and timed by kind (pass `kind: "confirmation" | "digest"` with the message).
+ * send is counted and timed by kind (pass the message's `kind`, an `EmailKind` of src/mail/mailer.ts).
  */
 export interface AppDeps extends Infrastructure {
   tokens: Tokens;

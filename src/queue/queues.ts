@@ -2,7 +2,7 @@ import { Queue, type JobsOptions, type ConnectionOptions } from "bullmq";
 
 /** Every queue of the product, by what its jobs do. */
 export const QueueName = {
-  /** Transactional emails (confirmation links). */
+  /** Transactional emails: subscribe requests, confirmation links, preferences reminders. */
   emails: "emails",
   /** Fetch and store one day's papers. */
   ingest: "ingest",
@@ -10,7 +10,7 @@ export const QueueName = {
   digests: "digests",
   /** Send batches of deliveries. */
   sends: "sends",
-  /** Housekeeping: reconcile stuck deliveries, purge unconfirmed subscribers. */
+  /** Housekeeping: reconcile stuck deliveries, prune old ones, purge unconfirmed subscribers, relay lost jobs. */
   maintenance: "maintenance",
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
