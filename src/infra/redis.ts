@@ -3,10 +3,12 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../logger";
 import { freePort, portAnswers, waitFor } from "./net";
+import { isRunning, liveOwnerState, readState, removeState, stopOrphan, writeState } from "./embedded-state";
 
 export interface ResolvedRedis {
   url: string;
-  origin: "configured" | "local" | "spawned";
+  /** `shared`: the redis-server another running process of this DATA_DIR started (src/infra/embedded-state.ts). */
+  origin: "configured" | "local" | "spawned" | "shared";
   stop(): Promise<void>;
 }
 
@@ -34,9 +36,13 @@ function findOnPath(binary: string, searchPath = process.env.PATH ?? ""): string
   return undefined;
 }
 
-/** REDIS_URL if set; else the default address if it answers; else a redis-server from PATH. */
+/**
+ * REDIS_URL if set; else the default address if it answers; else the redis-server a running
+ * process of this DATA_DIR started; else a redis-server from PATH (stopping one a killed owner
+ * left running first).
+ */
 export async function resolveRedis(
-  opts: { configuredUrl?: string; probeUrl: string; searchPath?: string },
+  opts: { configuredUrl?: string; probeUrl: string; dataDir: string; searchPath?: string },
   log: Logger,
 ): Promise<ResolvedRedis> {
   if (opts.configuredUrl) return { url: opts.configuredUrl, origin: "configured", stop: async () => {} };
@@ -44,6 +50,13 @@ export async function resolveRedis(
   if (await portAnswers(probe.hostname, Number(probe.port || 6379))) {
     return { url: opts.probeUrl, origin: "local", stop: async () => {} };
   }
+  const owner = liveOwnerState(opts.dataDir, "redis");
+  if (owner && (await portAnswers("127.0.0.1", owner.port))) {
+    log.info({ ownerPid: owner.ownerPid, port: owner.port }, "using the redis-server of the running process");
+    return { url: owner.url, origin: "shared", stop: async () => {} };
+  }
+  const orphan = readState(opts.dataDir, "redis");
+  if (!owner && orphan && isRunning(orphan.pid, "redis-server")) await stopOrphan(orphan.pid, "redis-server", log);
   const binary = findOnPath("redis-server", opts.searchPath);
   if (!binary) throw new RedisUnavailableError();
   const port = await freePort();
@@ -56,10 +69,14 @@ export async function resolveRedis(
     },
   );
   await waitFor(() => portAnswers("127.0.0.1", port, 200), 10_000, "the redis-server we started");
+  const url = `redis://127.0.0.1:${port}`;
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  writeState(opts.dataDir, "redis", { ownerPid: process.pid, pid: child.pid ?? 0, port, url });
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url,
     origin: "spawned",
     stop: async () => {
+      removeState(opts.dataDir, "redis");
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");

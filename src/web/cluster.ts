@@ -31,7 +31,10 @@ export async function runWebCluster(
   );
   if (await ensureDatabase(postgres.url)) log.info({ url: redact(postgres.url) }, "database created");
   if ((await pendingMigrations(postgres.url)).length) await migrateAtStart(postgres.url, log);
-  const redis = await resolveRedis({ configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE }, log);
+  const redis = await resolveRedis(
+    { configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE, dataDir: config.dataDir },
+    log,
+  );
   const env = { DATABASE_URL: postgres.url, REDIS_URL: redis.url };
   cluster.setupPrimary({ args: [role] });
 
