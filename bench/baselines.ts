@@ -16,7 +16,7 @@ import type { Transporter } from "nodemailer";
 import { renderDigest } from "../src/digests/render";
 import { digestView, loadCandidates, topicNames } from "../src/digests/assemble";
 import { selectPapers } from "../src/digests/select-papers";
-import { Placeholder } from "../src/digests/personal-message";
+import { Placeholder } from "../src/mail/personal-message";
 import { listHeaders } from "../src/mail/list-headers";
 import { createDb } from "../src/db";
 import { BENCH_DAY } from "./database";

@@ -1,6 +1,6 @@
 import { Eta } from "eta";
 import { mjml2html } from "../mjml";
-import type { VariantContent } from "./personal-message";
+import type { VariantContent } from "../mail/personal-message";
 import { authorLine, cleanLatex, compactCount, shortDay } from "../papers";
 import { fromRoot } from "../paths";
 import { neutraliseEncodedWords } from "../papers";
@@ -96,7 +96,7 @@ export function subjectFor(view: DigestView): string {
 
 /**
  * Renders one digest variant: MJML once (about 14 ms), the plain-text part, and the subject.
- * The reader's own links and address stay as placeholders (see personal-message.ts).
+ * The reader's own links and address stay as placeholders (see mail/personal-message.ts).
  */
 export async function renderDigest(view: DigestView): Promise<VariantContent> {
   // "%%" could smuggle a placeholder in from a source: no paper text may contain one.

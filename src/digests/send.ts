@@ -20,7 +20,7 @@ import type { Metrics } from "../observability/metrics";
 import type { Tokens } from "../subscriptions";
 import type { Suppressions } from "../suppression";
 import { listHeaders } from "../mail/list-headers";
-import { compileVariant, personalise, type CompiledVariant } from "./personal-message";
+import { compileVariant, personalise, type CompiledVariant } from "../mail/personal-message";
 import {
   claimRange,
   completeIfDone,

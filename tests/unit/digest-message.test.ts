@@ -1,6 +1,6 @@
 import { simpleParser } from "mailparser";
 import { renderDigest, type DigestView } from "../../src/digests/render";
-import { compileVariant, personalise, Placeholder } from "../../src/digests/personal-message";
+import { compileVariant, personalise, Placeholder } from "../../src/mail/personal-message";
 
 const view: DigestView = {
   heading: "Tuesday 10 December 2024",

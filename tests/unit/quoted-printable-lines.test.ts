@@ -5,7 +5,7 @@
  * exactly the text it came from.
  */
 import { simpleParser } from "mailparser";
-import { compileVariant, personalise, Placeholder } from "../../src/digests/personal-message";
+import { compileVariant, personalise, Placeholder } from "../../src/mail/personal-message";
 
 /** A small deterministic generator (mulberry32), so a failure can be replayed from its seed. */
 function random(seed: number) {
