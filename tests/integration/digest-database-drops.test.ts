@@ -8,8 +8,10 @@ import pg from "pg";
 import { startSmtpServer } from "../helpers/smtp";
 import { startTestApp } from "../helpers/app";
 import { adminUrl } from "../helpers/db";
-import { seedManyReaders, seedPapers } from "../helpers/seed";
+import { seedManyReaders, seedPapers, waitUntil } from "../helpers/seed";
 import { runTs } from "../helpers/process";
+import { queueAssembly } from "../../src/digests/jobs";
+import { retryThroughConnectionLoss } from "../../src/infra/connection-loss";
 
 const DAY = "2024-12-10";
 
@@ -105,6 +107,67 @@ describe("when every connection to the database is terminated again and again wh
       expect({ exit, output: send.output() }).toMatchObject({ exit: { code: 0 } });
       expect(send.output()).toContain(`Done: ${readers} sent, 0 failed, 0 skipped of ${readers}.`);
       expect(new Set(smtp.received.map((e) => e.envelopeTo[0])).size).toBe(readers);
+    } finally {
+      await terminator?.stop();
+      await app.destroy();
+      await smtp.close();
+    }
+  }, 150_000);
+});
+
+describe("when every connection to the database is terminated every 250 ms, 40 times, in the middle of a send", () => {
+  it("then the worker keeps going, every reader gets the digest, and second copies stay within the documented bound", async () => {
+    const readers = 400;
+    const smtp = await startSmtpServer();
+    const settings = { SEND_CONCURRENCY: "5", WORKER_CONCURRENCY: "4", SEND_BATCH_SIZE: "100" };
+    const app = await startTestApp(
+      {
+        ...settings,
+        SMTP_URL: smtp.url,
+        // Paced, so the send lasts longer than the 40 terminations (about 10 s).
+        SEND_RATE_PER_SECOND: "40",
+        DISABLE_SCHEDULES: "false",
+        RECONCILE_EVERY_SECONDS: "1",
+        DELIVERY_LEASE_SECONDS: "5",
+        SEND_RETRY_BASE_MS: "50",
+        PAPERS_SOURCE: "sample",
+      },
+      { web: false, schedules: true },
+    );
+    let terminator: Awaited<ReturnType<typeof startTerminating>> | undefined;
+    try {
+      await seedPapers(app.db, [{ title: "A paper", upvotes: 1, day: DAY }]);
+      await seedManyReaders(app.db, readers);
+      await queueAssembly(app.queues, { day: DAY, frequency: "daily" });
+      await smtp.waitForCount(20, 60_000);
+      terminator = await startTerminating(app.databaseUrl, 250, 40);
+      await terminator.done();
+      await terminator.stop();
+      const { rounds, killed } = terminator;
+      terminator = undefined;
+      const duringTheDrops = smtp.received.length;
+      expect(duringTheDrops).toBeLessThan(readers); // the drops hit the middle of the send
+
+      await waitUntil(
+        "the digest to be sent",
+        async () =>
+          (await retryThroughConnectionLoss(() => app.db.digest.findFirst({ where: { day: new Date(DAY) } })))
+            ?.status === "sent",
+        90_000,
+        200,
+      );
+      const digest = await app.db.digest.findFirstOrThrow({ where: { day: new Date(DAY) } });
+      expect(await app.db.delivery.groupBy({ by: ["state"], where: { digestId: digest.id }, _count: true })).toEqual([
+        { state: "accepted", _count: readers },
+      ]);
+      const counts = smtp.countsByRecipient();
+      expect(counts.size).toBe(readers);
+      const duplicates = [...counts.values()].reduce((sum, n) => sum + n - 1, 0);
+      console.log(
+        `database drops mid-send: ${rounds} rounds, ${killed} backends terminated, ${duringTheDrops} of ${readers} sent by the last one, ${duplicates} second copies`,
+      );
+      // The README's bound: one accepted-but-unrecorded message per lane (WORKER_CONCURRENCY x SEND_CONCURRENCY).
+      expect(duplicates).toBeLessThanOrEqual(4 * 5);
     } finally {
       await terminator?.stop();
       await app.destroy();
