@@ -2,6 +2,8 @@ import { SMTPServer, type SMTPServerSession } from "smtp-server";
 import { simpleParser, type ParsedMail } from "mailparser";
 
 export interface ReceivedEmail {
+  /** When the message's data ended (Date.now()), before it was answered. */
+  at: number;
   envelopeFrom: string;
   envelopeTo: string[];
   raw: string;
@@ -81,7 +83,9 @@ export async function startSmtpServer(opts: { port?: number } = {}): Promise<Tes
         const raw = Buffer.concat(chunks).toString("utf8");
         const verdict = dataPolicy?.(raw);
         if (verdict) return callback(refuse(verdict));
+        const at = Date.now();
         received.push({
+          at,
           envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           envelopeTo: session.envelope.rcptTo.map((r) => r.address),
           raw,
