@@ -1,6 +1,10 @@
 import type { Queue } from "bullmq";
 import type { Logger } from "../logger";
-import { SUBSCRIPTION_REQUEST_JOB, type SubscriptionRequestJobData } from "./subscription-request-job";
+import {
+  SUBSCRIPTION_REQUEST_JOB,
+  subscriptionRequestJobOptions,
+  type SubscriptionRequestJobData,
+} from "./subscription-request-job";
 
 /**
  * Relays the form's outbox rows (`subscription_requests`) to the `emails` queue without making the
@@ -24,11 +28,7 @@ export function createRequestRelay(queue: Queue, log: Logger, maxBatch = 500): R
   const send = async (batch: SubscriptionRequestJobData[]) => {
     try {
       await queue.addBulk(
-        batch.map((data) => ({
-          name: SUBSCRIPTION_REQUEST_JOB,
-          data,
-          opts: { jobId: `subscription-request-${data.requestRowId}` },
-        })),
+        batch.map((data) => ({ name: SUBSCRIPTION_REQUEST_JOB, data, opts: subscriptionRequestJobOptions(data) })),
       );
     } catch (err) {
       log.warn(

@@ -1,5 +1,5 @@
 import { Prisma, type ConsentSource, type Db, type Frequency, type Subscriber } from "../db";
-import { recordConsent, type RequestContext } from "./consent-log";
+import { recordConsent, type ConsentEntry, type RequestContext } from "./consent-log";
 import { insertNewSubscribers, newSubscribersCte } from "./create";
 import { replaceTopics, resolveTopicSlugs, resolveTopicSlugsCached } from "./topics";
 
@@ -126,50 +126,44 @@ async function decide(
     select: { id: true, slug: true },
   });
   const detail = { topics: topics.map((t) => t.slug).sort(), frequency: request.frequency };
+  const topicIds = topics.map((t) => t.id);
   if (subscriber.status === "pending") {
-    const updated = await tx.subscriber.update({
-      where: { id: subscriber.id },
-      data: { frequency: request.frequency },
-    });
-    await replaceTopics(
+    const updated = await applyChoices(
       tx,
-      subscriber.id,
-      topics.map((t) => t.id),
+      subscriber,
+      topicIds,
+      { frequency: request.frequency },
+      {
+        action: "subscribe",
+        detail: { ...detail, repeated: true },
+        context,
+      },
     );
-    await recordConsent(tx, {
-      subscriberId: subscriber.id,
-      email: subscriber.email,
-      action: "subscribe",
-      source: "web_form",
-      detail: { ...detail, repeated: true },
-      context,
-    });
     return { send: "confirm", outcome: "resent", subscriber: updated };
   }
   // unsubscribed, bounced or complained (and not suppressed): a fresh double opt-in, older links die.
-  const reopened = await tx.subscriber.update({
-    where: { id: subscriber.id },
-    data: {
-      status: "pending",
-      frequency: request.frequency,
-      tokenVersion: { increment: 1 },
-      confirmationSentAt: null,
-    },
-  });
-  await replaceTopics(
+  const reopened = await applyChoices(
     tx,
-    subscriber.id,
-    topics.map((t) => t.id),
+    subscriber,
+    topicIds,
+    { status: "pending", frequency: request.frequency, tokenVersion: { increment: 1 }, confirmationSentAt: null },
+    { action: "resubscribe", detail: { ...detail, previousStatus: subscriber.status, pending: true }, context },
   );
-  await recordConsent(tx, {
-    subscriberId: subscriber.id,
-    email: subscriber.email,
-    action: "resubscribe",
-    source: "web_form",
-    detail: { ...detail, previousStatus: subscriber.status, pending: true },
-    context,
-  });
   return { send: "confirm", outcome: "reopened", subscriber: reopened };
+}
+
+/** A repeated request's choices on an existing subscriber: the row, the topics, the consent entry. */
+async function applyChoices(
+  tx: Prisma.TransactionClient,
+  subscriber: Subscriber,
+  topicIds: number[],
+  data: Prisma.SubscriberUpdateInput,
+  consent: Pick<ConsentEntry, "action" | "detail" | "context">,
+): Promise<Subscriber> {
+  const updated = await tx.subscriber.update({ where: { id: subscriber.id }, data });
+  await replaceTopics(tx, subscriber.id, topicIds);
+  await recordConsent(tx, { subscriberId: subscriber.id, email: subscriber.email, source: "web_form", ...consent });
+  return updated;
 }
 
 /**

@@ -26,8 +26,13 @@ export interface SubscriptionRequestJobData {
 }
 
 /** One job per outbox row (the id deduplicates the relay's second try). */
+/** One job per outbox row: the id makes a second relay of the same row harmless. */
+export const subscriptionRequestJobOptions = (data: SubscriptionRequestJobData) => ({
+  jobId: `subscription-request-${data.requestRowId}`,
+});
+
 export function enqueueSubscriptionRequest(queue: Queue, data: SubscriptionRequestJobData) {
-  return queue.add(SUBSCRIPTION_REQUEST_JOB, data, { jobId: `subscription-request-${data.requestRowId}` });
+  return queue.add(SUBSCRIPTION_REQUEST_JOB, data, subscriptionRequestJobOptions(data));
 }
 
 export interface SubscriptionRequestJobDeps {

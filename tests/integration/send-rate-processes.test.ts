@@ -10,6 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "@jest/globals";
+import { busiestWindow } from "../helpers/windows";
 import { startSmtpServer, type TestSmtpServer } from "../helpers/smtp";
 import { startTestApp, type TestApp } from "../helpers/app";
 import { seedManyReaders, seedPapers, waitUntil } from "../helpers/seed";
@@ -19,17 +20,6 @@ import { queueAssembly } from "../../src/digests/jobs";
 const DAY = "2024-12-10";
 const RATE = 25;
 const READERS = 150;
-
-/** Most arrivals in any window of `ms` that starts at an arrival. */
-function busiestWindow(times: number[], ms: number): number {
-  const t = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < t.length; i++) {
-    while (j < t.length && t[j]! < t[i]! + ms) j++;
-    best = Math.max(best, j - i);
-  }
-  return best;
-}
 
 describe("the send rate across two worker processes", () => {
   let smtp: TestSmtpServer;

@@ -5,22 +5,12 @@
  * is reached. At a high rate the reservations come in chunks (one Redis call for many emails).
  */
 import { expect } from "@jest/globals";
+import { busiestWindow } from "../helpers/windows";
 import crypto from "node:crypto";
 import IORedis, { type Redis } from "ioredis";
 import { createSendRateLimiter } from "../../src/digests/send-rate";
 
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-
-/** Most events in any window of `ms` starting at an event. */
-function busiestWindow(times: number[], ms: number): number {
-  const t = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < t.length; i++) {
-    while (j < t.length && t[j]! < t[i]! + ms) j++;
-    best = Math.max(best, j - i);
-  }
-  return best;
-}
 
 async function run(perSecond: number, seconds: number, connections: Redis[], lanes: number) {
   const prefix = `test-rate-${crypto.randomUUID()}`;
