@@ -20,6 +20,7 @@ import { reconcile } from "./reconcile";
 import { PRUNE_DELIVERIES_JOB, pruneDeliveries } from "./retention";
 import { createSender } from "./send";
 import { pauseDigest, sendGate } from "./breaker";
+import { createPauseWatch } from "./pause-watch";
 import { createFeedbackBreaker, thresholdsOf } from "../feedback";
 import { createSendRateLimiter } from "./send-rate";
 import { dueDaily, dueWeekly } from "./scheduled";
@@ -45,6 +46,18 @@ export interface DigestsDeps {
 /** The digest engine: assembly, sending, reconciliation, schedules, the web copy and the admin side. */
 export function digestsFeature(deps: DigestsDeps, opts: { stopping: () => boolean }): Feature {
   const { db, config, queues } = deps;
+  const feedbackVerdict = createFeedbackBreaker(db, thresholdsOf(config), config.FEEDBACK_CHECK_SECONDS * 1000);
+  /** Pauses the digest when its (or the previous one's) report rates are over the thresholds. */
+  const pauseForFeedback = async (digestId: string, log: Logger): Promise<string | undefined> => {
+    const feedback = await feedbackVerdict(digestId);
+    if (!feedback.pause) return undefined;
+    if (await pauseDigest(db, config, digestId, "feedback", feedback.reason))
+      log.warn({ digestId, reason: feedback.reason, rates: feedback.rates }, "digest paused: reports after sending");
+    pauseWatch.stopped(digestId, feedback.reason);
+    return feedback.reason;
+  };
+  // Also while a batch sends: reports that arrive during a long batch pause it, not the next one.
+  const pauseWatch = createPauseWatch(db, deps.log, { check: (digestId) => pauseForFeedback(digestId, deps.log) });
   const sender = createSender({
     db,
     config,
@@ -56,12 +69,12 @@ export function digestsFeature(deps: DigestsDeps, opts: { stopping: () => boolea
     log: deps.log,
     rateLimit: createSendRateLimiter(deps.redis, config.QUEUE_PREFIX, config.SEND_RATE_PER_SECOND),
     stopping: opts.stopping,
+    pauseWatch,
     requeue: (digestId, range) =>
       queueSendBatches(queues, digestId, [range], { ...sendOpts, suffix: `handed-back-${Date.now()}` }),
   });
   const refresh = countRefresher(deps);
   const refreshUpvotes = refresh && (async (days: { from: string; to: string }) => void (await refresh(days)));
-  const feedbackVerdict = createFeedbackBreaker(db, thresholdsOf(config), config.FEEDBACK_CHECK_SECONDS * 1000);
   const sendOpts = { attempts: config.SEND_MAX_ATTEMPTS, backoffMs: config.SEND_RETRY_BASE_MS };
 
   /** A send job of a paused digest waits (delayed, attempts untouched) until the pause may end. */
@@ -79,15 +92,8 @@ export function digestsFeature(deps: DigestsDeps, opts: { stopping: () => boolea
     const data = job.data as SendBatchJobData;
     const gate = await sendGate({ db, config, mailer: deps.mailer, log }, data.digestId);
     if (!gate.go) return waitOutPause(job, context, data.digestId, log, gate.until);
-    const feedback = await feedbackVerdict(data.digestId);
-    if (feedback.pause) {
-      if (await pauseDigest(db, config, data.digestId, "feedback", feedback.reason))
-        log.warn(
-          { digestId: data.digestId, reason: feedback.reason, rates: feedback.rates },
-          "digest paused: reports after sending",
-        );
-      return (await waitOutPause(job, context, data.digestId, log)) ?? { paused: feedback.reason };
-    }
+    const feedbackPause = await pauseForFeedback(data.digestId, log);
+    if (feedbackPause) return (await waitOutPause(job, context, data.digestId, log)) ?? { paused: feedbackPause };
     const outcome = await sender.sendBatch(
       data.digestId,
       { fromId: BigInt(data.fromId), toId: BigInt(data.toId) },

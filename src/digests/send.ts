@@ -35,6 +35,7 @@ import {
 import type { SendRateLimiter } from "./send-rate";
 import type { ReturnPaths } from "../feedback";
 import { pauseDigest, pauseOnFailureShare } from "./breaker";
+import type { PauseWatch } from "./pause-watch";
 
 export interface SenderDeps {
   db: Db;
@@ -51,6 +52,8 @@ export interface SenderDeps {
   stopping: () => boolean;
   /** Queues a fresh job for rows handed back by a stopping worker, so another worker takes them at once. */
   requeue: (digestId: string, range: SendRange) => Promise<void>;
+  /** Tells running batches that their digest paused (this process at once, others within a second). */
+  pauseWatch: PauseWatch;
 }
 
 export interface BatchOutcome {
@@ -216,6 +219,11 @@ export function createSender(deps: SenderDeps) {
       };
       context.signal?.addEventListener("abort", onJobAbort);
       if (context.signal?.aborted) onJobAbort();
+      // Paused by another batch, the feedback check or another worker: stop with the messages in flight.
+      const unwatch = deps.pauseWatch.watch(digestId, (reason) => {
+        outcome.paused ??= reason;
+        halt(`paused: ${reason}`);
+      });
 
       // While this batch works, keep its claim fresh: only a dead worker's claims expire. A claim
       // that was taken over (or a renewal that keeps failing) stops the batch.
@@ -292,7 +300,7 @@ export function createSender(deps: SenderDeps) {
           if (await persist(() => pauseDigest(db, config, digestId, "transport", failure.message)))
             log.warn({ digestId, reason: failure.message }, "digest paused: the mail transport fails");
           outcome.paused = failure.message;
-          halt(`paused: ${failure.message}`);
+          deps.pauseWatch.stopped(digestId, failure.message);
           return;
         }
         if (failure.kind === "temporary" && d.attempts < config.SEND_MAX_ATTEMPTS) {
@@ -313,7 +321,7 @@ export function createSender(deps: SenderDeps) {
         if (paused) {
           log.warn({ digestId, reason: paused }, "digest paused: too many deliveries failed");
           outcome.paused = paused;
-          halt(`paused: ${paused}`);
+          deps.pauseWatch.stopped(digestId, paused);
         }
       };
 
@@ -344,6 +352,7 @@ export function createSender(deps: SenderDeps) {
       } finally {
         clearInterval(heartbeat);
         clearInterval(stopWatch);
+        unwatch();
         context.signal?.removeEventListener("abort", onJobAbort);
       }
       await Promise.all(handBacks);

@@ -1,8 +1,8 @@
 /**
  * Rates over the thresholds feed the send path's pause. Real DSNs go back through the real inbound
  * listener to the VERP return paths of a digest that is still going out (slowly, by the send rate);
- * once its bounce rate passes BOUNCE_RATE_THRESHOLD the digest pauses with the reason and nothing
- * more goes out until a person resumes it. The next day's digest does not start while the previous
+ * once its bounce rate passes BOUNCE_RATE_THRESHOLD the digest pauses with the reason, the batches
+ * already sending stop, and nothing more goes out until a person resumes it. The next day's digest does not start while the previous
  * one's rates are over the thresholds.
  */
 import { expect } from "@jest/globals";
@@ -29,8 +29,10 @@ describe("when hard bounces reported after sending pass the bounce-rate threshol
         BOUNCE_ADDRESS: "bounces@bounce.example.org",
         INBOUND_SMTP_PORT: "0",
         INBOUND_SMTP_HOST: "127.0.0.1",
-        SEND_RATE_PER_SECOND: "15",
-        SEND_BATCH_SIZE: "5",
+        // Three long batches (20 each at 10/s overall), all started before any report arrives: the
+        // pause has to reach batches already sending, not wait for the next one to start.
+        SEND_RATE_PER_SECOND: "10",
+        SEND_BATCH_SIZE: "20",
         SEND_CONCURRENCY: "1",
         BOUNCE_RATE_THRESHOLD: "0.05",
         FEEDBACK_MIN_SENT: "10",
@@ -70,10 +72,12 @@ describe("when hard bounces reported after sending pass the bounce-rate threshol
     expect(paused.pauseReason).toMatch(/^feedback: bounce rate \d+\.\d\d% over 5\.00%/);
     expect(paused.resumeAt).toBeNull();
 
-    // Paused means paused: no more mail, pending rows wait, it never turns `sent` by itself.
-    const sentAtPause = digestMail().length;
+    // Paused means paused, also for the batches already sending when it paused: past the messages
+    // in flight at that moment (a few milliseconds each here), nothing more arrives.
     await new Promise((r) => setTimeout(r, 1_500));
-    expect(digestMail().length - sentAtPause).toBeLessThanOrEqual(1); // at most the one in flight
+    const pausedAt = paused.pausedAt!.getTime();
+    const late = digestMail().filter((m) => m.at > pausedAt + 250);
+    expect(late.map((m) => new Date(m.at).toISOString())).toEqual([]);
     const pending = await app.db.delivery.count({
       where: { digestId: paused.id, state: { in: ["pending", "sending"] } },
     });
