@@ -7,12 +7,14 @@
  *   number and never swallows the lines after it. Fields with line breaks are not supported.
  * - The first occurrence of an address wins; later ones (compared in their canonical form, so
  *   without regard to case) are reported as duplicates of that line.
- * - Subscribers are created by the same function as the web form's (`insertNewSubscribers`: one
- *   statement per batch for subscribers, topics and consent entries).
+ * - Subscribers are created by the subscriptions feature's `importPeople`, through the same statement
+ *   as the web form's (`insertNewSubscribers`: one per batch for subscribers, topics and consent
+ *   entries), and their confirmations queued by its `enqueueConfirmations` (one round trip a batch).
  * - An address already stored is left exactly as it is, whatever the file says: never downgraded,
  *   never re-opted-in (someone who unsubscribed stays unsubscribed), its topics unchanged.
  * - opted_in yes: `active`, confirmed at opted_in_at (else now), consent log `import`/`cli`.
- *   Otherwise `pending`, consent log `subscribe`/`cli`, and a `confirmation` job on queue `emails`.
+ *   Otherwise `pending`, consent log `subscribe`/`cli`, and a `confirmation` job on queue `emails`
+ *   (its id names the subscriber, like every confirmation job's).
  * - Unknown topic slugs refuse the row (a typo should not silently subscribe someone to everything).
  */
 import fs from "node:fs";
@@ -23,8 +25,7 @@ import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify";
 import type { Queue } from "bullmq";
 import type { Db } from "../db";
-import { insertNewSubscribers } from "../subscriptions";
-import { CONFIRMATION_JOB } from "../subscriptions";
+import { importPeople } from "../subscriptions";
 import { knownColumns, normalizeHeader, parseImportRow, type ImportRow } from "./import-row";
 
 export interface ImportDeps {
@@ -138,26 +139,21 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
       for (const r of fresh) report[r.row.optedIn ? "importedActive" : "importedPending"] += 1;
       return;
     }
-    const now = new Date();
     // One statement for the whole batch. Someone may subscribe through the web while the import
     // runs: theirs wins (the address is then reported as stored meanwhile).
-    const created = await insertNewSubscribers(
-      db,
+    const { created, confirmationsQueued } = await importPeople(
+      { db, emails: deps.emails, requestId: deps.requestId },
       fresh.map(({ line, row }) => ({
         email: row.email,
-        status: row.optedIn ? "active" : "pending",
-        frequency: row.frequency,
-        confirmedAt: row.optedIn ? (row.optedInAt ?? now) : null,
         topicIds: row.topics.map((slug) => topics.get(slug)!),
-        consent: {
-          action: row.optedIn ? "import" : "subscribe",
-          source: "cli",
-          detail: {
-            file: path.basename(opts.file),
-            line,
-            optedIn: row.optedIn,
-            ...(row.optedInAt ? { optedInAt: row.optedInAt.toISOString() } : {}),
-          },
+        frequency: row.frequency,
+        optedIn: row.optedIn,
+        optedInAt: row.optedInAt,
+        detail: {
+          file: path.basename(opts.file),
+          line,
+          optedIn: row.optedIn,
+          ...(row.optedInAt ? { optedInAt: row.optedInAt.toISOString() } : {}),
         },
       })),
     );
@@ -168,15 +164,10 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
           { line: r.line, email: r.row.email, reason: "already stored (subscribed meanwhile): left unchanged" },
           "existing",
         );
-    const pending = created.filter((s) => s.status === "pending");
-    report.importedActive += created.length - pending.length;
-    report.importedPending += pending.length;
-    if (pending.length) {
-      await deps.emails.addBulk(
-        pending.map((s) => ({ name: CONFIRMATION_JOB, data: { subscriberId: s.id, requestId: deps.requestId } })),
-      );
-      report.confirmationsQueued += pending.length;
-    }
+    const pending = created.filter((s) => s.status === "pending").length;
+    report.importedActive += created.length - pending;
+    report.importedPending += pending;
+    report.confirmationsQueued += confirmationsQueued;
   };
 
   try {

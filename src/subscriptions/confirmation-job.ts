@@ -14,8 +14,9 @@ import { CONFIRMATION_RESEND_COOLDOWN_MS } from "./subscribe";
 import { JobName } from "../queue/queues";
 
 /**
- * The queue contract (shared with the CSV import): queue `emails`, job name `confirmation`,
- * data `{ subscriberId, requestId? }`.
+ * The queue contract: queue `emails`, job name `confirmation`, data `{ subscriberId, requestId? }`.
+ * Whoever queues one (the subscribe request, the CSV import, the sweeper) goes through
+ * `enqueueConfirmation` or `enqueueConfirmations`.
  */
 export const CONFIRMATION_JOB = JobName.emails.confirmation;
 export interface ConfirmationJobData {
@@ -30,13 +31,29 @@ export interface ConfirmationJobData {
  * per cooldown, across jobs and workers. A job that failed for good is removed, so its id never
  * blocks the sweeper or the next subscribe from queueing the email again.
  */
-export async function enqueueConfirmation(
+export async function enqueueConfirmation(queue: Queue, data: ConfirmationJobData, state: ConfirmationState) {
+  const job = confirmationJob(data, state);
+  return queue.add(job.name, job.data, job.opts);
+}
+
+/** Many confirmations in one round trip (the CSV import, the sweeper), each queued as `enqueueConfirmation` does. */
+export async function enqueueConfirmations(
   queue: Queue,
-  data: ConfirmationJobData,
-  state: { tokenVersion: number; confirmationSentAt: Date | null },
+  items: { data: ConfirmationJobData; state: ConfirmationState }[],
 ) {
+  if (items.length === 0) return [];
+  return queue.addBulk(items.map(({ data, state }) => confirmationJob(data, state)));
+}
+
+/** What the job id is made of: the subscriber's token version and when their last confirmation went out. */
+export interface ConfirmationState {
+  tokenVersion: number;
+  confirmationSentAt: Date | null;
+}
+
+function confirmationJob(data: ConfirmationJobData, state: ConfirmationState) {
   const jobId = `confirmation-${data.subscriberId}-v${state.tokenVersion}-${state.confirmationSentAt?.getTime() ?? "never"}`;
-  return queue.add(CONFIRMATION_JOB, data, { jobId, removeOnFail: true });
+  return { name: CONFIRMATION_JOB, data, opts: { jobId, removeOnFail: true } };
 }
 
 export interface ConfirmationJobDeps {

@@ -5,7 +5,6 @@
  */
 export { normalizeEmail, type NormalizedEmail } from "./email-address";
 export {
-  importSubscriber,
   processSubscriptionRequest,
   subscribe,
   CONFIRMATION_RESEND_COOLDOWN_MS,
@@ -13,6 +12,7 @@ export {
   type SubscribeResult,
 } from "./subscribe";
 export { insertNewSubscribers, newSubscribersCte, type NewSubscriberRow } from "./create";
+export { importPeople, importSubscriber, type ImportedPerson } from "./import";
 export { createTokens, type Tokens } from "./tokens";
 export { SUBSCRIPTION_REQUEST_JOB, REMINDER_JOB, enqueueSubscriptionRequest } from "./subscription-request-job";
 export { confirmSubscription } from "./confirm";
@@ -23,6 +23,11 @@ export { purgeUnconfirmed } from "./purge";
 export { recordConsent, emailHash, type RequestContext } from "./consent-log";
 export { listTopics, resolveTopicSlugs } from "./topics";
 export { linkUrls, resolveLink } from "./links";
-export { CONFIRMATION_JOB, enqueueConfirmation, type ConfirmationJobData } from "./confirmation-job";
+export {
+  CONFIRMATION_JOB,
+  enqueueConfirmation,
+  enqueueConfirmations,
+  type ConfirmationJobData,
+} from "./confirmation-job";
 export { subscriptionsFeature, PURGE_PENDING_JOB, type SubscriptionsDeps } from "./feature";
 export type { Follow } from "./follows";

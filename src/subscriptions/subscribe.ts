@@ -1,7 +1,7 @@
-import { Prisma, type ConsentSource, type Db, type Frequency, type Subscriber } from "../db";
+import { Prisma, type Db, type Frequency, type Subscriber } from "../db";
 import { recordConsent, type ConsentEntry, type RequestContext } from "./consent-log";
-import { insertNewSubscribers, newSubscribersCte } from "./create";
-import { replaceTopics, resolveTopicSlugs, resolveTopicSlugsCached } from "./topics";
+import { newSubscribersCte } from "./create";
+import { replaceTopics, resolveTopicSlugsCached } from "./topics";
 
 /** A repeated subscribe sends its email (confirmation or reminder) at most this often (a few minutes). */
 export const CONFIRMATION_RESEND_COOLDOWN_MS = 5 * 60_000;
@@ -164,35 +164,4 @@ async function applyChoices(
   await replaceTopics(tx, subscriber.id, topicIds);
   await recordConsent(tx, { subscriberId: subscriber.id, email: subscriber.email, source: "web_form", ...consent });
   return updated;
-}
-
-/**
- * For imports (CLI, tests): one person, through the same creation function as the form and the CSV
- * import. `optedIn` people (consent given elsewhere, with proof) become active; the others pending,
- * and the caller queues their confirmation with `enqueueConfirmation`. Stored addresses are left
- * untouched (`created: false`).
- */
-export async function importSubscriber(
-  db: Db,
-  input: NewSubscription & { optedIn: boolean; source?: ConsentSource; detail?: Record<string, unknown> },
-): Promise<{ created: boolean; subscriber: Subscriber }> {
-  const topicIds = await resolveTopicSlugs(db, input.topicSlugs);
-  const status = input.optedIn ? "active" : "pending";
-  const [made] = await insertNewSubscribers(db, [
-    {
-      email: input.email,
-      status,
-      frequency: input.frequency,
-      topicIds,
-      consent: {
-        action: "import",
-        source: input.source ?? "cli",
-        detail: { status, topics: [...new Set(input.topicSlugs)].sort(), frequency: input.frequency, ...input.detail },
-      },
-    },
-  ]);
-  return {
-    created: made !== undefined,
-    subscriber: await db.subscriber.findUniqueOrThrow({ where: { email: input.email } }),
-  };
 }

@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
 import type { Db } from "../db";
-import { enqueueConfirmation } from "./confirmation-job";
+import { enqueueConfirmations } from "./confirmation-job";
 
 /**
  * PostgreSQL, not Redis, knows who still waits for a confirmation link: pending subscribers whose
@@ -19,6 +19,9 @@ export async function requeueUnsentConfirmations(
     orderBy: { updatedAt: "asc" },
     take: limit,
   });
-  for (const s of waiting) await enqueueConfirmation(queue, { subscriberId: s.id }, s);
+  await enqueueConfirmations(
+    queue,
+    waiting.map((s) => ({ data: { subscriberId: s.id }, state: s })),
+  );
   return waiting.length;
 }

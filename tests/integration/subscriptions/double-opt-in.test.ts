@@ -1,7 +1,7 @@
 import { expect } from "@jest/globals";
 import { emailHash } from "../../../src/subscriptions/consent-log";
 import { enqueueConfirmation } from "../../../src/subscriptions/confirmation-job";
-import { importSubscriber } from "../../../src/subscriptions/subscribe";
+import { importSubscriber } from "../../../src/subscriptions/import";
 import { WebSession, csrfField, linkIn } from "../../helpers/web-session";
 import {
   emailsTo,
@@ -233,7 +233,8 @@ describe("double opt-in", () => {
     });
     expect(created).toBe(true);
     expect(subscriber.status).toBe("pending");
-    expect((await consent(email)).map((e) => `${e.action}/${e.source}`)).toEqual(["import/cli"]);
+    // A pending import is a request to subscribe, as the CSV import records it (README, "Importing").
+    expect((await consent(email)).map((e) => `${e.action}/${e.source}`)).toEqual(["subscribe/cli"]);
     expect(
       (await importSubscriber(f.app.db, { email, topicSlugs: [], frequency: "weekly", optedIn: true })).created,
     ).toBe(false);
