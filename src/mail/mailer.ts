@@ -1,5 +1,6 @@
 /** What the rest of the product knows about sending email: this narrow interface and nothing else. */
 export interface MailMessage {
+  /** The bare address (no display name). */
   to: string;
   from?: string;
   /**
@@ -12,6 +13,7 @@ export interface MailMessage {
   html?: string;
   /** Extra headers (List-Unsubscribe, List-Id...). Values must be single-line. */
   headers?: Record<string, string>;
+  /** Without angle brackets; default: a random id at the From address's domain. */
   messageId?: string;
   /** The envelope sender (Return-Path), e.g. a VERP address; default: the From address. */
   returnPath?: string;
@@ -53,6 +55,7 @@ export interface SendResult {
  */
 export interface Mailer {
   readonly kind: "smtp" | "outbox";
+  /** Builds the message with the digests' builder (personal-message.ts `buildMessage`) and sends it. */
   send(message: MailMessage): Promise<SendResult>;
   /** Sends an already built RFC 5322 message (the bulk path: built once, personalised by substitution). */
   sendRaw(envelope: Envelope, raw: string | Buffer, messageId: string, options?: SendOptions): Promise<SendResult>;

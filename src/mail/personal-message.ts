@@ -4,10 +4,12 @@ import * as mimeFuncs from "nodemailer/lib/mime-funcs";
 import addressparser from "nodemailer/lib/addressparser";
 
 /**
- * The bulk path's message builder. A digest variant (one per distinct paper list) is rendered
- * once with placeholders where each reader's own values go; here it is compiled once into
- * MIME fragments, and each reader's message is only the concatenation of those fragments with
- * their own links, address and ids. No MJML, no MIME building per reader.
+ * The one MIME builder: every email the product sends is built here, the digests and the one-off
+ * emails (confirmation, reminder) alike. A digest variant (one per distinct paper list) is
+ * rendered once with placeholders where each reader's own values go; here it is compiled once
+ * into MIME fragments, and each reader's message is only the concatenation of those fragments
+ * with their own links, address and ids. No MJML, no MIME building per reader. A one-off email is
+ * the same thing for one reader (`buildMessage`), which the mailer's `send` uses.
  *
  * Why it stays valid: each static fragment is quoted-printable encoded on its own, and each
  * personal value is encoded on its own and framed by soft line breaks ("=\r\n"), which decoders
@@ -46,7 +48,8 @@ export interface CompiledVariant {
   commonHeaders: string;
   boundary: string;
   text: Fragments;
-  html: Fragments;
+  /** Undefined for a plain-text email (then `commonHeaders` name the text part's type). */
+  html?: Fragments;
   fromAddress: string;
 }
 
@@ -106,19 +109,33 @@ function formatAddress(raw: string): { header: string; address: string } {
   return { header: `${name}<${parsed.address}>`, address: parsed.address };
 }
 
-export function compileVariant(content: VariantContent, from: string): CompiledVariant {
+const textPartHeaders = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n";
+const htmlPartHeaders = "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n";
+
+/**
+ * Compiles a variant; without `html`, a plain-text email. `placeholders: false` takes the content
+ * as it is (a one-off email, whose text could hold a placeholder's spelling).
+ */
+export function compileVariant(
+  content: Omit<VariantContent, "html"> & { html?: string },
+  from: string,
+  options: { placeholders?: boolean } = {},
+): CompiledVariant {
+  const compile = options.placeholders === false ? (s: string) => ({ statics: [encodeQp(s)], keys: [] }) : fragment;
   const boundary = `----=_DailyPapers_${crypto.randomBytes(12).toString("hex")}`;
   const sender = formatAddress(from);
   const commonHeaders =
     `From: ${sender.header}\r\n` +
     header("Subject", content.subject) +
     "MIME-Version: 1.0\r\n" +
-    `Content-Type: multipart/alternative;\r\n boundary="${boundary}"\r\n`;
+    (content.html === undefined
+      ? textPartHeaders
+      : `Content-Type: multipart/alternative;\r\n boundary="${boundary}"\r\n`);
   return {
     commonHeaders,
     boundary,
-    text: fragment(content.text),
-    html: fragment(content.html),
+    text: compile(content.text),
+    html: content.html === undefined ? undefined : compile(content.html),
     fromAddress: sender.address,
   };
 }
@@ -137,15 +154,56 @@ export function personalise(variant: CompiledVariant, r: Recipient): string {
     preferencesUrl: escapeHtml(r.preferencesUrl),
     email: escapeHtml(r.to),
   };
+  const text = assemble(variant.text, textValues);
+  if (!variant.html) return `${head}${variant.commonHeaders}\r\n${text}\r\n`;
   const b = variant.boundary;
   return (
     head +
     variant.commonHeaders +
     "\r\n" +
-    `--${b}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n` +
-    assemble(variant.text, textValues) +
-    `\r\n--${b}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n` +
+    `--${b}\r\n${textPartHeaders}\r\n` +
+    text +
+    `\r\n--${b}\r\n${htmlPartHeaders}\r\n` +
     assemble(variant.html, htmlValues) +
     `\r\n--${b}--\r\n`
   );
+}
+
+/** A one-off email for one reader: no placeholders of its own to fill, built like a digest. */
+export interface OneOffContent {
+  from: string;
+  /** The bare address (no display name). */
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+  /** Extra headers (List-Unsubscribe...), single-line values. */
+  headers?: Record<string, string>;
+  /** Without the angle brackets; default: a random id at the From address's domain. */
+  messageId?: string;
+  date?: Date;
+}
+
+export interface BuiltMessage {
+  raw: string;
+  /** With the angle brackets, as in the Message-ID header. */
+  messageId: string;
+  /** The From address, the default envelope sender. */
+  fromAddress: string;
+}
+
+export function buildMessage(m: OneOffContent): BuiltMessage {
+  // A one-off email has no placeholders: text that looks like one is sent as it is.
+  const variant = compileVariant({ subject: m.subject, text: m.text, html: m.html }, m.from, { placeholders: false });
+  const messageId =
+    m.messageId?.replace(/^<|>$/g, "") ?? `${crypto.randomUUID()}@${variant.fromAddress.split("@").pop()}`;
+  const raw = personalise(variant, {
+    to: m.to,
+    messageId,
+    date: m.date ?? new Date(),
+    unsubscribeUrl: "",
+    preferencesUrl: "",
+    headers: m.headers ?? {},
+  });
+  return { raw, messageId: `<${messageId}>`, fromAddress: variant.fromAddress };
 }

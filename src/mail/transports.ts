@@ -5,6 +5,7 @@ import nodemailer from "nodemailer";
 import type { SendMailOptions, Transporter, TransportOptions } from "nodemailer";
 import type { Mailer, MailMessage, SendResult } from "./mailer";
 import { classifySendError } from "./failure";
+import { buildMessage } from "./personal-message";
 
 export interface DkimOptions {
   domainName: string;
@@ -17,20 +18,15 @@ interface TransportSettings {
   dkim?: DkimOptions;
 }
 
-function toMailOptions(message: MailMessage, from: string): SendMailOptions {
-  return {
-    from: message.from ?? from,
-    to: message.to,
-    subject: message.subject,
-    text: message.text,
-    html: message.html,
-    headers: message.headers,
-    messageId: message.messageId,
-    // A per-message Return-Path (VERP) when given; otherwise nodemailer derives it from From.
-    ...((message.envelopeFrom ?? message.returnPath)
-      ? { envelope: { from: (message.envelopeFrom ?? message.returnPath)!, to: message.to } }
-      : {}),
-  };
+/**
+ * A one-off email, built by the same builder as the digests (personal-message.ts) and sent as it
+ * is: nodemailer only carries it. The envelope sender is the message's Return-Path (VERP) when
+ * given, else the From address.
+ */
+function toRawOptions(message: MailMessage, from: string): SendMailOptions {
+  const built = buildMessage({ ...message, from: message.from ?? from });
+  const envelopeFrom = message.envelopeFrom ?? message.returnPath ?? built.fromAddress;
+  return { envelope: { from: envelopeFrom, to: message.to }, raw: built.raw, messageId: built.messageId };
 }
 
 function wrap(
@@ -50,7 +46,7 @@ function wrap(
   };
   return {
     kind,
-    send: (message) => deliver(toMailOptions(message, settings.from)),
+    send: (message) => deliver(toRawOptions(message, settings.from)),
     // The envelope is the message's own: its `from` is the Return-Path this message goes out with.
     sendRaw: (envelope, raw, messageId) =>
       deliver({ envelope: { from: envelope.from, to: envelope.to }, raw, messageId }),
