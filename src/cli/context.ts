@@ -12,9 +12,15 @@ import { closeRedis, createRedis, waitUntilReady } from "../queue/connection";
 import { createQueues, type Queues } from "../queue/queues";
 import { retryThroughConnectionLoss } from "../infra/connection-loss";
 
-/** Commands print for people on stdout; the logger only speaks up for warnings (unless LOG_LEVEL says more). */
+/**
+ * Commands print for people on stdout, so the logger only speaks up for warnings unless LOG_LEVEL
+ * is set: then it logs at that level, `info` included (the default `info` is the app's, not the CLI's).
+ */
+export const commandLogLevel = (config: Config, env: NodeJS.ProcessEnv = process.env): string =>
+  env.LOG_LEVEL?.trim() ? config.LOG_LEVEL : "warn";
+
 export const commandLogger = (config: Config): Logger =>
-  createLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL, { app: "daily-papers", role: "cli" });
+  createLogger(commandLogLevel(config), { app: "daily-papers", role: "cli" });
 
 export async function openDatabase(config: Config, log: Logger): Promise<{ db: Db; close(): Promise<void> }> {
   const postgres = await resolvePostgres(

@@ -8,6 +8,7 @@ import { loadConfig } from "../config";
 import { createLogger } from "../logger";
 import { ensureDatabase, applyMigrations, resolvePostgres, redact } from "../infra/postgres";
 import { pendingMigrations } from "../infra/migrations";
+import { commandLogger } from "./context";
 import { subscribersCommand } from "./subscribers";
 import { registerPaperCommands } from "../papers";
 import { registerDigestCommands } from "../digests";
@@ -24,7 +25,7 @@ export function buildCli(): Command {
     .option("--status", "only list pending migrations")
     .action(async (opts: { status?: boolean }) => {
       const config = loadConfig();
-      const log = createLogger(config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL);
+      const log = commandLogger(config);
       const pgInfo = await resolvePostgres(
         { configuredUrl: config.DATABASE_URL, probeUrl: config.DEFAULT_DATABASE_PROBE, dataDir: config.dataDir },
         log,

@@ -44,6 +44,16 @@ describe("the digest commands say what happened", () => {
       expect(status.output()).toContain("2 of 2 readers settled: 2 sent, 0 failed, 0 skipped; 0 pending");
       expect(status.output()).toMatch(/assembled \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC into 1 variant, finished/);
       expect(smtp.received).toHaveLength(2);
+      // Quiet by default (LOG_LEVEL=warn above: not a word of the logger); LOG_LEVEL=info shows the
+      // info lines (here: which PostgreSQL it found), as it says, not only at debug.
+      const probed = { ...env, DATABASE_URL: "", DEFAULT_DATABASE_PROBE: app.databaseUrl };
+      const quiet = runTs("bin/newsletter.js", ["digest", "status", "--date", DAY], probed);
+      expect((await quiet.exited).code).toBe(0);
+      expect(quiet.output()).not.toContain("using the PostgreSQL that answers on the default address");
+      const told = runTs("bin/newsletter.js", ["digest", "status", "--date", DAY], { ...probed, LOG_LEVEL: "info" });
+      expect((await told.exited).code).toBe(0);
+      expect(told.output()).toContain("using the PostgreSQL that answers on the default address");
+      expect(told.output()).toContain("The daily digest of Tuesday 10 December 2024: sent");
     } finally {
       await app.destroy();
       await smtp.close();
