@@ -7,7 +7,7 @@
  */
 import { recordConsent } from "../subscriptions";
 import type { Logger } from "../logger";
-import { classifySendError, type SendError } from "../mail/failure";
+import { classifySendError, unusableAddress, type SendError } from "../mail/failure";
 import { listHeaders } from "../mail/list-headers";
 import { personalise, type CompiledVariant } from "../mail/personal-message";
 import type { Acceptance, ClaimedDelivery } from "./ledger";
@@ -59,6 +59,9 @@ async function buildMessage(deps: DeliverDeps, run: BatchRun, d: ClaimedDelivery
 
 /** Sends one claimed delivery and settles its row. Throws only when the ledger or the variant fails. */
 export async function deliverOne(deps: DeliverDeps, run: BatchRun, d: ClaimedDelivery): Promise<void> {
+  // An address no transport can use is refused for good here, not retried SEND_MAX_ATTEMPTS times.
+  const unusable = unusableAddress(d.email);
+  if (unusable) return settleFailure(deps, run, d, unusable);
   const { raw, messageId } = await buildMessage(deps, run, d);
   let failure: SendError;
   try {
@@ -129,7 +132,7 @@ async function pauseForTransport(deps: DeliverDeps, run: BatchRun, d: ClaimedDel
   deps.pauseWatch.stopped(run.digestId, failure.message);
 }
 
-/** A 5xx at RCPT TO: that address does not take mail. Only that subscriber is touched. */
+/** A 5xx at RCPT TO (or an unusable address): that address does not take mail. Only that subscriber is touched. */
 async function bounce(deps: DeliverDeps, run: BatchRun, d: ClaimedDelivery, err: SendError) {
   deps.metrics.emailsBounced.inc();
   await persist(() =>

@@ -4,6 +4,7 @@
  *
  * - `recipient`: the server refused this address at RCPT TO. 5xx: the address does not take
  *   mail (a hard bounce of that subscriber, and only them). 4xx: try that delivery again later.
+ *   An address the mailer refuses before asking the server (malformed) is a permanent refusal too.
  * - `message`: the server refused this message after DATA (content, size, policy). 5xx: that
  *   delivery fails, the subscriber stays. 4xx: try again later.
  * - `transport`: our side or the path to the server: AUTH refused, MAIL FROM refused (a wrong
@@ -77,11 +78,17 @@ function scopeOf(e: NodemailerError, code: number | undefined): FailureScope {
     return e.code === "EMESSAGE" || code === 552 ? "message" : "transport";
   }
   if (command === "DATA" || e.code === "EMESSAGE") return "message";
-  // Envelope refused before anything was sent (an address nodemailer cannot use): that reader's.
-  if (e.code === "EENVELOPE" && command === "API" && /recipient/i.test(e.message ?? "")) return "recipient";
-  if (e.code === "EENVELOPE" && command === "API") return "message";
+  if (refusedBeforeSending(e)) {
+    // An address nodemailer cannot use (malformed): that reader's. A sender it cannot use is ours.
+    if (/recipient/i.test(e.message ?? "")) return "recipient";
+    return /sender/i.test(e.message ?? "") ? "transport" : "message";
+  }
   return "transport";
 }
+
+/** The envelope refused by the mailer itself, before the server was asked: it will never pass as it is. */
+const refusedBeforeSending = (e: NodemailerError) =>
+  e.code === "EENVELOPE" && (e.command ?? "").toUpperCase() === "API";
 
 /** Turns whatever a transport threw into a `SendError` with its scope. */
 export function classifySendError(err: unknown): SendError {
@@ -89,8 +96,19 @@ export function classifySendError(err: unknown): SendError {
   const e = (err ?? {}) as NodemailerError;
   const code = typeof e.responseCode === "number" ? e.responseCode : undefined;
   const message = (e.response || e.message || String(err)).slice(0, 500);
-  const kind: SendFailureKind = code !== undefined && code >= 500 && code < 600 ? "permanent" : "temporary";
+  // A malformed address is refused the same way however often it is tried: permanent, not retried.
+  const kind: SendFailureKind =
+    (code !== undefined && code >= 500 && code < 600) || refusedBeforeSending(e) ? "permanent" : "temporary";
   return new SendError(message, kind, code, { cause: err, scope: scopeOf(e, code) });
+}
+
+/**
+ * An envelope address no transport can use (empty, or with a line break or angle bracket): the
+ * reader's address, refused for good before anything is built or sent. Undefined when usable.
+ */
+export function unusableAddress(address: string): SendError | undefined {
+  if (address.trim() && !/[\r\n<>]/.test(address)) return undefined;
+  return new SendError(`Invalid recipient ${JSON.stringify(address)}`, "permanent", undefined, { scope: "recipient" });
 }
 
 /** The earlier name of `classifySendError`. */

@@ -157,6 +157,37 @@ describe("when one address is refused at RCPT TO (550) and one message after DAT
   }, 60_000);
 });
 
+describe("when an address is malformed (refused before anything is sent)", () => {
+  it("then that delivery fails at once, without retries, the address is bounced, and the others get theirs", async () => {
+    const smtp = await startSmtpServer();
+    // Retries would show: ten attempts, each after its backoff.
+    const app = await startTestApp({ SMTP_URL: smtp.url, SEND_MAX_ATTEMPTS: "10", SEND_RETRY_BASE_MS: "200" });
+    try {
+      await seedPapers(app.db, [{ title: "A paper", upvotes: 1, day: DAY }]);
+      // Stored before addresses were checked (an old import): "<" cannot go into an envelope or a header.
+      const [, malformed] = await seedReaders(app.db, [
+        { email: "fine@example.org" },
+        { email: "broken<x>@example.org" },
+      ]);
+      await queueAssembly(app.queues, { day: DAY, frequency: "daily" });
+      await waitUntil("the digest to be sent", async () => (await digestOf(app.db))?.status === "sent", 30_000);
+      const row = await app.db.delivery.findFirstOrThrow({ where: { subscriberId: malformed! } });
+      expect(row).toMatchObject({
+        state: "failed",
+        attempts: 1,
+        lastError: expect.stringMatching(/Invalid recipient/),
+      });
+      expect(await app.db.subscriber.findUniqueOrThrow({ where: { id: malformed! } })).toMatchObject({
+        status: "bounced",
+      });
+      expect([...smtp.countsByRecipient().entries()]).toEqual([["fine@example.org", 1]]);
+    } finally {
+      await app.destroy();
+      await smtp.close();
+    }
+  }, 60_000);
+});
+
 describe("when most addresses of a run bounce", () => {
   it("then the digest pauses after the configured number of failures and waits for a person", async () => {
     const smtp = await startSmtpServer();
