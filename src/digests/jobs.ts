@@ -85,6 +85,22 @@ export async function liveSendRanges(queues: Queues, digestId: string): Promise<
   return ranges;
 }
 
+/**
+ * Whether an assembly of this day and frequency is still to run or running. The reconciler queues
+ * one for a digest stuck in assembly only when none is: a digest whose assembly keeps failing (the
+ * database down) or waits for a worker got one more job every round before.
+ */
+export async function assemblyQueued(
+  queues: Queues,
+  data: Pick<AssembleJobData, "day" | "frequency">,
+): Promise<boolean> {
+  const jobs = await queues.digests.getJobs([...liveStates], 0, -1, true);
+  return jobs.some((job) => {
+    const d = job?.data as AssembleJobData | undefined;
+    return job?.name === DigestJob.assemble && d?.day === data.day && d.frequency === data.frequency;
+  });
+}
+
 /** Moves a digest's delayed send jobs (waiting out a pause or a backoff) to run now. */
 export async function promoteSendJobs(queues: Queues, digestId: string): Promise<number> {
   let promoted = 0;

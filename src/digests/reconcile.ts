@@ -3,7 +3,8 @@
  * worker, work is rebuilt from the ledger. Claims whose worker vanished go back to pending;
  * pending deliveries that no live send job covers (its job was lost with Redis, or failed for
  * good) get a fresh job, and only those, so the queue depth stays the true backlog; digests stuck
- * in assembly are assembled again (idempotently); finished digests are marked sent. Paused
+ * in assembly are assembled again (idempotently) when no assembly job of theirs is left; finished
+ * digests are marked sent. Paused
  * digests keep their jobs (waiting out the pause); lost ones are queued again and wait too.
  */
 import type { Db } from "../db";
@@ -12,7 +13,7 @@ import type { Logger } from "../logger";
 import type { Queues } from "../queue/queues";
 import { dateToDay } from "./days";
 import { completeIfDone, holdsFreshClaims, pendingRanges, releaseExpiredClaims, type SendRange } from "./ledger";
-import { liveSendRanges, queueAssembly, queueSendBatches } from "./jobs";
+import { assemblyQueued, liveSendRanges, queueAssembly, queueSendBatches } from "./jobs";
 
 /** Queues send jobs for a digest's pending rows that no live job covers; returns how many jobs. */
 export async function queueLostWork(
@@ -61,8 +62,13 @@ export async function reconcile(deps: {
     where: { status: "assembling", updatedAt: { lt: new Date(Date.now() - lease * 1000) } },
     select: { day: true, frequency: true },
   });
-  for (const d of stuck) await queueAssembly(queues, { day: dateToDay(d.day), frequency: d.frequency });
-  if (released || requeued || stuck.length)
-    log.info({ released, requeued, reassembled: stuck.length }, "reconciled deliveries");
-  return { released, requeued, reassembled: stuck.length };
+  let reassembled = 0;
+  for (const d of stuck) {
+    const data = { day: dateToDay(d.day), frequency: d.frequency };
+    if (await assemblyQueued(queues, data)) continue;
+    await queueAssembly(queues, data);
+    reassembled++;
+  }
+  if (released || requeued || reassembled) log.info({ released, requeued, reassembled }, "reconciled deliveries");
+  return { released, requeued, reassembled };
 }

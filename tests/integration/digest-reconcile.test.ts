@@ -62,4 +62,29 @@ describe("when no worker runs and the reconciler runs round after round", () => 
     // Every row is covered by exactly one job.
     for (const { id } of rows) expect(covered.filter(([f, t]) => id >= f && id <= t)).toHaveLength(1);
   });
+
+  it("then a digest stuck in assembly keeps one assembly job, however many rounds run, and a lost one is replaced once", async () => {
+    // Its assembly failed half-way (the database went away) or waits for a worker: "assembling", older than the lease.
+    const { id } = await app.db.digest.create({
+      data: { day: new Date("2024-12-11"), frequency: "daily", status: "assembling" },
+    });
+    await app.db.$executeRaw`UPDATE digests SET updated_at = now() - interval '1 hour' WHERE id = ${id}::uuid`;
+    const assemblies = async () =>
+      (await app.queues.digests.getJobs(["waiting", "delayed", "prioritized", "active"], 0, -1)).filter(
+        (j) => j.name === "assemble" && (j.data as { day: string }).day === "2024-12-11",
+      );
+    const depths: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      await reconcile({ db: app.db, config: app.config, queues: app.queues, log: app.log });
+      depths.push((await assemblies()).length);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(depths).toEqual([1, 1, 1]);
+
+    const [job] = await assemblies();
+    await job!.remove();
+    await reconcile({ db: app.db, config: app.config, queues: app.queues, log: app.log });
+    await reconcile({ db: app.db, config: app.config, queues: app.queues, log: app.log });
+    expect(await assemblies()).toHaveLength(1);
+  });
 });
