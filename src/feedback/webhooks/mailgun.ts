@@ -22,6 +22,59 @@ interface MailgunBody {
   };
 }
 
+type MailgunEvent = NonNullable<MailgunBody["event-data"]>;
+
+/** Why the request is refused (unsigned, forged, replayed), or undefined when it is Mailgun's. */
+function refusal(
+  sig: MailgunBody["signature"],
+  signingKey: string,
+  toleranceSeconds: number,
+): WebhookVerdict | undefined {
+  if (!sig?.timestamp || !sig.token || !sig.signature) return { ok: false, status: 401, error: "unsigned" };
+  const expected = crypto
+    .createHmac("sha256", signingKey)
+    .update(sig.timestamp + sig.token)
+    .digest();
+  const given = Buffer.from(sig.signature, "hex");
+  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected))
+    return { ok: false, status: 401, error: "bad signature" };
+  if (!fresh(Number(sig.timestamp), toleranceSeconds)) return { ok: false, status: 401, error: "stale timestamp" };
+  return undefined;
+}
+
+function kindOf(e: MailgunEvent): FeedbackFact["kind"] | undefined {
+  switch (e.event) {
+    case "failed":
+      return e.severity === "permanent" ? "hard_bounce" : "soft_bounce";
+    case "complained":
+      return "complaint";
+    case "unsubscribed":
+      return "unsubscribe";
+    default:
+      return undefined;
+  }
+}
+
+function factOf(
+  returnPaths: ReturnPaths,
+  e: MailgunEvent & { id: string; recipient: string },
+  kind: FeedbackFact["kind"],
+): FeedbackFact {
+  const status = e["delivery-status"];
+  return {
+    kind,
+    source: "webhook:mailgun",
+    channel: "http",
+    dedupeKey: `mailgun:${e.id}`,
+    target: targetFor(returnPaths, e.recipient, {
+      returnPath: e.envelope?.sender,
+      messageId: e.message?.headers?.["message-id"],
+    }),
+    status: status?.code ? String(status.code) : (e.severity ?? ""),
+    detail: (status?.description || status?.message || e.reason || "").slice(0, 300),
+  };
+}
+
 export function handleMailgun(
   opts: { returnPaths: ReturnPaths; signingKey: string; toleranceSeconds: number },
   body: string,
@@ -32,45 +85,11 @@ export function handleMailgun(
   } catch {
     return { ok: false, status: 400, error: "not JSON" };
   }
-  const sig = b?.signature;
-  if (!sig?.timestamp || !sig.token || !sig.signature) return { ok: false, status: 401, error: "unsigned" };
-  const expected = crypto
-    .createHmac("sha256", opts.signingKey)
-    .update(sig.timestamp + sig.token)
-    .digest();
-  const given = Buffer.from(sig.signature, "hex");
-  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected))
-    return { ok: false, status: 401, error: "bad signature" };
-  if (!fresh(Number(sig.timestamp), opts.toleranceSeconds)) return { ok: false, status: 401, error: "stale timestamp" };
+  const refused = refusal(b?.signature, opts.signingKey, opts.toleranceSeconds);
+  if (refused) return refused;
   const e = b["event-data"];
   if (!e?.recipient || !e.id) return { ok: true, facts: [] };
-  const kind: FeedbackFact["kind"] | undefined =
-    e.event === "failed"
-      ? e.severity === "permanent"
-        ? "hard_bounce"
-        : "soft_bounce"
-      : e.event === "complained"
-        ? "complaint"
-        : e.event === "unsubscribed"
-          ? "unsubscribe"
-          : undefined;
+  const kind = kindOf(e);
   if (!kind) return { ok: true, facts: [], note: `ignored ${e.event}` };
-  const status = e["delivery-status"];
-  return {
-    ok: true,
-    facts: [
-      {
-        kind,
-        source: "webhook:mailgun",
-        channel: "http",
-        dedupeKey: `mailgun:${e.id}`,
-        target: targetFor(opts.returnPaths, e.recipient, {
-          returnPath: e.envelope?.sender,
-          messageId: e.message?.headers?.["message-id"],
-        }),
-        status: status?.code ? String(status.code) : (e.severity ?? ""),
-        detail: (status?.description || status?.message || e.reason || "").slice(0, 300),
-      },
-    ],
-  };
+  return { ok: true, facts: [factOf(opts.returnPaths, { ...e, id: e.id, recipient: e.recipient }, kind)] };
 }

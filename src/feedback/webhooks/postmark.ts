@@ -19,37 +19,42 @@ export function checkBasicAuth(header: string | undefined, expected: string): bo
   return crypto.timingSafeEqual(given, crypto.createHash("sha256").update(expected).digest());
 }
 
+interface PostmarkRecord {
+  RecordType?: string;
+  ID?: number | string;
+  Type?: string;
+  TypeCode?: number;
+  Email?: string;
+  Details?: string;
+  MessageID?: string;
+}
+
+function bounceKind(type: string | undefined): FeedbackFact["kind"] | undefined {
+  if (!type) return undefined;
+  if (hardTypes.has(type)) return "hard_bounce";
+  if (softTypes.has(type)) return "soft_bounce";
+  return type === "Unsubscribe" ? "unsubscribe" : undefined;
+}
+
+function kindOf(r: PostmarkRecord): FeedbackFact["kind"] | undefined {
+  if (r.RecordType === "SpamComplaint" || r.Type === "SpamComplaint") return "complaint";
+  return r.RecordType === "Bounce" ? bounceKind(r.Type) : undefined;
+}
+
 export function handlePostmark(
   opts: { returnPaths: ReturnPaths; auth: string },
   authorization: string | undefined,
   body: string,
 ): WebhookVerdict {
   if (!checkBasicAuth(authorization, opts.auth)) return { ok: false, status: 401, error: "basic auth required" };
-  let r: {
-    RecordType?: string;
-    ID?: number | string;
-    Type?: string;
-    TypeCode?: number;
-    Email?: string;
-    Details?: string;
-    MessageID?: string;
-  };
+  let r: PostmarkRecord;
   try {
-    r = JSON.parse(body) as typeof r;
+    r = JSON.parse(body) as PostmarkRecord;
   } catch {
     return { ok: false, status: 400, error: "not JSON" };
   }
   if (!r || typeof r.Email !== "string" || r.ID === undefined) return { ok: true, facts: [], note: "nothing to do" };
-  const kind: FeedbackFact["kind"] | undefined =
-    r.RecordType === "SpamComplaint" || r.Type === "SpamComplaint"
-      ? "complaint"
-      : r.RecordType === "Bounce" && r.Type && hardTypes.has(r.Type)
-        ? "hard_bounce"
-        : r.RecordType === "Bounce" && r.Type && softTypes.has(r.Type)
-          ? "soft_bounce"
-          : r.RecordType === "Bounce" && r.Type === "Unsubscribe"
-            ? "unsubscribe"
-            : undefined;
+  const kind = kindOf(r);
   if (!kind) return { ok: true, facts: [], note: `ignored ${r.RecordType}/${r.Type}` };
   return {
     ok: true,

@@ -43,33 +43,20 @@ function kindOf(e: SendgridEvent): FeedbackFact["kind"] | undefined {
   }
 }
 
-export function handleSendgrid(
-  opts: { returnPaths: ReturnPaths; key: crypto.KeyObject; toleranceSeconds: number },
-  headers: { signature?: string; timestamp?: string },
-  rawBody: Buffer,
-): WebhookVerdict {
-  if (!headers.signature || !headers.timestamp) return { ok: false, status: 401, error: "unsigned" };
-  let valid: boolean;
+function signedBySendgrid(key: crypto.KeyObject, signature: string, timestamp: string, rawBody: Buffer): boolean {
   try {
-    valid = crypto.verify(
+    return crypto.verify(
       "sha256",
-      Buffer.concat([Buffer.from(headers.timestamp, "utf8"), rawBody]),
-      opts.key,
-      Buffer.from(headers.signature, "base64"),
+      Buffer.concat([Buffer.from(timestamp, "utf8"), rawBody]),
+      key,
+      Buffer.from(signature, "base64"),
     );
   } catch {
-    valid = false;
+    return false;
   }
-  if (!valid) return { ok: false, status: 401, error: "bad signature" };
-  if (!fresh(Number(headers.timestamp), opts.toleranceSeconds))
-    return { ok: false, status: 401, error: "stale timestamp" };
-  let events: SendgridEvent[];
-  try {
-    events = JSON.parse(rawBody.toString("utf8")) as SendgridEvent[];
-  } catch {
-    return { ok: false, status: 400, error: "not JSON" };
-  }
-  if (!Array.isArray(events)) return { ok: false, status: 400, error: "not a list of events" };
+}
+
+function factsOf(returnPaths: ReturnPaths, events: SendgridEvent[]): FeedbackFact[] {
   const facts: FeedbackFact[] = [];
   for (const e of events) {
     const kind = kindOf(e);
@@ -79,10 +66,30 @@ export function handleSendgrid(
       source: "webhook:sendgrid",
       channel: "http",
       dedupeKey: `sendgrid:${e.sg_event_id}`,
-      target: targetFor(opts.returnPaths, e.email, { messageId: e["smtp-id"] }),
+      target: targetFor(returnPaths, e.email, { messageId: e["smtp-id"] }),
       status: e.status ?? e.type ?? e.event ?? "",
       detail: (e.reason ?? "").slice(0, 300),
     });
   }
-  return { ok: true, facts };
+  return facts;
+}
+
+export function handleSendgrid(
+  opts: { returnPaths: ReturnPaths; key: crypto.KeyObject; toleranceSeconds: number },
+  headers: { signature?: string; timestamp?: string },
+  rawBody: Buffer,
+): WebhookVerdict {
+  if (!headers.signature || !headers.timestamp) return { ok: false, status: 401, error: "unsigned" };
+  if (!signedBySendgrid(opts.key, headers.signature, headers.timestamp, rawBody))
+    return { ok: false, status: 401, error: "bad signature" };
+  if (!fresh(Number(headers.timestamp), opts.toleranceSeconds))
+    return { ok: false, status: 401, error: "stale timestamp" };
+  let events: SendgridEvent[];
+  try {
+    events = JSON.parse(rawBody.toString("utf8")) as SendgridEvent[];
+  } catch {
+    return { ok: false, status: 400, error: "not JSON" };
+  }
+  if (!Array.isArray(events)) return { ok: false, status: 400, error: "not a list of events" };
+  return { ok: true, facts: factsOf(opts.returnPaths, events) };
 }

@@ -100,49 +100,70 @@ interface SesMail {
   headers?: { name: string; value: string }[];
 }
 
+interface SesNotification {
+  notificationType?: string;
+  eventType?: string;
+  mail?: SesMail;
+  bounce?: {
+    bounceType?: string;
+    feedbackId?: string;
+    bouncedRecipients?: { emailAddress: string; status?: string; diagnosticCode?: string }[];
+  };
+  complaint?: {
+    feedbackId?: string;
+    complaintFeedbackType?: string;
+    complainedRecipients?: { emailAddress: string }[];
+  };
+}
+
+type Hints = { returnPath?: string; messageId?: string };
+const base = { source: "webhook:ses" as const, channel: "http" as const };
+
+/** Our return path and Message-ID as SES echoes them (the full header list first, then the common headers). */
+function hintsOf(mail: SesMail | undefined): Hints {
+  const ourMessageId =
+    mail?.headers?.find((h) => h.name.toLowerCase() === "message-id")?.value ?? mail?.commonHeaders?.messageId;
+  return { returnPath: mail?.source, messageId: ourMessageId };
+}
+
+function bounceFacts(
+  returnPaths: ReturnPaths,
+  bounce: NonNullable<SesNotification["bounce"]>,
+  hints: Hints,
+): FeedbackFact[] {
+  const kind = bounce.bounceType === "Permanent" ? "hard_bounce" : "soft_bounce";
+  return (bounce.bouncedRecipients ?? []).map((r) => ({
+    ...base,
+    kind,
+    dedupeKey: `ses:${bounce.feedbackId ?? ""}:${r.emailAddress.toLowerCase()}`,
+    target: targetFor(returnPaths, r.emailAddress, hints),
+    status: r.status ?? bounce.bounceType ?? "",
+    detail: r.diagnosticCode ?? "",
+  }));
+}
+
+function complaintFacts(
+  returnPaths: ReturnPaths,
+  complaint: NonNullable<SesNotification["complaint"]>,
+  hints: Hints,
+): FeedbackFact[] {
+  if (complaint.complaintFeedbackType === "not-spam") return [];
+  return (complaint.complainedRecipients ?? []).map((r) => ({
+    ...base,
+    kind: "complaint" as const,
+    dedupeKey: `ses:${complaint.feedbackId ?? ""}:${r.emailAddress.toLowerCase()}`,
+    target: targetFor(returnPaths, r.emailAddress, hints),
+    status: complaint.complaintFeedbackType ?? "abuse",
+  }));
+}
+
 /** The facts of one SES notification (the SNS Message, JSON). */
 export function sesFacts(returnPaths: ReturnPaths, message: string): FeedbackFact[] {
-  const n = JSON.parse(message) as {
-    notificationType?: string;
-    eventType?: string;
-    mail?: SesMail;
-    bounce?: {
-      bounceType?: string;
-      feedbackId?: string;
-      bouncedRecipients?: { emailAddress: string; status?: string; diagnosticCode?: string }[];
-    };
-    complaint?: {
-      feedbackId?: string;
-      complaintFeedbackType?: string;
-      complainedRecipients?: { emailAddress: string }[];
-    };
-  };
+  const n = JSON.parse(message) as SesNotification;
   const type = n.notificationType ?? n.eventType;
-  const ourMessageId =
-    n.mail?.headers?.find((h) => h.name.toLowerCase() === "message-id")?.value ?? n.mail?.commonHeaders?.messageId;
-  const hints = { returnPath: n.mail?.source, messageId: ourMessageId };
-  const base = { source: "webhook:ses" as const, channel: "http" as const };
-  if (type === "Bounce" && n.bounce) {
-    const kind = n.bounce.bounceType === "Permanent" ? "hard_bounce" : "soft_bounce";
-    return (n.bounce.bouncedRecipients ?? []).map((r) => ({
-      ...base,
-      kind,
-      dedupeKey: `ses:${n.bounce!.feedbackId ?? ""}:${r.emailAddress.toLowerCase()}`,
-      target: targetFor(returnPaths, r.emailAddress, hints),
-      status: r.status ?? n.bounce!.bounceType ?? "",
-      detail: r.diagnosticCode ?? "",
-    }));
-  }
-  if (type === "Complaint" && n.complaint) {
-    if (n.complaint.complaintFeedbackType === "not-spam") return [];
-    return (n.complaint.complainedRecipients ?? []).map((r) => ({
-      ...base,
-      kind: "complaint" as const,
-      dedupeKey: `ses:${n.complaint!.feedbackId ?? ""}:${r.emailAddress.toLowerCase()}`,
-      target: targetFor(returnPaths, r.emailAddress, hints),
-      status: n.complaint!.complaintFeedbackType ?? "abuse",
-    }));
-  }
+  const hints = hintsOf(n.mail);
+  if (type === "Bounce" && n.bounce) return bounceFacts(returnPaths, n.bounce, hints);
+  if (type === "Complaint" && n.complaint) return complaintFacts(returnPaths, n.complaint, hints);
   return [];
 }
 
