@@ -81,72 +81,84 @@ function factsOfReport(
   return "ignored";
 }
 
+/** Whom the report was sent to: the envelope's recipients, else the mailbox's own address. */
+function recipientsOf(returnPaths: ReturnPaths, report: InboundReport, envelope: string[]): string[] {
+  if (envelope.length) return envelope;
+  // A mailbox is the bounce address by definition, whatever its headers say.
+  const ours = report.deliveredTo.filter((a) => returnPaths.parse(a).role !== "unknown");
+  return ours.length ? ours.slice(0, 1) : [returnPaths.bounceAddress];
+}
+
+/** The unsubscribe a mail to our unsubscribe address asks for: by its tag, else by its From. */
+function unsubscribeFact(
+  subscriberId: string | undefined,
+  report: InboundReport,
+  reportKey: string,
+  channel: "smtp" | "imap",
+): FeedbackFact | InboundOutcome {
+  if (subscriberId)
+    return {
+      kind: "unsubscribe",
+      source: "mailto",
+      channel,
+      dedupeKey: `mailto:s${subscriberId}:${reportKey}`,
+      target: { subscriberId },
+      detail: report.subject,
+    };
+  if (report.from)
+    return {
+      kind: "unsubscribe",
+      source: "mailto",
+      channel,
+      dedupeKey: `mailto:from:${reportKey}`,
+      target: { email: report.from },
+      detail: `untagged address, From not verified: ${report.subject}`,
+    };
+  return "unattributed";
+}
+
+/** What a report sent to one recipient states, or why it states nothing. */
+function factOfRecipient(
+  deps: InboundDeps,
+  report: InboundReport,
+  reportKey: string,
+  recipient: string,
+  channel: "smtp" | "imap",
+): FeedbackFact | InboundOutcome {
+  const { returnPaths } = deps;
+  const address = returnPaths.parse(recipient);
+  if (address.role === "unknown") return "ignored";
+  if (address.forged) {
+    deps.log.warn({ recipient, channel }, "inbound: a tag that does not verify, ignored");
+    return "forged";
+  }
+  if (address.role === "unsubscribe") return unsubscribeFact(address.subscriberId, report, reportKey, channel);
+  // The bounce address: its own tag, else a signed return path quoted in the returned message.
+  const ref = address.ref ?? returnPaths.findSigned(report.returnedHeaders)[0];
+  if (!ref) return report.kind === "other" ? "ignored" : "unattributed";
+  return factsOfReport(report, ref, reportKey, channel);
+}
+
 export async function processInbound(
   deps: InboundDeps,
   raw: string,
   opts: { recipients: string[]; channel: "smtp" | "imap" },
 ): Promise<InboundResult[]> {
-  const { returnPaths } = deps;
   const report = readReport(raw);
   const reportKey = report.messageId ?? crypto.createHash("sha256").update(raw).digest("hex");
   const results: InboundResult[] = [];
-  const record = async (recipient: string, fact: FeedbackFact | InboundOutcome) => {
-    if (typeof fact === "string") return results.push({ recipient, outcome: fact });
+  for (const recipient of recipientsOf(deps.returnPaths, report, opts.recipients)) {
+    const fact = factOfRecipient(deps, report, reportKey, recipient, opts.channel);
+    if (typeof fact === "string") {
+      results.push({ recipient, outcome: fact });
+      continue;
+    }
     const outcome = await recordFeedback(deps.feedback, fact);
     results.push(
       outcome.applied
         ? { recipient, outcome: "applied", kind: fact.kind, effect: outcome.effect }
         : { recipient, outcome: "duplicate", kind: fact.kind },
     );
-  };
-
-  // A mailbox is the bounce address by definition, whatever its headers say.
-  const recipients = opts.recipients.length
-    ? opts.recipients
-    : report.deliveredTo.find((a) => returnPaths.parse(a).role !== "unknown")
-      ? report.deliveredTo.filter((a) => returnPaths.parse(a).role !== "unknown").slice(0, 1)
-      : [returnPaths.bounceAddress];
-
-  for (const recipient of recipients) {
-    const address = returnPaths.parse(recipient);
-    if (address.role === "unknown") {
-      results.push({ recipient, outcome: "ignored" });
-      continue;
-    }
-    if (address.forged) {
-      deps.log.warn({ recipient, channel: opts.channel }, "inbound: a tag that does not verify, ignored");
-      results.push({ recipient, outcome: "forged" });
-      continue;
-    }
-    if (address.role === "unsubscribe") {
-      if (address.subscriberId) {
-        await record(recipient, {
-          kind: "unsubscribe",
-          source: "mailto",
-          channel: opts.channel,
-          dedupeKey: `mailto:s${address.subscriberId}:${reportKey}`,
-          target: { subscriberId: address.subscriberId },
-          detail: report.subject,
-        });
-      } else if (report.from) {
-        await record(recipient, {
-          kind: "unsubscribe",
-          source: "mailto",
-          channel: opts.channel,
-          dedupeKey: `mailto:from:${reportKey}`,
-          target: { email: report.from },
-          detail: `untagged address, From not verified: ${report.subject}`,
-        });
-      } else results.push({ recipient, outcome: "unattributed" });
-      continue;
-    }
-    // The bounce address: its own tag, else a signed return path quoted in the returned message.
-    const ref = address.ref ?? returnPaths.findSigned(report.returnedHeaders)[0];
-    if (!ref) {
-      results.push({ recipient, outcome: report.kind === "other" ? "ignored" : "unattributed" });
-      continue;
-    }
-    await record(recipient, factsOfReport(report, ref, reportKey, opts.channel));
   }
   return results;
 }

@@ -108,7 +108,7 @@ async function softBouncesInARow(
 }
 
 export async function recordFeedback(deps: FeedbackDeps, fact: FeedbackFact): Promise<FeedbackOutcome> {
-  const { db, suppressions } = deps;
+  const { db } = deps;
   return db.$transaction(async (tx) => {
     const r = await resolve(tx, fact.target);
     const inserted = await tx.$queryRaw<{ id: bigint }[]>`
@@ -125,68 +125,97 @@ export async function recordFeedback(deps: FeedbackDeps, fact: FeedbackFact): Pr
     await tx.feedbackEvent.update({ where: { id: eventId }, data: { effect } });
     return { applied: true, effect, subscriberId: r.subscriberId, digestId: r.digestId } as const;
   });
+}
 
-  async function applyEffect(
-    tx: Prisma.TransactionClient,
-    deps: FeedbackDeps,
-    fact: FeedbackFact,
-    r: Resolved,
-  ): Promise<string> {
-    if (!r.email) return "unattributed";
-    const email = r.email;
-    const source = consentSource(fact.source);
-    const detail = {
-      source: fact.source,
-      channel: fact.channel,
-      ...(fact.status ? { status: fact.status } : {}),
-      ...(r.digestId ? { digestId: r.digestId, deliveryId: r.deliveryId!.toString() } : {}),
-      ...(fact.detail ? { detail: fact.detail.slice(0, 300) } : {}),
-    };
-    const log = async (action: "bounce" | "complaint" | "unsubscribe", extra: Record<string, unknown> = {}) =>
-      recordConsent(tx, {
-        subscriberId: r.subscriberId ?? null,
-        email,
-        action,
-        source,
-        detail: { ...detail, ...extra },
-      });
+/** What each effect works with: the transaction, the fact, whom it is about, and the consent log. */
+interface Effect {
+  tx: Prisma.TransactionClient;
+  deps: FeedbackDeps;
+  fact: FeedbackFact;
+  r: Resolved;
+  email: string;
+  log: (action: "bounce" | "complaint" | "unsubscribe", extra?: Record<string, unknown>) => Promise<unknown>;
+}
 
-    switch (fact.kind) {
-      case "hard_bounce":
-        return hardBounce("hard_bounce");
-      case "complaint": {
-        await suppressions.suppress(tx, { email, reason: "complaint", source: fact.source, detail: fact.status });
-        if (r.subscriberId && r.status !== "complained") {
-          await tx.subscriber.update({ where: { id: r.subscriberId }, data: { status: "complained" } });
-        }
-        await log("complaint", { previousStatus: r.status ?? null });
-        return "suppressed";
-      }
-      case "soft_bounce": {
-        if (!r.subscriberId) return "counted";
-        const { inARow } = await softBouncesInARow(tx, r, deps.softBounceLimit);
-        if (inARow >= deps.softBounceLimit) return hardBounce("soft_bounces", { softBouncesInARow: inARow });
-        return "counted";
-      }
-      case "unsubscribe": {
-        if (!r.subscriberId || r.status === "unsubscribed") return "already";
-        await tx.subscriber.update({
-          where: { id: r.subscriberId },
-          data: { status: "unsubscribed", unsubscribedAt: new Date() },
-        });
-        await log("unsubscribe", { previousStatus: r.status ?? null });
-        return "unsubscribed";
-      }
-    }
+/** The consent log's detail of every change this fact makes. */
+function consentDetail(fact: FeedbackFact, r: Resolved) {
+  return {
+    source: fact.source,
+    channel: fact.channel,
+    ...(fact.status ? { status: fact.status } : {}),
+    ...(r.digestId ? { digestId: r.digestId, deliveryId: r.deliveryId!.toString() } : {}),
+    ...(fact.detail ? { detail: fact.detail.slice(0, 300) } : {}),
+  };
+}
 
-    async function hardBounce(reason: "hard_bounce" | "soft_bounces", extra: Record<string, unknown> = {}) {
-      await suppressions.suppress(tx, { email, reason, source: fact.source, detail: fact.status });
-      // A complaint is the stronger fact and stays; unsubscribed people are left unsubscribed.
-      if (r.subscriberId && (r.status === "active" || r.status === "pending")) {
-        await tx.subscriber.update({ where: { id: r.subscriberId }, data: { status: "bounced" } });
-      }
-      await log("bounce", { previousStatus: r.status ?? null, ...extra });
-      return reason === "hard_bounce" ? "suppressed" : "suppressed after soft bounces";
-    }
+async function applyEffect(
+  tx: Prisma.TransactionClient,
+  deps: FeedbackDeps,
+  fact: FeedbackFact,
+  r: Resolved,
+): Promise<string> {
+  if (!r.email) return "unattributed";
+  const email = r.email;
+  const source = consentSource(fact.source);
+  const detail = consentDetail(fact, r);
+  const log: Effect["log"] = async (action, extra = {}) =>
+    recordConsent(tx, {
+      subscriberId: r.subscriberId ?? null,
+      email,
+      action,
+      source,
+      detail: { ...detail, ...extra },
+    });
+  const e: Effect = { tx, deps, fact, r, email, log };
+
+  switch (fact.kind) {
+    case "hard_bounce":
+      return hardBounce(e, "hard_bounce");
+    case "complaint":
+      return complain(e);
+    case "soft_bounce":
+      return softBounce(e);
+    case "unsubscribe":
+      return unsubscribe(e);
   }
+}
+
+async function complain({ tx, deps, fact, r, email, log }: Effect): Promise<string> {
+  await deps.suppressions.suppress(tx, { email, reason: "complaint", source: fact.source, detail: fact.status });
+  if (r.subscriberId && r.status !== "complained") {
+    await tx.subscriber.update({ where: { id: r.subscriberId }, data: { status: "complained" } });
+  }
+  await log("complaint", { previousStatus: r.status ?? null });
+  return "suppressed";
+}
+
+async function softBounce(e: Effect): Promise<string> {
+  if (!e.r.subscriberId) return "counted";
+  const { inARow } = await softBouncesInARow(e.tx, e.r, e.deps.softBounceLimit);
+  if (inARow >= e.deps.softBounceLimit) return hardBounce(e, "soft_bounces", { softBouncesInARow: inARow });
+  return "counted";
+}
+
+async function unsubscribe({ tx, r, log }: Effect): Promise<string> {
+  if (!r.subscriberId || r.status === "unsubscribed") return "already";
+  await tx.subscriber.update({
+    where: { id: r.subscriberId },
+    data: { status: "unsubscribed", unsubscribedAt: new Date() },
+  });
+  await log("unsubscribe", { previousStatus: r.status ?? null });
+  return "unsubscribed";
+}
+
+async function hardBounce(
+  { tx, deps, fact, r, email, log }: Effect,
+  reason: "hard_bounce" | "soft_bounces",
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  await deps.suppressions.suppress(tx, { email, reason, source: fact.source, detail: fact.status });
+  // A complaint is the stronger fact and stays; unsubscribed people are left unsubscribed.
+  if (r.subscriberId && (r.status === "active" || r.status === "pending")) {
+    await tx.subscriber.update({ where: { id: r.subscriberId }, data: { status: "bounced" } });
+  }
+  await log("bounce", { previousStatus: r.status ?? null, ...extra });
+  return reason === "hard_bounce" ? "suppressed" : "suppressed after soft bounces";
 }

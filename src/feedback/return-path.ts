@@ -55,6 +55,29 @@ function splitAddress(address: string): { local: string; domain: string } | unde
   return { local: address.slice(0, at).toLowerCase(), domain: address.slice(at + 1).toLowerCase() };
 }
 
+const refOf = (tag: string): AddressRef | undefined => {
+  if (/^d[0-9a-z]{1,13}$/.test(tag)) return { type: "delivery", deliveryId: base36ToBigInt(tag.slice(1)) };
+  if (/^[cu][0-9a-z]{1,25}$/.test(tag)) {
+    const subscriberId = base36ToUuid(tag.slice(1));
+    return subscriberId ? { type: "subscriber", subscriberId } : undefined;
+  }
+  return undefined;
+};
+
+/**
+ * What a tagged local part names, given its tag once verified (undefined: it did not verify).
+ * The bounce address takes deliveries and confirmations (`d`, `c`); the unsubscribe address only `u`.
+ */
+function taggedAddress(role: "bounce" | "unsubscribe", tag: string | undefined): InboundAddress {
+  const ref = tag ? refOf(tag) : undefined;
+  if (role === "bounce") {
+    return ref && !tag!.startsWith("u") ? { role, ref, forged: false } : { role, forged: true };
+  }
+  return ref?.type === "subscriber" && tag!.startsWith("u")
+    ? { role, subscriberId: ref.subscriberId, forged: false }
+    : { role, forged: true };
+}
+
 export function createReturnPaths(opts: {
   /** e.g. `bounces@bounces.example.org` */
   bounceAddress: string;
@@ -80,15 +103,6 @@ export function createReturnPaths(opts: {
     return keys.some((k) => crypto.timingSafeEqual(given, Buffer.from(macWith(k, tag)))) ? tag : undefined;
   };
 
-  const refOf = (tag: string): AddressRef | undefined => {
-    if (/^d[0-9a-z]{1,13}$/.test(tag)) return { type: "delivery", deliveryId: base36ToBigInt(tag.slice(1)) };
-    if (/^[cu][0-9a-z]{1,25}$/.test(tag)) {
-      const subscriberId = base36ToUuid(tag.slice(1));
-      return subscriberId ? { type: "subscriber", subscriberId } : undefined;
-    }
-    return undefined;
-  };
-
   const parse = (address: string): InboundAddress => {
     const parts = splitAddress(address.trim().replace(/^<|>$/g, ""));
     if (!parts) return { role: "unknown" };
@@ -99,14 +113,7 @@ export function createReturnPaths(opts: {
       if (!base || parts.domain !== base.domain) continue;
       if (parts.local === base.local) return { role, forged: false };
       if (!parts.local.startsWith(`${base.local}+`)) continue;
-      const tag = verifyTag(parts.local.slice(base.local.length + 1));
-      const ref = tag ? refOf(tag) : undefined;
-      if (role === "bounce") {
-        return ref && !tag!.startsWith("u") ? { role, ref, forged: false } : { role, forged: true };
-      }
-      return ref?.type === "subscriber" && tag!.startsWith("u")
-        ? { role, subscriberId: ref.subscriberId, forged: false }
-        : { role, forged: true };
+      return taggedAddress(role, verifyTag(parts.local.slice(base.local.length + 1)));
     }
     return { role: "unknown" };
   };

@@ -8,7 +8,7 @@
  */
 import type { Redis } from "ioredis";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
-import { SMTPServer } from "smtp-server";
+import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import type { Logger } from "../logger";
 import { processInbound, type InboundDeps, type InboundResult } from "./inbound";
 
@@ -30,11 +30,8 @@ export interface InboundSmtp {
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
-export async function startInboundSmtp(
-  deps: InboundDeps & { log: Logger },
-  opts: InboundSmtpOptions,
-): Promise<InboundSmtp> {
-  const { log } = deps;
+/** The per-IP budget, shared by every listener through Redis. */
+function inboundRateLimit(log: Logger, opts: InboundSmtpOptions) {
   const limiter = new RateLimiterRedis({
     storeClient: opts.redis,
     keyPrefix: `${opts.keyPrefix}:inbound-rate`,
@@ -52,6 +49,54 @@ export async function startInboundSmtp(
       return false;
     }
   };
+  return { limiter, overLimit };
+}
+
+/** Reads one message, records its facts, and only then answers 250 (451 when recording failed). */
+function receiveMessage(deps: InboundDeps & { log: Logger }, opts: InboundSmtpOptions): SMTPServerOptions["onData"] {
+  const { log } = deps;
+  return (stream, session, callback) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("error", (err) => callback(err));
+    stream.on("end", () => {
+      if (stream.sizeExceeded) {
+        log.warn({ ip: session.remoteAddress }, "inbound: message over the size limit refused");
+        return callback(smtpError(552, `5.3.4 Message too big (limit ${opts.maxBytes} bytes)`));
+      }
+      const raw = Buffer.concat(chunks).toString("utf8");
+      const recipients = session.envelope.rcptTo.map((r) => r.address);
+      processInbound(deps, raw, { recipients, channel: "smtp" }).then(
+        (results) => {
+          log.info({ ip: session.remoteAddress, results }, "inbound message");
+          opts.onResults?.(results);
+          callback(null, "2.0.0 Thank you");
+        },
+        (err: Error) => {
+          log.error({ err: err.message }, "inbound: could not record a report: asking the sender to retry");
+          callback(smtpError(451, "4.3.0 Temporary failure, try again later"));
+        },
+      );
+    });
+  };
+}
+
+function listen(server: SMTPServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.server.once("error", reject);
+    server.listen(port, host, () => {
+      server.server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+export async function startInboundSmtp(
+  deps: InboundDeps & { log: Logger },
+  opts: InboundSmtpOptions,
+): Promise<InboundSmtp> {
+  const { log } = deps;
+  const { limiter, overLimit } = inboundRateLimit(log, opts);
 
   const server = new SMTPServer({
     name: deps.returnPaths.bounceAddress.split("@")[1],
@@ -84,41 +129,12 @@ export async function startInboundSmtp(
       if (parsed.role === "unknown") return callback(smtpError(550, "5.1.1 No such recipient here"));
       callback();
     },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("error", (err) => callback(err));
-      stream.on("end", () => {
-        if (stream.sizeExceeded) {
-          log.warn({ ip: session.remoteAddress }, "inbound: message over the size limit refused");
-          return callback(smtpError(552, `5.3.4 Message too big (limit ${opts.maxBytes} bytes)`));
-        }
-        const raw = Buffer.concat(chunks).toString("utf8");
-        const recipients = session.envelope.rcptTo.map((r) => r.address);
-        processInbound(deps, raw, { recipients, channel: "smtp" }).then(
-          (results) => {
-            log.info({ ip: session.remoteAddress, results }, "inbound message");
-            opts.onResults?.(results);
-            callback(null, "2.0.0 Thank you");
-          },
-          (err: Error) => {
-            log.error({ err: err.message }, "inbound: could not record a report: asking the sender to retry");
-            callback(smtpError(451, "4.3.0 Temporary failure, try again later"));
-          },
-        );
-      });
-    },
+    onData: receiveMessage(deps, opts),
   });
   server.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code !== "ECONNRESET" && err.code !== "EPIPE") log.warn({ err: err.message }, "inbound: SMTP error");
   });
-  await new Promise<void>((resolve, reject) => {
-    server.server.once("error", reject);
-    server.listen(opts.port, opts.host, () => {
-      server.server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, opts.port, opts.host);
   const port = (server.server.address() as { port: number }).port;
   log.info({ port, bounce: deps.returnPaths.bounceAddress }, "inbound SMTP listener ready");
   return {
