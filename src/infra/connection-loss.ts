@@ -26,26 +26,33 @@ const LOST_KINDS = new Set(["ConnectionClosed", "DatabaseNotReachable", "SocketT
 const LOST_MESSAGE =
   /connection terminated|terminating connection|server closed the connection|connection error|Connection ended|Client was closed|not queryable|ECONNRESET|ECONNREFUSED/i;
 
+interface ErrorFields {
+  code?: unknown;
+  originalCode?: unknown;
+  kind?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  meta?: { driverAdapterError?: unknown };
+  errors?: unknown;
+}
+
+/** True when the error's own code, kind or message (not what it wraps) says the connection was lost. */
+function saysLost(o: ErrorFields): boolean {
+  // An SQLSTATE of class 08 is a connection exception.
+  for (const code of [o.code, o.originalCode])
+    if (typeof code === "string" && (LOST_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  if (typeof o.kind === "string" && LOST_KINDS.has(o.kind)) return true;
+  return typeof o.message === "string" && LOST_MESSAGE.test(o.message);
+}
+
 /** True when `err` (or anything it wraps) says the connection was lost or refused. */
 export function isConnectionLoss(err: unknown): boolean {
   const seen = new Set<unknown>();
   const visit = (e: unknown): boolean => {
     if (!e || typeof e !== "object" || seen.has(e)) return false;
     seen.add(e);
-    const o = e as {
-      code?: unknown;
-      originalCode?: unknown;
-      kind?: unknown;
-      message?: unknown;
-      cause?: unknown;
-      meta?: { driverAdapterError?: unknown };
-      errors?: unknown;
-    };
-    // An SQLSTATE of class 08 is a connection exception.
-    for (const code of [o.code, o.originalCode])
-      if (typeof code === "string" && (LOST_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
-    if (typeof o.kind === "string" && LOST_KINDS.has(o.kind)) return true;
-    if (typeof o.message === "string" && LOST_MESSAGE.test(o.message)) return true;
+    const o = e as ErrorFields;
+    if (saysLost(o)) return true;
     if (Array.isArray(o.errors) && o.errors.some(visit)) return true;
     return visit(o.cause) || visit(o.meta?.driverAdapterError);
   };

@@ -70,6 +70,11 @@ function scopeOf(e: NodemailerError, code: number | undefined): FailureScope {
   if (code === 421) return "transport";
   const command = (e.command ?? "").toUpperCase();
   if (e.code && transportCodes.has(e.code)) return "transport";
+  return scopeOfCommand(e, command, code) ?? scopeBeforeSending(e);
+}
+
+/** The scope of a refusal of one SMTP command, or undefined when no command of the conversation failed. */
+function scopeOfCommand(e: NodemailerError, command: string, code: number | undefined): FailureScope | undefined {
   if (command.startsWith("AUTH") || command === "CONN" || command === "EHLO" || command === "STARTTLS")
     return "transport";
   if (command === "RCPT TO") return "recipient";
@@ -78,12 +83,14 @@ function scopeOf(e: NodemailerError, code: number | undefined): FailureScope {
     return e.code === "EMESSAGE" || code === 552 ? "message" : "transport";
   }
   if (command === "DATA" || e.code === "EMESSAGE") return "message";
-  if (refusedBeforeSending(e)) {
-    // An address nodemailer cannot use (malformed): that reader's. A sender it cannot use is ours.
-    if (/recipient/i.test(e.message ?? "")) return "recipient";
-    return /sender/i.test(e.message ?? "") ? "transport" : "message";
-  }
-  return "transport";
+  return undefined;
+}
+
+function scopeBeforeSending(e: NodemailerError): FailureScope {
+  if (!refusedBeforeSending(e)) return "transport";
+  // An address nodemailer cannot use (malformed): that reader's. A sender it cannot use is ours.
+  if (/recipient/i.test(e.message ?? "")) return "recipient";
+  return /sender/i.test(e.message ?? "") ? "transport" : "message";
 }
 
 /** The envelope refused by the mailer itself, before the server was asked: it will never pass as it is. */

@@ -14,29 +14,38 @@ export function titleFor(status: number): string {
   return "That didn't work";
 }
 
+interface HttpErrorFields {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+  message?: string;
+}
+
+/** The status to answer with: the error's own when it is an HTTP error status, else 500. */
+function statusOf(err: unknown): number {
+  const e = err as HttpErrorFields;
+  const status = err instanceof AppError ? err.status : (e.status ?? e.statusCode ?? 500);
+  return status < 400 || status > 599 ? 500 : status;
+}
+
+/** What the reader is told: an AppError's own words when it may show them; never a server error's detail. */
+function messageOf(err: unknown, status: number): string {
+  if (err instanceof AppError) return err.expose ? err.message : "Something went wrong on our side.";
+  if (status >= 500) return "Something went wrong on our side.";
+  const e = err as HttpErrorFields;
+  if (e.type === "entity.too.large") return "The request is too large.";
+  if (e.type === "entity.parse.failed") return "The request body could not be parsed.";
+  // Express's message quotes the undecodable part of the address (maybe a token).
+  if (err instanceof URIError) return "The address could not be read.";
+  return e.message ?? "Bad request";
+}
+
 /** The one place HTTP errors are answered: JSON for JSON callers, a page for browsers, never a stack trace. */
 export function errorHandler(views: Views): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const e = err as { status?: number; statusCode?: number; type?: string; expose?: boolean; message?: string };
-    let status = err instanceof AppError ? err.status : (e.status ?? e.statusCode ?? 500);
-    if (status < 400 || status > 599) status = 500;
-    let message =
-      err instanceof AppError
-        ? err.expose
-          ? err.message
-          : "Something went wrong on our side."
-        : "Something went wrong on our side.";
-    if (!(err instanceof AppError) && status < 500) {
-      message =
-        e.type === "entity.too.large"
-          ? "The request is too large."
-          : e.type === "entity.parse.failed"
-            ? "The request body could not be parsed."
-            : err instanceof URIError
-              ? // Express's message quotes the undecodable part of the address (maybe a token).
-                "The address could not be read."
-              : (e.message ?? "Bad request");
-    }
+    const status = statusOf(err);
+    const message = messageOf(err, status);
     const hint = err instanceof AppError ? err.hint : undefined;
     if (status >= 500) req.log?.error({ err }, "request failed");
     else req.log?.info({ status, reason: message }, "request refused");
