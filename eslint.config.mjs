@@ -60,7 +60,6 @@ export default tseslint.config(
       "src/cli/import-subscribers.ts",
       "src/cli/subscribers.ts",
       "src/digests/cli.ts",
-      "src/main.ts",
       "src/papers/ingest.ts",
       "src/papers/normalize.ts",
       "src/papers/sources/arxiv.ts",

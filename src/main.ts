@@ -7,8 +7,8 @@
  */
 import "dotenv/config";
 import { loadConfig, ConfigError, type Config } from "./config";
-import { createLogger } from "./logger";
-import { startApp, type Roles } from "./app";
+import { createLogger, type Logger } from "./logger";
+import { startApp, type Roles, type RunningApp } from "./app";
 import { isClusterWorker, runWebCluster, STOP_MESSAGE } from "./web/cluster";
 import { installProcessLifecycle } from "./process-lifecycle";
 
@@ -19,7 +19,8 @@ const roleTable: Record<string, Roles> = {
   inbound: { web: false, worker: false, schedules: false, inbound: true },
 };
 
-export async function run(role: string): Promise<void> {
+/** The roles a name starts (`all` adds the inbound listener when it is configured); exits 2 on an unknown name. */
+function rolesFor(role: string): Roles {
   const table = roleTable[role];
   const roles =
     role === "all" && table && (process.env.INBOUND_SMTP_PORT || process.env.IMAP_URL)
@@ -29,9 +30,13 @@ export async function run(role: string): Promise<void> {
     console.error(`Unknown role "${role}": use one of ${Object.keys(roleTable).join(", ")}.`);
     process.exit(2);
   }
-  let config: Config;
+  return roles;
+}
+
+/** The configuration, or exit 1 with what to fix. */
+function loadConfigOrExit(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(
@@ -41,33 +46,17 @@ export async function run(role: string): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.LOG_LEVEL, { app: "daily-papers", role });
-  const lifecycle = installProcessLifecycle({
-    log,
-    role,
-    stopTimeoutMs: config.SHUTDOWN_TIMEOUT_SECONDS * 1000,
-    signals: true,
-  });
-  if (role === "web" && config.WEB_CONCURRENCY > 1 && !isClusterWorker()) {
-    try {
-      return await runWebCluster(config, log, role, lifecycle);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      log.fatal({ err: message }, "could not start");
-      console.error(`\nCould not start: ${message}`);
-      process.exit(1);
-    }
-  }
-  let app;
-  try {
-    app = await startApp({ config, roles, log });
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    log.fatal({ err: message }, "could not start");
-    console.error(`\nCould not start: ${message}`);
-    process.exit(1);
-  }
-  lifecycle.onStop(() => app.stop());
+}
+
+function exitCouldNotStart(log: Logger, err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  log.fatal({ err: message }, "could not start");
+  console.error(`\nCould not start: ${message}`);
+  process.exit(1);
+}
+
+/** Says where the app is running (or which role runs without a web server). */
+function announce(app: RunningApp, roles: Roles, log: Logger): void {
   if (app.url) {
     const baseUrl = app.config.BASE_URL;
     log.info({ url: baseUrl }, "listening");
@@ -79,6 +68,33 @@ export async function run(role: string): Promise<void> {
   }
   if (app.inboundPort !== undefined)
     console.log(`Listening for bounces and unsubscribes on SMTP port ${app.inboundPort}`);
+}
+
+export async function run(role: string): Promise<void> {
+  const roles = rolesFor(role);
+  const config = loadConfigOrExit();
+  const log = createLogger(config.LOG_LEVEL, { app: "daily-papers", role });
+  const lifecycle = installProcessLifecycle({
+    log,
+    role,
+    stopTimeoutMs: config.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    signals: true,
+  });
+  if (role === "web" && config.WEB_CONCURRENCY > 1 && !isClusterWorker()) {
+    try {
+      return await runWebCluster(config, log, role, lifecycle);
+    } catch (err) {
+      exitCouldNotStart(log, err);
+    }
+  }
+  let app: RunningApp;
+  try {
+    app = await startApp({ config, roles, log });
+  } catch (err) {
+    exitCouldNotStart(log, err);
+  }
+  lifecycle.onStop(() => app.stop());
+  announce(app, roles, log);
   // A web process of WEB_CONCURRENCY: the primary asks it to stop (src/web/cluster.ts).
   process.on("message", (m) => m === STOP_MESSAGE && void lifecycle.shutdown("primary", 0));
   // Its primary gone (killed with SIGKILL): stop too, or it would keep the port with nobody to stop it.
