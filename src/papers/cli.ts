@@ -31,7 +31,48 @@ async function withDb<T>(fn: (db: Db, config: Config) => Promise<T>): Promise<T>
   }
 }
 
+interface IngestCommandOptions {
+  date?: string;
+  from?: string;
+  to?: string;
+  source?: string;
+}
+
+/** `ingest`: each day asked for (or the default days), one line per day; fails when a day failed. */
+async function ingestCommand(opts: IngestCommandOptions): Promise<void> {
+  if (opts.date && opts.from) throw new Error("use either --date or --from/--to");
+  if (opts.date && !isDay(opts.date)) throw new Error(`--date must be YYYY-MM-DD (got ${opts.date})`);
+  if (opts.to && !opts.from) throw new Error("--to needs --from");
+  await withDb(async (db, config) => {
+    const source = sourceFromConfig(config, opts.source ?? config.PAPERS_SOURCE);
+    const days = opts.date
+      ? [opts.date]
+      : opts.from
+        ? dayRange(opts.from, opts.to ?? opts.from)
+        : await defaultDays(source, config.DIGEST_TZ);
+    let failures = 0;
+    for (const [i, day] of days.entries()) {
+      const r = await ingestDay(db, source, day);
+      const progress = days.length > 1 ? `[${i + 1}/${days.length}] ` : "";
+      console.log(
+        `${progress}${day} from ${source.name}: fetched ${r.fetched}, new ${r.inserted}, updated ${r.updated}, skipped ${r.skipped.length}${r.error ? `, FAILED: ${r.error}` : ""}`,
+      );
+      for (const s of r.skipped) console.log(`  skipped: ${s.reason}`);
+      if (r.error) failures++;
+    }
+    if (failures)
+      throw new Error(
+        `${failures} of ${days.length} day(s) failed (recorded in ingest_runs; the hourly retry will try again)`,
+      );
+  });
+}
+
 export function registerPaperCommands(program: Command): void {
+  registerIngestCommand(program);
+  registerTopicCommands(program);
+}
+
+function registerIngestCommand(program: Command): void {
   program
     .command("ingest")
     .description("fetch papers and store them (by arXiv id: re-running refreshes upvotes, never duplicates)")
@@ -42,34 +83,10 @@ export function registerPaperCommands(program: Command): void {
     .option("--from <YYYY-MM-DD>", "first day of a range (with --to)")
     .option("--to <YYYY-MM-DD>", "last day of a range (default: --from)")
     .option("--source <source>", "huggingface, arxiv, sample or file:PATH (default: PAPERS_SOURCE)")
-    .action(async (opts: { date?: string; from?: string; to?: string; source?: string }) => {
-      if (opts.date && opts.from) throw new Error("use either --date or --from/--to");
-      if (opts.date && !isDay(opts.date)) throw new Error(`--date must be YYYY-MM-DD (got ${opts.date})`);
-      if (opts.to && !opts.from) throw new Error("--to needs --from");
-      await withDb(async (db, config) => {
-        const source = sourceFromConfig(config, opts.source ?? config.PAPERS_SOURCE);
-        const days = opts.date
-          ? [opts.date]
-          : opts.from
-            ? dayRange(opts.from, opts.to ?? opts.from)
-            : await defaultDays(source, config.DIGEST_TZ);
-        let failures = 0;
-        for (const [i, day] of days.entries()) {
-          const r = await ingestDay(db, source, day);
-          const progress = days.length > 1 ? `[${i + 1}/${days.length}] ` : "";
-          console.log(
-            `${progress}${day} from ${source.name}: fetched ${r.fetched}, new ${r.inserted}, updated ${r.updated}, skipped ${r.skipped.length}${r.error ? `, FAILED: ${r.error}` : ""}`,
-          );
-          for (const s of r.skipped) console.log(`  skipped: ${s.reason}`);
-          if (r.error) failures++;
-        }
-        if (failures)
-          throw new Error(
-            `${failures} of ${days.length} day(s) failed (recorded in ingest_runs; the hourly retry will try again)`,
-          );
-      });
-    });
+    .action(ingestCommand);
+}
 
+function registerTopicCommands(program: Command): void {
   const topics = program
     .command("topics")
     .description("list, add, edit and explain topics (weighted terms and a threshold)");

@@ -7,6 +7,7 @@ import { Router } from "express";
 import type { Config } from "../config";
 import type { Db } from "../db";
 import { JobName, type Queues } from "../queue/queues";
+import type { Schedule } from "../queue/schedules";
 import type { Views } from "../web/views";
 import type { Feature } from "../feature";
 import { notFound } from "../errors";
@@ -94,6 +95,47 @@ export interface PapersFeatureOptions {
   source?: PaperSource;
 }
 
+/** The paper listing pages: `/papers` (the latest day) and `/papers/YYYY-MM-DD`. */
+function paperPages(db: Db, views: Views): Router {
+  const router = Router();
+  const page = (day: string | undefined) => async (req: import("express").Request, res: import("express").Response) => {
+    const topic = typeof req.query.topic === "string" ? req.query.topic : undefined;
+    const listing = await paperListing(db, { day, topic, basePath: "/papers" });
+    res
+      .type("html")
+      .send(views.render("papers", { title: listing.dayLabel ? `Papers of ${listing.dayLabel}` : "Papers", listing }));
+  };
+  router.get("/papers", (req, res) => page(undefined)(req, res));
+  router.get("/papers/:date", (req, res) => {
+    if (!isDay(req.params.date))
+      throw notFound(
+        "There is no list of papers at this address. Each day has its own, like /papers/2025-12-10; the home page shows the latest.",
+      );
+    return page(req.params.date)(req, res);
+  });
+  return router;
+}
+
+/** The daily ingest (INGEST_CRON) and the hourly retry of failed days. */
+function ingestSchedules(queues: Queues, config: Config): Schedule[] {
+  return [
+    {
+      id: "papers-ingest",
+      queue: queues.ingest,
+      repeat: { pattern: config.INGEST_CRON, tz: config.DIGEST_TZ },
+      name: INGEST_JOB,
+      data: {},
+    },
+    {
+      id: "papers-ingest-retry-failed",
+      queue: queues.ingest,
+      repeat: { pattern: "40 * * * *", tz: config.DIGEST_TZ },
+      name: RETRY_FAILED_JOB,
+      data: {},
+    },
+  ];
+}
+
 export function papersFeature(deps: PapersDeps, opts: PapersFeatureOptions = {}): Feature {
   const { config, db, queues, views } = deps;
   const configured = opts.source ?? sourceFromConfig(config);
@@ -132,42 +174,10 @@ export function papersFeature(deps: PapersDeps, opts: PapersFeatureOptions = {})
     return { requeued: failed.length };
   }
 
-  const router = Router();
-  const page = (day: string | undefined) => async (req: import("express").Request, res: import("express").Response) => {
-    const topic = typeof req.query.topic === "string" ? req.query.topic : undefined;
-    const listing = await paperListing(db, { day, topic, basePath: "/papers" });
-    res
-      .type("html")
-      .send(views.render("papers", { title: listing.dayLabel ? `Papers of ${listing.dayLabel}` : "Papers", listing }));
-  };
-  router.get("/papers", (req, res) => page(undefined)(req, res));
-  router.get("/papers/:date", (req, res) => {
-    if (!isDay(req.params.date))
-      throw notFound(
-        "There is no list of papers at this address. Each day has its own, like /papers/2025-12-10; the home page shows the latest.",
-      );
-    return page(req.params.date)(req, res);
-  });
-
   return {
-    routers: [router],
+    routers: [paperPages(db, views)],
     handlers: { ingest: { [INGEST_JOB]: ingestJob, [RETRY_FAILED_JOB]: retryFailedJob } },
-    schedules: [
-      {
-        id: "papers-ingest",
-        queue: queues.ingest,
-        repeat: { pattern: config.INGEST_CRON, tz: config.DIGEST_TZ },
-        name: INGEST_JOB,
-        data: {},
-      },
-      {
-        id: "papers-ingest-retry-failed",
-        queue: queues.ingest,
-        repeat: { pattern: "40 * * * *", tz: config.DIGEST_TZ },
-        name: RETRY_FAILED_JOB,
-        data: {},
-      },
-    ],
+    schedules: ingestSchedules(queues, config),
     async catchUp() {
       // Without this a new install shows no papers until the next INGEST_CRON run (up to 3 h).
       if (configured.availableDays) return;

@@ -75,7 +75,72 @@ export interface IngestOptions {
   categories?: (arxivIds: string[]) => Promise<Map<string, string[]>>;
 }
 
-/** Runs one day. A source failure is recorded on the run and re-thrown (the job then retries). */
+/**
+ * Gives the papers that came without arXiv categories theirs, in one request. A failure only costs
+ * the categories (logged), never the day.
+ */
+async function fillCategories(papers: NormalizedPaper[], day: string, opts: IngestOptions): Promise<void> {
+  const needCategories = papers.filter((p) => p.categories.length === 0 && arxivIdOf(p.arxivId));
+  if (!opts.categories || !needCategories.length) return;
+  try {
+    const found = await opts.categories(needCategories.map((p) => p.arxivId));
+    for (const p of needCategories) p.categories = found.get(p.arxivId) ?? [];
+  } catch (err) {
+    opts.log?.warn({ day, err: (err as Error).message }, "arXiv categories not fetched: topics use the other signals");
+  }
+}
+
+/** Upserts each paper, counting it on `result`; returns the ids of those stored. */
+async function storePapers(db: Db, papers: NormalizedPaper[], result: IngestResult): Promise<number[]> {
+  const ids: number[] = [];
+  for (const paper of papers) {
+    try {
+      const { id, inserted } = await upsertPaper(db, paper, result.source);
+      ids.push(id);
+      if (inserted) result.inserted++;
+      else result.updated++;
+    } catch (err) {
+      // One record the database refuses must not cost the day's other papers.
+      result.skipped.push({ reason: `${paper.arxivId}: not stored: ${(err as Error).message.slice(0, 200)}` });
+    }
+  }
+  return ids;
+}
+
+async function finishRun(db: Db, result: IngestResult): Promise<void> {
+  await db.ingestRun.update({
+    where: { id: result.runId },
+    data: {
+      finishedAt: new Date(),
+      fetched: result.fetched,
+      upserted: result.inserted + result.updated,
+      skipped: result.skipped.length,
+      error: result.error ?? null,
+    },
+  });
+}
+
+function logRun(log: Logger | undefined, result: IngestResult): void {
+  const { day, source } = result;
+  for (const s of result.skipped) log?.warn({ day, source, reason: s.reason, raw: s.raw }, "paper record skipped");
+  log?.info(
+    {
+      day,
+      source,
+      fetched: result.fetched,
+      inserted: result.inserted,
+      updated: result.updated,
+      skipped: result.skipped.length,
+      error: result.error,
+    },
+    "ingest run finished",
+  );
+}
+
+/**
+ * Runs one day. A source failure is recorded on the run and returned as `error` (the ingest job
+ * throws it, so BullMQ retries).
+ */
 export async function ingestDay(
   db: Db,
   source: PaperSource,
@@ -97,58 +162,13 @@ export async function ingestDay(
     result.fetched = fetched.papers.length + fetched.skipped.length;
     result.skipped.push(...fetched.skipped);
     if (fetched.notice) opts.log?.info({ day, source: source.name }, fetched.notice);
-    const needCategories = fetched.papers.filter((p) => p.categories.length === 0 && arxivIdOf(p.arxivId));
-    if (opts.categories && needCategories.length) {
-      try {
-        const found = await opts.categories(needCategories.map((p) => p.arxivId));
-        for (const p of needCategories) p.categories = found.get(p.arxivId) ?? [];
-      } catch (err) {
-        opts.log?.warn(
-          { day, err: (err as Error).message },
-          "arXiv categories not fetched: topics use the other signals",
-        );
-      }
-    }
-    const ids: number[] = [];
-    for (const paper of fetched.papers) {
-      try {
-        const { id, inserted } = await upsertPaper(db, paper, source.name);
-        ids.push(id);
-        if (inserted) result.inserted++;
-        else result.updated++;
-      } catch (err) {
-        // One record the database refuses must not cost the day's other papers.
-        result.skipped.push({ reason: `${paper.arxivId}: not stored: ${(err as Error).message.slice(0, 200)}` });
-      }
-    }
-    await matchPapers(db, ids);
+    await fillCategories(fetched.papers, day, opts);
+    await matchPapers(db, await storePapers(db, fetched.papers, result));
   } catch (err) {
     result.error = (err as Error).message;
   }
-  await db.ingestRun.update({
-    where: { id: run.id },
-    data: {
-      finishedAt: new Date(),
-      fetched: result.fetched,
-      upserted: result.inserted + result.updated,
-      skipped: result.skipped.length,
-      error: result.error ?? null,
-    },
-  });
-  for (const s of result.skipped)
-    opts.log?.warn({ day, source: source.name, reason: s.reason, raw: s.raw }, "paper record skipped");
-  opts.log?.info(
-    {
-      day,
-      source: source.name,
-      fetched: result.fetched,
-      inserted: result.inserted,
-      updated: result.updated,
-      skipped: result.skipped.length,
-      error: result.error,
-    },
-    "ingest run finished",
-  );
+  await finishRun(db, result);
+  logRun(opts.log, result);
   return result;
 }
 

@@ -145,6 +145,31 @@ export function httpsUrl(value: unknown): string | null {
 
 const CATEGORY = /^[a-z-]+(?:\.[A-Za-z-]+)?$/;
 
+/** Author names, given as strings or as `{ name }` records. */
+function authorsOf(authors: unknown): string[] {
+  if (!Array.isArray(authors)) return [];
+  return authors
+    .slice(0, LIMITS.authors)
+    .map((a) => cleanText(typeof a === "string" ? a : (a as { name?: unknown } | null)?.name, LIMITS.authorName))
+    .filter(Boolean);
+}
+
+function keywordsOf(keywords: unknown): string[] {
+  if (!Array.isArray(keywords)) return [];
+  return [...new Set(keywords.map((k) => cleanText(k, LIMITS.keyword)).filter(Boolean))].slice(0, LIMITS.keywords);
+}
+
+function upvotesOf(upvotes: unknown): number {
+  return typeof upvotes === "number" && Number.isFinite(upvotes) && upvotes > 0
+    ? Math.min(Math.floor(upvotes), 2_000_000_000)
+    : 0;
+}
+
+function categoriesOf(categories: unknown): string[] {
+  if (!Array.isArray(categories)) return [];
+  return [...new Set(categories.map((c) => cleanText(c, 40)).filter((c) => CATEGORY.test(c)))].slice(0, 20);
+}
+
 /** Builds a NormalizedPaper, or says why the record cannot be one. */
 export function normalizePaper(raw: RawPaperFields): { paper: NormalizedPaper } | { reason: string } {
   if (!raw.arxivId) return { reason: "no valid arXiv id" };
@@ -152,19 +177,9 @@ export function normalizePaper(raw: RawPaperFields): { paper: NormalizedPaper } 
   if (!title) return { reason: `${raw.arxivId}: no title` };
   const featuredOn = dayOf(raw.featuredOn);
   if (!featuredOn) return { reason: `${raw.arxivId}: no valid featured day` };
-  const authors = Array.isArray(raw.authors)
-    ? raw.authors
-        .slice(0, LIMITS.authors)
-        .map((a) => cleanText(typeof a === "string" ? a : (a as { name?: unknown } | null)?.name, LIMITS.authorName))
-        .filter(Boolean)
-    : [];
-  const keywords = Array.isArray(raw.keywords)
-    ? [...new Set(raw.keywords.map((k) => cleanText(k, LIMITS.keyword)).filter(Boolean))].slice(0, LIMITS.keywords)
-    : [];
-  const upvotes =
-    typeof raw.upvotes === "number" && Number.isFinite(raw.upvotes) && raw.upvotes > 0
-      ? Math.min(Math.floor(raw.upvotes), 2_000_000_000)
-      : 0;
+  const authors = authorsOf(raw.authors);
+  const keywords = keywordsOf(raw.keywords);
+  const upvotes = upvotesOf(raw.upvotes);
   return {
     paper: {
       arxivId: raw.arxivId,
@@ -184,9 +199,7 @@ export function normalizePaper(raw: RawPaperFields): { paper: NormalizedPaper } 
       githubStars: count(raw.githubStars),
       comments: count(raw.comments),
       organization: cleanText(raw.organization, LIMITS.authorName) || null,
-      categories: Array.isArray(raw.categories)
-        ? [...new Set(raw.categories.map((c) => cleanText(c, 40)).filter((c) => CATEGORY.test(c)))].slice(0, 20)
-        : [],
+      categories: categoriesOf(raw.categories),
       curated: raw.curated ?? false,
     },
   };

@@ -51,33 +51,44 @@ const STOP_WORDS = new Set(
 
 const TOKEN = /-?"[^"]*"(?:\^-?\d+(?:\.\d+)?)?|[^\s,"]+/g;
 
+/** The sign, weight and text of one token: `-"a phrase"^2` is -1, 2, `a phrase`. */
+function splitToken(raw: string): { sign: number; weight: number; text: string } {
+  let text = raw;
+  let sign = 1;
+  if (text.startsWith("-") && text.length > 1) {
+    sign = -1;
+    text = text.slice(1);
+  }
+  let weight = 1;
+  const w = /\^(-?\d+(?:\.\d+)?)$/.exec(text);
+  if (w) {
+    weight = Number(w[1]);
+    text = text.slice(0, w.index);
+  }
+  if (text.startsWith('"')) text = text.slice(1, -1);
+  return { sign, weight, text };
+}
+
+/** One token of a query as a term; undefined for one that says nothing (stop words alone). */
+function parseTerm(raw: string): Term | undefined {
+  const { sign, weight, text } = splitToken(raw);
+  if (text.toLowerCase().startsWith("cat:")) {
+    const category = text.slice(4);
+    if (!/^[a-z-]+(?:\.[A-Za-z-]+)?$/.test(category)) throw new Error(`"${raw}": not an arXiv category (cat:cs.RO)`);
+    return { words: [], category, weight: sign * weight };
+  }
+  const words = normalise(text).split(" ").filter(Boolean);
+  if (words.length === 0 || words.every((w) => STOP_WORDS.has(w))) return undefined;
+  return { words, weight: sign * weight };
+}
+
 /** Parses a topic's query; throws with a reason the operator can act on. */
 export function parseRules(query: string): TopicRules {
   const terms: Term[] = [];
   for (const raw of query.match(TOKEN) ?? []) {
     if (raw === "OR" || raw === "|") continue;
-    let text = raw;
-    let sign = 1;
-    if (text.startsWith("-") && text.length > 1) {
-      sign = -1;
-      text = text.slice(1);
-    }
-    let weight = 1;
-    const w = /\^(-?\d+(?:\.\d+)?)$/.exec(text);
-    if (w) {
-      weight = Number(w[1]);
-      text = text.slice(0, w.index);
-    }
-    if (text.startsWith('"')) text = text.slice(1, -1);
-    if (text.toLowerCase().startsWith("cat:")) {
-      const category = text.slice(4);
-      if (!/^[a-z-]+(?:\.[A-Za-z-]+)?$/.test(category)) throw new Error(`"${raw}": not an arXiv category (cat:cs.RO)`);
-      terms.push({ words: [], category, weight: sign * weight });
-      continue;
-    }
-    const words = normalise(text).split(" ").filter(Boolean);
-    if (words.length === 0 || words.every((w) => STOP_WORDS.has(w))) continue;
-    terms.push({ words, weight: sign * weight });
+    const term = parseTerm(raw);
+    if (term) terms.push(term);
   }
   if (!terms.some((t) => t.weight > 0))
     throw new Error(

@@ -37,8 +37,8 @@ const categoriesOf = (entry: AtomEntry): string[] =>
 const text = (v: unknown): string =>
   typeof v === "string" ? v : typeof v === "object" && v && "#text" in v ? String(v["#text"]) : "";
 
-/** Parses one Atom answer into papers featured on `day`, plus the feed's total count. */
-export function parseArxivFeed(xml: string, day: string): DayResult & { total: number; entries: number } {
+/** The feed of a well-formed Atom answer and its entries; a malformed answer or an API error is thrown. */
+function readFeed(xml: string): { feed: Record<string, unknown>; entries: AtomEntry[] } {
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw new SourceError(`arXiv answered malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
   const doc = parser.parse(xml) as { feed?: Record<string, unknown> };
@@ -49,25 +49,35 @@ export function parseArxivFeed(xml: string, day: string): DayResult & { total: n
   // The API reports a bad query as a single entry whose id is an error page.
   const apiError = entries.find((e) => text(e.id).includes("/api/errors"));
   if (apiError) throw new SourceError(`arXiv refused the query: ${text(apiError.summary) || text(apiError.title)}`);
+  return { feed, entries };
+}
+
+function paperOfEntry(entry: AtomEntry, day: string): ReturnType<typeof normalizePaper> {
+  const arxivId = arxivIdOf(text(entry.id));
+  const links = entry.link ?? [];
+  return normalizePaper({
+    arxivId,
+    title: text(entry.title),
+    abstract: text(entry.summary),
+    authors: (entry.author ?? []).map((a) => text(a?.name)),
+    arxivDate: text(entry.published),
+    featuredOn: day,
+    upvotes: 0,
+    keywords: [],
+    url: arxivId ? `https://arxiv.org/abs/${arxivId}` : "",
+    pdfUrl:
+      links.find((l) => l["@_title"] === "pdf")?.["@_href"] ?? (arxivId ? `https://arxiv.org/pdf/${arxivId}` : null),
+    categories: categoriesOf(entry),
+  });
+}
+
+/** Parses one Atom answer into papers featured on `day`, plus the feed's total count. */
+export function parseArxivFeed(xml: string, day: string): DayResult & { total: number; entries: number } {
+  const { feed, entries } = readFeed(xml);
   const papers: NormalizedPaper[] = [];
   const skipped: SkippedRecord[] = [];
   for (const entry of entries) {
-    const arxivId = arxivIdOf(text(entry.id));
-    const links = entry.link ?? [];
-    const result = normalizePaper({
-      arxivId,
-      title: text(entry.title),
-      abstract: text(entry.summary),
-      authors: (entry.author ?? []).map((a) => text(a?.name)),
-      arxivDate: text(entry.published),
-      featuredOn: day,
-      upvotes: 0,
-      keywords: [],
-      url: arxivId ? `https://arxiv.org/abs/${arxivId}` : "",
-      pdfUrl:
-        links.find((l) => l["@_title"] === "pdf")?.["@_href"] ?? (arxivId ? `https://arxiv.org/pdf/${arxivId}` : null),
-      categories: categoriesOf(entry),
-    });
+    const result = paperOfEntry(entry, day);
     if ("reason" in result) skipped.push({ reason: result.reason, raw: excerpt(entry) });
     else papers.push(result.paper);
   }
@@ -159,15 +169,19 @@ export async function fetchArxivCategories(
     const chunk = unique.slice(i, i + batch);
     const params = new URLSearchParams({ id_list: chunk.join(","), max_results: String(chunk.length) });
     await throttle();
-    const xml = await getText(`${base}?${params.toString()}`, opts);
-    const valid = XMLValidator.validate(xml);
-    if (valid !== true) throw new SourceError(`arXiv answered malformed XML: ${valid.err.msg}`);
-    const entries = (parser.parse(xml) as { feed?: { entry?: AtomEntry[] } }).feed?.entry ?? [];
-    for (const entry of entries) {
-      const id = arxivIdOf(text(entry.id));
-      const categories = categoriesOf(entry);
-      if (id && categories.length) found.set(id, [...new Set(categories)]);
-    }
+    addCategories(found, await getText(`${base}?${params.toString()}`, opts));
   }
   return found;
+}
+
+/** Adds the categories of each entry of an `id_list` answer to `found`. */
+function addCategories(found: Map<string, string[]>, xml: string): void {
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw new SourceError(`arXiv answered malformed XML: ${valid.err.msg}`);
+  const entries = (parser.parse(xml) as { feed?: { entry?: AtomEntry[] } }).feed?.entry ?? [];
+  for (const entry of entries) {
+    const id = arxivIdOf(text(entry.id));
+    const categories = categoriesOf(entry);
+    if (id && categories.length) found.set(id, [...new Set(categories)]);
+  }
 }

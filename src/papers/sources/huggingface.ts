@@ -65,30 +65,47 @@ export function parseDailyPapers(json: unknown, opts: ParseOptions = {}): DayRes
   return { papers, skipped };
 }
 
+type EntryFields = { title?: unknown; summary?: unknown; thumbnail?: unknown; numComments?: unknown };
+
+/** The paper's page (Hugging Face's, or `linkFor`'s) and, for an arXiv id, its PDF. */
+function linksOf(arxivId: string | null, title: unknown, opts: ParseOptions) {
+  return {
+    url: arxivId ? (opts.linkFor ?? hfLink)(arxivId, typeof title === "string" ? title : "") : "",
+    pdfUrl: arxivId && !opts.extraId?.test(arxivId) ? `https://arxiv.org/pdf/${arxivId}` : null,
+  };
+}
+
+/** What the entry around the paper says about it (some fields moved between the two over time). */
+function entryExtras(entry: unknown, paper: Record<string, unknown>) {
+  const e = entry as EntryFields | null;
+  return {
+    thumbnailUrl: e?.thumbnail,
+    comments: e?.numComments ?? paper.numComments,
+    organization: nameOf(paper.organization) ?? nameOf((entry as Entry)?.organization),
+  };
+}
+
 function parseEntry(entry: unknown, opts: ParseOptions): ReturnType<typeof normalizePaper> {
   const paper = (entry as { paper?: Record<string, unknown> } | null)?.paper;
   if (!paper || typeof paper !== "object") return { reason: "entry without a paper object" };
   const rawId = typeof paper.id === "string" ? paper.id.trim() : "";
   const arxivId = arxivIdOf(rawId) ?? (opts.extraId?.test(rawId) ? rawId : null);
-  const title = paper.title ?? (entry as { title?: unknown }).title;
+  const title = paper.title ?? (entry as EntryFields).title;
   return normalizePaper({
     arxivId,
     title,
-    abstract: paper.summary ?? (entry as { summary?: unknown }).summary,
+    abstract: paper.summary ?? (entry as EntryFields).summary,
     authors: visibleAuthors(paper.authors),
     arxivDate: paper.publishedAt,
     featuredOn: featuredDayOf(entry, opts.featuredOn),
     upvotes: paper.upvotes,
     keywords: paper.ai_keywords,
-    url: arxivId ? (opts.linkFor ?? hfLink)(arxivId, typeof title === "string" ? title : "") : "",
-    pdfUrl: arxivId && !opts.extraId?.test(arxivId) ? `https://arxiv.org/pdf/${arxivId}` : null,
+    ...linksOf(arxivId, title, opts),
     githubUrl: paper.githubRepo,
     projectUrl: paper.projectPage,
     aiSummary: paper.ai_summary,
-    thumbnailUrl: (entry as { thumbnail?: unknown }).thumbnail,
     githubStars: paper.githubStars,
-    comments: (entry as { numComments?: unknown }).numComments ?? paper.numComments,
-    organization: nameOf(paper.organization) ?? nameOf((entry as Entry)?.organization),
+    ...entryExtras(entry, paper),
     curated: true,
   });
 }
