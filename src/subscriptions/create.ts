@@ -25,6 +25,8 @@ export interface NewSubscriberRow {
     detail?: Record<string, unknown>;
     ip?: string | null;
     userAgent?: string | null;
+    /** When the person consented (default: now), e.g. when a stored web request was made. */
+    at?: Date;
   };
 }
 
@@ -55,12 +57,13 @@ export function newSubscribersCte(rows: NewSubscriberRow[]): Prisma.Sql {
       detail: r.consent.detail ?? null,
       ip: r.consent.ip?.slice(0, 64) ?? null,
       user_agent: r.consent.userAgent?.slice(0, 300) ?? null,
+      consented_at: r.consent.at?.toISOString() ?? null,
     }));
   return Prisma.sql`
     input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS r(
         email text, status text, frequency text, confirmed_at timestamptz, topic_ids int[], email_hash text,
-        action text, source text, detail jsonb, ip text, user_agent text)
+        action text, source text, detail jsonb, ip text, user_agent text, consented_at timestamptz)
     ), s AS (
       INSERT INTO subscribers (id, email, status, frequency, confirmed_at, created_at, updated_at)
       SELECT gen_random_uuid(), email, status::"SubscriberStatus", frequency::"Frequency",
@@ -74,7 +77,7 @@ export function newSubscribersCte(rows: NewSubscriberRow[]): Prisma.Sql {
     ), c AS (
       INSERT INTO consent_events (subscriber_id, email_hash, action, source, detail, ip, user_agent, created_at)
       SELECT s.id, input.email_hash, input.action::"ConsentAction", input.source::"ConsentSource", input.detail,
-             input.ip, input.user_agent, now()
+             input.ip, input.user_agent, coalesce(input.consented_at, now()) AT TIME ZONE 'UTC'
       FROM s JOIN input USING (email)
     )`;
 }

@@ -1,6 +1,6 @@
 import { Prisma, type Db, type Frequency, type Subscriber } from "../db";
 import { recordConsent, type ConsentEntry, type RequestContext } from "./consent-log";
-import { newSubscribersCte } from "./create";
+import { insertNewSubscribers } from "./create";
 import { replaceTopics, resolveTopicSlugsCached } from "./topics";
 
 /** A repeated subscribe sends its email (confirmation or reminder) at most this often (a few minutes). */
@@ -21,11 +21,12 @@ export interface SubscribeResult {
 }
 
 /**
- * The web form's double opt-in, as the request sees it: one statement that stores a new address
- * as a pending subscriber (with topics and consent entry, `newSubscribersCte`) and, whatever the
- * address's state, one outbox row. The request does the same work for a new, pending, active,
- * unsubscribed or suppressed address, so neither its answer nor its timing tells them apart; the
- * job decides what the request means (`processSubscriptionRequest`). Unknown topics: InvalidInput.
+ * The web form's double opt-in, as the request sees it: one INSERT of the outbox row, and nothing
+ * else. The request does the same work for a new, pending, active, unsubscribed or suppressed
+ * address (and for one that does not exist yet), so neither its answer nor its timing tells them
+ * apart; the job creates the subscriber if the address is new (with topics and consent entry,
+ * dated when the request was made) and decides what the request means (`processSubscriptionRequest`).
+ * Unknown topics: InvalidInput (from the topic cache, before anything is stored).
  */
 export async function subscribe(
   db: Db,
@@ -34,28 +35,11 @@ export async function subscribe(
 ): Promise<SubscribeResult> {
   const topicIds = await resolveTopicSlugsCached(db, input.topicSlugs);
   const rows = await db.$queryRaw<{ id: string }[]>`
-    WITH ${newSubscribersCte([
-      {
-        email: input.email,
-        status: "pending",
-        frequency: input.frequency,
-        topicIds,
-        consent: {
-          action: "subscribe",
-          source: "web_form",
-          detail: { status: "pending", topics: [...new Set(input.topicSlugs)].sort(), frequency: input.frequency },
-          ip: context.ip,
-          userAgent: context.userAgent,
-        },
-      },
-    ])}, r AS (
-      INSERT INTO subscription_requests (email, topic_ids, frequency, created, ip, user_agent, request_id, created_at)
-      SELECT ${input.email}, ${topicIds}::int[], ${input.frequency}::"Frequency", EXISTS (SELECT 1 FROM s),
-             ${context.ip?.slice(0, 64) ?? null}, ${context.userAgent?.slice(0, 300) ?? null},
-             ${context.requestId?.slice(0, 64) ?? null}, now()
-      RETURNING id
-    )
-    SELECT id::text FROM r`;
+    INSERT INTO subscription_requests (email, topic_ids, frequency, created, ip, user_agent, request_id, created_at)
+    VALUES (${input.email}, ${topicIds}::int[], ${input.frequency}::"Frequency", false,
+            ${context.ip?.slice(0, 64) ?? null}, ${context.userAgent?.slice(0, 300) ?? null},
+            ${context.requestId?.slice(0, 64) ?? null}, now())
+    RETURNING id::text`;
   return { requestRowId: rows[0]!.id };
 }
 
@@ -81,38 +65,60 @@ export interface ProcessDeps {
  */
 export async function processSubscriptionRequest(deps: ProcessDeps, requestRowId: string): Promise<RequestDecision> {
   return deps.db.$transaction(async (tx) => {
-    const [request] = await tx.$queryRaw<
-      {
-        email: string | null;
-        topic_ids: number[];
-        frequency: Frequency;
-        created: boolean;
-        ip: string | null;
-        user_agent: string | null;
-      }[]
-    >`SELECT email, topic_ids, frequency, created, ip, user_agent FROM subscription_requests
+    const [request] = await tx.$queryRaw<(StoredRequest & { email: string | null })[]>`
+      SELECT email, topic_ids, frequency, ip, user_agent, created_at FROM subscription_requests
       WHERE id = ${BigInt(requestRowId)} AND processed_at IS NULL FOR UPDATE SKIP LOCKED`;
     if (!request?.email) return { send: "nothing", outcome: "already processed" } as const;
-    const decision = await decide(tx, deps, request as typeof request & { email: string });
+    const stored = { ...request, email: request.email };
+    const created = await createIfNew(tx, stored);
+    const decision = await decide(tx, deps, { ...stored, created });
     await tx.subscriptionRequest.update({
       where: { id: BigInt(requestRowId) },
-      data: { processedAt: new Date(), outcome: decision.outcome, email: null, ip: null, userAgent: null },
+      data: { processedAt: new Date(), created, outcome: decision.outcome, email: null, ip: null, userAgent: null },
     });
     return decision;
   });
 }
 
+/** An outbox row as the job reads it. */
+interface StoredRequest {
+  email: string;
+  topic_ids: number[];
+  frequency: Frequency;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Date;
+}
+
+/**
+ * A new address becomes a pending subscriber, with its topics and the consent entry of the request
+ * (its time, address and browser), through the one creation function. True when this request created it.
+ */
+async function createIfNew(tx: Prisma.TransactionClient, request: StoredRequest): Promise<boolean> {
+  const topics = await tx.topic.findMany({ where: { id: { in: request.topic_ids } }, select: { slug: true } });
+  const made = await insertNewSubscribers(tx, [
+    {
+      email: request.email,
+      status: "pending",
+      frequency: request.frequency,
+      topicIds: request.topic_ids,
+      consent: {
+        action: "subscribe",
+        source: "web_form",
+        detail: { status: "pending", topics: topics.map((t) => t.slug).sort(), frequency: request.frequency },
+        ip: request.ip,
+        userAgent: request.user_agent,
+        at: request.created_at,
+      },
+    },
+  ]);
+  return made.length > 0;
+}
+
 async function decide(
   tx: Prisma.TransactionClient,
   deps: ProcessDeps,
-  request: {
-    email: string;
-    topic_ids: number[];
-    frequency: Frequency;
-    created: boolean;
-    ip: string | null;
-    user_agent: string | null;
-  },
+  request: StoredRequest & { created: boolean },
 ): Promise<RequestDecision> {
   const subscriber = await tx.subscriber.findUnique({ where: { email: request.email } });
   if (!subscriber) return { send: "nothing", outcome: "gone" };

@@ -105,3 +105,17 @@ export function listUnsubscribeUrl(raw: string): string {
   if (!m) throw new Error("no List-Unsubscribe header");
   return m[1]!;
 }
+
+/**
+ * Waits until every subscribe request for `email` was processed: the form's answer only stores the
+ * request, and its job creates or updates the subscriber a moment later. Returns the subscriber
+ * (with topics), or null when the requests created nobody (a suppressed address).
+ */
+export async function afterRequests(app: TestApp, email: string, timeoutMs = 10_000) {
+  await eventually(
+    async () => (await app.db.subscriptionRequest.count({ where: { email, processedAt: null } })) === 0,
+    timeoutMs,
+    `the subscribe requests of ${email} to be processed`,
+  );
+  return app.db.subscriber.findUnique({ where: { email }, include: { topics: { include: { topic: true } } } });
+}

@@ -5,6 +5,7 @@ import {
   eventually,
   startSubscriptionsApp,
   subscribeAndConfirm,
+  afterRequests,
   uniqueEmail,
   type SubscriptionsFixture,
 } from "../helpers/subscriptions";
@@ -110,10 +111,7 @@ describe("one mailbox, one subscriber; nothing leaks; every bad request a 4xx", 
       frequency: "weekly",
     });
     expect(again.res.status).toBe(200);
-    const stored = await f.app.db.subscriber.findUniqueOrThrow({
-      where: { email },
-      include: { topics: { include: { topic: true } } },
-    });
+    const stored = (await afterRequests(f.app, email))!;
     expect(stored.frequency).toBe("weekly");
     expect(stored.topics.map((t) => t.topic.slug)).toEqual(["rl"]);
   });
@@ -121,6 +119,7 @@ describe("one mailbox, one subscriber; nothing leaks; every bad request a 4xx", 
   it("when requests come through a trusted proxy, then limits and the consent log use the client's address", async () => {
     const email = uniqueEmail("proxied");
     await postJson({ email }, { "x-forwarded-for": "203.0.113.9", "user-agent": "reader-agent" });
+    await afterRequests(f.app, email);
     const event = await f.app.db.consentEvent.findFirstOrThrow({ where: { subscriber: { email } } });
     expect(event.ip).toBe("203.0.113.9");
   });

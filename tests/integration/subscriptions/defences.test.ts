@@ -3,6 +3,7 @@ import { WebSession, csrfField } from "../../helpers/web-session";
 import {
   startSubscriptionsApp,
   subscribeThroughForm,
+  eventually,
   uniqueEmail,
   type SubscriptionsFixture,
 } from "../../helpers/subscriptions";
@@ -165,6 +166,7 @@ describe("subscribe rate limits (kept in Redis)", () => {
       error: "Too many subscribe requests from your network.",
       hint: expect.stringContaining("try again"),
     });
+    await eventually(async () => (await f.app.db.subscriptionRequest.count({ where: { processedAt: null } })) === 0);
     expect(await f.app.db.subscriber.count()).toBe(3);
     // The counter lives in Redis under the installation's prefix.
     expect(await f.app.redis.keys(`${f.app.config.QUEUE_PREFIX}:ratelimit:subscribe-ip:*`)).toHaveLength(1);

@@ -8,6 +8,7 @@ import {
   linkFromEmail,
   startSubscriptionsApp,
   subscribeAndConfirm,
+  afterRequests,
   uniqueEmail,
   type SubscriptionsFixture,
 } from "../../helpers/subscriptions";
@@ -193,7 +194,7 @@ describe("the preferences page", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ email }),
     });
-    const again = await f.app.db.subscriber.findUniqueOrThrow({ where: { email } });
+    const again = (await afterRequests(f.app, email))!;
     expect(again.id).not.toBe(s.subscriber.id);
     expect(again.status).toBe("pending");
     await eventually(() => emailsTo(f.smtp, email).length === before + 1, 10_000, "new confirmation");

@@ -3,6 +3,7 @@ import { startSmtpServer } from "../../helpers/smtp";
 import { startTestApp } from "../../helpers/app";
 import { freePort, portAnswers, waitFor } from "../../../src/infra/net";
 import { requeueUnsentConfirmations } from "../../../src/subscriptions/unsent-confirmations";
+import { relayUnprocessedRequests } from "../../../src/subscriptions/subscription-request-job";
 import { QueueName } from "../../../src/queue/queues";
 
 const startRedis = async (port: number): Promise<ChildProcess> => {
@@ -32,14 +33,25 @@ describe("when Redis is down while someone subscribes", () => {
       });
       expect(res.status).toBe(200);
       expect(Date.now() - started).toBeLessThan(5_000);
-      const stored = await app.db.subscriber.findUniqueOrThrow({ where: { email: "patient@example.org" } });
-      expect(stored).toMatchObject({ status: "pending", confirmationSentAt: null });
+      // The request is kept in PostgreSQL (the outbox row) until a job applies it.
+      const stored = await app.db.subscriptionRequest.findFirstOrThrow({ where: { email: "patient@example.org" } });
+      expect(stored.processedAt).toBeNull();
 
       redis = await startRedis(port);
       await waitFor(async () => (await app.redis.ping().catch(() => "")) === "PONG", 15_000, "the app to reconnect");
-      expect(await requeueUnsentConfirmations(app.db, app.queues[QueueName.emails], 0)).toBe(1);
+      // Maintenance relays what the request could not queue; a second round finds nothing left.
+      expect(await relayUnprocessedRequests(app.db, app.queues[QueueName.emails], 0)).toBe(1);
       const [email] = await smtp.waitForCount(1);
       expect(email!.envelopeTo).toEqual(["patient@example.org"]);
+      expect(await app.db.subscriber.findUniqueOrThrow({ where: { email: "patient@example.org" } })).toMatchObject({
+        status: "pending",
+      });
+      // The consent entry is dated when the person asked, not when the job ran.
+      const consent = await app.db.consentEvent.findFirstOrThrow({
+        where: { subscriber: { email: "patient@example.org" } },
+      });
+      expect(consent.createdAt.getTime()).toBe(stored.createdAt.getTime());
+      expect(await relayUnprocessedRequests(app.db, app.queues[QueueName.emails], 0)).toBe(0);
       expect(await requeueUnsentConfirmations(app.db, app.queues[QueueName.emails], 0)).toBe(0);
     } finally {
       await app.destroy();

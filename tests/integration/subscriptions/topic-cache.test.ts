@@ -1,6 +1,7 @@
 import {
   startSubscriptionsApp,
   subscribeThroughForm,
+  afterRequests,
   uniqueEmail,
   type SubscriptionsFixture,
 } from "../../helpers/subscriptions";
@@ -15,14 +16,7 @@ describe("topic choices on the subscribe form", () => {
   });
 
   const storedTopics = async (email: string) =>
-    (
-      await f.app.db.subscriber.findUniqueOrThrow({
-        where: { email },
-        include: { topics: { include: { topic: true } } },
-      })
-    ).topics
-      .map((t) => t.topic.slug)
-      .sort();
+    (await afterRequests(f.app, email))!.topics.map((t) => t.topic.slug).sort();
 
   it("when a topic is added after people subscribed, then the next reader can choose it at once", async () => {
     const first = uniqueEmail("cache-a");
