@@ -155,6 +155,13 @@ async function isRevoked(revoked: RevokedSessions | undefined, session: string, 
   }
 }
 
+/** A state-changing request another site started (by its Sec-Fetch-Site): a session does not let it through. */
+function crossSiteWrite(req: Request): boolean {
+  const site = req.headers["sec-fetch-site"];
+  const safe = req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS";
+  return !safe && site !== undefined && site !== "same-origin";
+}
+
 /**
  * The admin gate, for every /admin route (reuse it on any route of your own under /admin):
  * - ADMIN_TOKEN unset: 404, as if the admin area did not exist;
@@ -176,9 +183,7 @@ export function requireAdmin(config: AdminAuthConfig, views?: Views, revoked?: R
     }
     const session = readCookie(req, ADMIN_COOKIE);
     if (validSession(config, session) && !(await isRevoked(revoked, session!, req))) {
-      const site = req.headers["sec-fetch-site"];
-      const safe = req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS";
-      if (!safe && site !== undefined && site !== "same-origin") {
+      if (crossSiteWrite(req)) {
         res.status(403).json({ error: "Cross-site requests are not accepted by the admin area." });
         return;
       }

@@ -87,23 +87,16 @@ export function whatChanged(stats: Stats) {
 
 const percent = (rate: number | null) => (rate === null ? "n/a" : `${(rate * 100).toFixed(2)}%`);
 
-export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Feature {
-  const { config, db, views } = deps;
-  // No token, no admin area: not a single route, so /admin/... is the ordinary 404.
-  if (!config.ADMIN_TOKEN) return {};
-  const adminToken = config.ADMIN_TOKEN;
-  const queues = allQueueNames.map((name) => deps.queues[name]);
-
-  const router = Router();
-  const attempts = adminAttemptLimit();
-
+/** The sign-in form, and signing out (the session ended on the server too). */
+function signInRoutes(router: Router, deps: AdminDeps, adminToken: string, formLimit: express.RequestHandler): void {
+  const { config, views } = deps;
   router.get("/admin/login", (req, res) => {
     res
       .set("Cache-Control", "no-store")
       .type("html")
       .send(views.render("admin-login", { title: "Admin sign-in", next: safeNext(req.query.next) }));
   });
-  router.post("/admin/login", attempts.form, (req, res) => {
+  router.post("/admin/login", formLimit, (req, res) => {
     const body = (req.body ?? {}) as { token?: unknown; next?: unknown };
     if (typeof body.token !== "string" || !sameSecret(body.token.trim(), adminToken)) {
       req.log?.warn({ reason: "wrong admin token" }, "admin sign-in refused");
@@ -130,7 +123,10 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
   };
   router.get("/admin/logout", signOut);
   router.post("/admin/logout", signOut);
+}
 
+/** The pages behind the gate: the figures and subscriber search, and one subscriber. */
+function adminPages(db: Db, views: Views): Router {
   const gated = Router();
   gated.get("/", async (req, res) => {
     const q = typeof req.query.q === "string" ? req.query.q.trim().slice(0, 254) : "";
@@ -178,6 +174,11 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
         }),
       );
   });
+  return gated;
+}
+
+/** The JSON API, with the routers other features pass in; errors answered as JSON. */
+function adminApi(db: Db, options: AdminOptions): Router {
   const api = Router();
   api.use(adminApiRouter({ db }));
   for (const extra of options.apiRouters ?? []) api.use(extra);
@@ -186,13 +187,27 @@ export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Featu
     if (res.headersSent || !(err instanceof AppError) || err.status >= 500) return next(err);
     res.status(err.status).json({ error: err.message, ...(err.hint ? { hint: err.hint } : {}) });
   }) as express.ErrorRequestHandler);
+  return api;
+}
+
+export function adminFeature(deps: AdminDeps, options: AdminOptions = {}): Feature {
+  const { config, db, views } = deps;
+  // No token, no admin area: not a single route, so /admin/... is the ordinary 404.
+  if (!config.ADMIN_TOKEN) return {};
+  const queues = allQueueNames.map((name) => deps.queues[name]);
+
+  const router = Router();
+  const attempts = adminAttemptLimit();
+  signInRoutes(router, deps, config.ADMIN_TOKEN, attempts.form);
+
+  const gated = adminPages(db, views);
   gated.use(
     "/api",
     (_req, res, next) => {
       res.set("Cache-Control", "no-store");
       next();
     },
-    api,
+    adminApi(db, options),
   );
   gated.use("/queues", queueDashboard(queues, "/admin/queues"));
   for (const extra of options.pageRouters ?? []) gated.use(extra);

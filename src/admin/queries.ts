@@ -130,7 +130,6 @@ export interface Stats {
 const dayString = (d: Date) => d.toISOString().slice(0, 10);
 const ratio = (n: number, d: number) => (d === 0 ? null : Math.round((n / d) * 1e6) / 1e6);
 
-/** The figures over the last `days` UTC days (today included). */
 /**
  * Writes the final counts of each finished digest of the window that has none yet, once: a sent
  * digest's rows no longer change, so the figures read its totals instead of its rows. Digests that
@@ -154,14 +153,15 @@ export async function settleFinishedDigests(db: Db, since: Date): Promise<number
     ON CONFLICT (digest_id, day) DO NOTHING`;
 }
 
-export async function subscriberStats(db: Db, days: number, now = new Date()): Promise<Stats> {
-  const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  const since = new Date(today.getTime() - (days - 1) * 86_400_000);
-
+async function countByState(db: Db): Promise<Record<SubscriberStatus, number>> {
   const byStateRows = await db.subscriber.groupBy({ by: ["status"], _count: { _all: true } });
   const byState = Object.fromEntries(subscriberStatuses.map((s) => [s, 0])) as Record<SubscriberStatus, number>;
   for (const row of byStateRows) byState[row.status] = row._count._all;
+  return byState;
+}
 
+/** Per day of the window: who signed up, who became active, who left (each person once a day). */
+async function growthByDay(db: Db, since: Date, today: Date): Promise<Stats["growth"]> {
   const growth = await db.$queryRaw<{ day: Date; signups: number; activated: number; left: number }[]>`
     WITH days AS (SELECT generate_series(${since}::date, ${today}::date, interval '1 day')::date AS day),
     events AS (
@@ -174,8 +174,17 @@ export async function subscriberStats(db: Db, days: number, now = new Date()): P
       COUNT(DISTINCT e.who) FILTER (WHERE e.action IN ('unsubscribe', 'bounce', 'complaint'))::int AS "left"
     FROM days d LEFT JOIN events e ON e.day = d.day
     GROUP BY d.day ORDER BY d.day`;
+  return growth.map((g) => ({
+    day: dayString(g.day),
+    signups: g.signups,
+    activated: g.activated,
+    left: g.left,
+    net: g.activated - g.left,
+  }));
+}
 
-  await settleFinishedDigests(db, since);
+/** Per day of the window: the deliveries in each state, from the totals, the live rows and the kept figures. */
+async function deliveriesByDay(db: Db, since: Date, today: Date): Promise<Stats["deliveries"]> {
   const deliveries = await db.$queryRaw<
     { day: Date; pending: number; sending: number; accepted: number; failed: number; skipped: number }[]
   >`
@@ -217,15 +226,7 @@ export async function subscriberStats(db: Db, days: number, now = new Date()): P
       (COALESCE(s.skipped, 0) + COALESCE(l.skipped, 0) + COALESCE(k.skipped, 0))::int AS skipped
     FROM days d LEFT JOIN settled s ON s.day = d.day LEFT JOIN live l ON l.day = d.day LEFT JOIN kept k ON k.day = d.day
     ORDER BY d.day`;
-
-  const [people] = await db.$queryRaw<{ bounces: number; unsubscribes: number; complaints: number }[]>`
-    SELECT
-      COUNT(DISTINCT COALESCE(subscriber_id::text, email_hash)) FILTER (WHERE action = 'bounce')::int AS bounces,
-      COUNT(DISTINCT COALESCE(subscriber_id::text, email_hash)) FILTER (WHERE action = 'unsubscribe')::int AS unsubscribes,
-      COUNT(DISTINCT COALESCE(subscriber_id::text, email_hash)) FILTER (WHERE action = 'complaint')::int AS complaints
-    FROM consent_events WHERE created_at >= ${since}`;
-
-  const deliveryRows = deliveries.map((d) => ({
+  return deliveries.map((d) => ({
     day: dayString(d.day),
     pending: d.pending,
     sending: d.sending,
@@ -234,30 +235,45 @@ export async function subscriberStats(db: Db, days: number, now = new Date()): P
     skipped: d.skipped,
     total: d.pending + d.sending + d.accepted + d.failed + d.skipped,
   }));
+}
+
+/** The window's rates: the people who bounced, unsubscribed or complained, over the deliveries. */
+async function ratesOf(db: Db, since: Date, deliveryRows: Stats["deliveries"]): Promise<Stats["rates"]> {
+  const [people] = await db.$queryRaw<{ bounces: number; unsubscribes: number; complaints: number }[]>`
+    SELECT
+      COUNT(DISTINCT COALESCE(subscriber_id::text, email_hash)) FILTER (WHERE action = 'bounce')::int AS bounces,
+      COUNT(DISTINCT COALESCE(subscriber_id::text, email_hash)) FILTER (WHERE action = 'unsubscribe')::int AS unsubscribes,
+      COUNT(DISTINCT COALESCE(subscriber_id::text, email_hash)) FILTER (WHERE action = 'complaint')::int AS complaints
+    FROM consent_events WHERE created_at >= ${since}`;
   const accepted = deliveryRows.reduce((n, d) => n + d.accepted, 0);
   const attempted = accepted + deliveryRows.reduce((n, d) => n + d.failed, 0);
   const { bounces = 0, unsubscribes = 0, complaints = 0 } = people ?? {};
   return {
+    deliveriesAttempted: attempted,
+    deliveriesAccepted: accepted,
+    bounces,
+    unsubscribes,
+    complaints,
+    bounceRate: ratio(bounces, attempted),
+    unsubscribeRate: ratio(unsubscribes, accepted),
+    complaintRate: ratio(complaints, accepted),
+  };
+}
+
+/** The figures over the last `days` UTC days (today included). */
+export async function subscriberStats(db: Db, days: number, now = new Date()): Promise<Stats> {
+  const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const since = new Date(today.getTime() - (days - 1) * 86_400_000);
+  const byState = await countByState(db);
+  const growth = await growthByDay(db, since, today);
+  await settleFinishedDigests(db, since);
+  const deliveries = await deliveriesByDay(db, since, today);
+  return {
     window: { days, since: dayString(since), until: dayString(today) },
     subscribers: { byState, total: Object.values(byState).reduce((a, b) => a + b, 0) },
-    growth: growth.map((g) => ({
-      day: dayString(g.day),
-      signups: g.signups,
-      activated: g.activated,
-      left: g.left,
-      net: g.activated - g.left,
-    })),
-    deliveries: deliveryRows,
-    rates: {
-      deliveriesAttempted: attempted,
-      deliveriesAccepted: accepted,
-      bounces,
-      unsubscribes,
-      complaints,
-      bounceRate: ratio(bounces, attempted),
-      unsubscribeRate: ratio(unsubscribes, accepted),
-      complaintRate: ratio(complaints, accepted),
-    },
+    growth,
+    deliveries,
+    rates: await ratesOf(db, since, deliveries),
     definitions: statsDefinitions,
   };
 }
