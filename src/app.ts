@@ -2,17 +2,13 @@
  * The one place the product is wired together: configuration in, running roles out.
  * Every dependency is built here and passed to the features that use it.
  */
-import path from "node:path";
 import express from "express";
 import type { Redis } from "ioredis";
 import type { Config } from "./config";
 import { createLogger, type Logger } from "./logger";
-import { createDb, type Db } from "./db";
-import { ensureDatabase, migrateAtStart, redact, resolvePostgres } from "./infra/postgres";
-import { pendingMigrations } from "./infra/migrations";
-import { resolveRedis } from "./infra/redis";
-import { closeRedis, createRedis, waitUntilReady } from "./queue/connection";
-import { allQueueNames, createQueues, type Queues } from "./queue/queues";
+import type { Db } from "./db";
+import { connectInfrastructure } from "./infra/connect";
+import { allQueueNames, type Queues } from "./queue/queues";
 import { mergeHandlers, startWorkers, type Workers } from "./queue/workers";
 import { upsertSchedules } from "./queue/schedules";
 import { listenHttp, listenOperations, type HttpServer } from "./web/server";
@@ -23,7 +19,6 @@ import { createSuppressions } from "./suppression";
 import { createReturnPaths } from "./feedback";
 import { createMetrics } from "./observability/metrics";
 import type { Mailer } from "./mail/mailer";
-import { createOutboxMailer, createSmtpMailer } from "./mail/transports";
 import { createWebApp } from "./web/app";
 import { createViews } from "./web/views";
 import { healthRoutes } from "./web/routes/health";
@@ -81,74 +76,6 @@ export interface RunningApp {
   inboundPort?: number;
   inbound?: RunningInbound;
   stop(): Promise<void>;
-}
-
-export async function connectInfrastructure(config: Config, log: Logger): Promise<Infrastructure> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const close = async () => {
-    for (const cleanup of cleanups.reverse())
-      await cleanup().catch((err) => log.warn({ err: (err as Error).message }, "cleanup step failed"));
-    cleanups.length = 0;
-  };
-  try {
-    const postgres = await resolvePostgres(
-      { configuredUrl: config.DATABASE_URL, probeUrl: config.DEFAULT_DATABASE_PROBE, dataDir: config.dataDir },
-      log,
-    );
-    cleanups.push(() => postgres.stop());
-    if (await ensureDatabase(postgres.url)) log.info({ url: redact(postgres.url) }, "database created");
-    const pending = await pendingMigrations(postgres.url);
-    if (pending.length) await migrateAtStart(postgres.url, log);
-
-    const db = createDb(postgres.url);
-    cleanups.push(() => db.$disconnect());
-
-    const redisInfo = await resolveRedis(
-      { configuredUrl: config.REDIS_URL, probeUrl: config.DEFAULT_REDIS_PROBE, dataDir: config.dataDir },
-      log,
-    );
-    cleanups.push(() => redisInfo.stop());
-    const redis = createRedis(redisInfo.url, "client");
-    cleanups.push(() => closeRedis(redis));
-    const workerRedis = createRedis(redisInfo.url, "worker");
-    cleanups.push(() => closeRedis(workerRedis));
-    await Promise.all([waitUntilReady(redis, redisInfo.url), waitUntilReady(workerRedis, redisInfo.url)]);
-    // Producers fail fast when Redis is away (a request never hangs on it); workers wait for it.
-    const queues = createQueues(redis, config.QUEUE_PREFIX, (queue, err) =>
-      log.warn({ queue, err: err.message }, "queue connection error"),
-    );
-    cleanups.push(() => queues.close());
-
-    const outboxDir = path.join(config.dataDir, "outbox");
-    const mailer = config.SMTP_URL
-      ? createSmtpMailer(config.SMTP_URL, {
-          from: config.MAIL_FROM,
-          dkim: config.dkim,
-          maxConnections: Math.min(config.SEND_CONCURRENCY, 10),
-        })
-      : createOutboxMailer(outboxDir, { from: config.MAIL_FROM, dkim: config.dkim });
-    cleanups.push(() => mailer.close());
-    log.info(
-      { postgres: postgres.origin, redis: redisInfo.origin, mail: config.SMTP_URL ? "smtp" : `outbox (${outboxDir})` },
-      "infrastructure ready",
-    );
-    return {
-      config,
-      log,
-      db,
-      redis,
-      workerRedis,
-      queues,
-      mailer,
-      databaseUrl: postgres.url,
-      redisUrl: redisInfo.url,
-      outboxDir,
-      close,
-    };
-  } catch (err) {
-    await close();
-    throw err;
-  }
 }
 
 /**
