@@ -16,7 +16,7 @@ import { shutdownOnce } from "./shutdown";
 import type { Feature } from "./feature";
 import { createTokens } from "./subscriptions";
 import { createSuppressions } from "./suppression";
-import { createReturnPaths } from "./feedback";
+import { createReturnPaths } from "./mail/return-path";
 import { createMetrics } from "./observability/metrics";
 import type { Mailer } from "./mail/mailer";
 import { createWebApp } from "./web/app";

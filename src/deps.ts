@@ -11,7 +11,7 @@ import type { Queues } from "./queue/queues";
 import type { Mailer } from "./mail/mailer";
 import type { Tokens } from "./subscriptions";
 import type { Suppressions } from "./suppression";
-import type { ReturnPaths } from "./feedback";
+import type { ReturnPaths } from "./mail/return-path";
 import type { Metrics } from "./observability/metrics";
 import type { Views } from "./web/views";
 
@@ -38,7 +38,7 @@ export interface AppDeps extends Infrastructure {
   tokens: Tokens;
   /** The suppression list: every path that mails reads it. */
   suppressions: Suppressions;
-  /** VERP return paths and mailto: unsubscribe addresses, signed (src/feedback/return-path.ts). */
+  /** VERP return paths and mailto: unsubscribe addresses, signed (src/mail/return-path.ts). */
   returnPaths: ReturnPaths;
   metrics: Metrics;
   views: Views;

@@ -16,7 +16,7 @@ import { feedbackAdminApi, feedbackAdminPages } from "./admin";
 import type { ImapReader } from "./imap-reader";
 import type { InboundDeps, InboundResult } from "./inbound";
 import { recentDigestRates, thresholdsOf, windowRates } from "./rates";
-import type { ReturnPaths } from "./return-path";
+import type { ReturnPaths } from "../mail/return-path";
 import type { FeedbackDeps } from "./record";
 import type { InboundSmtp } from "./smtp-listener";
 import { webhookRoutes } from "./webhooks/routes";

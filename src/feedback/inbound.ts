@@ -13,7 +13,7 @@
 import crypto from "node:crypto";
 import type { Logger } from "../logger";
 import { recordFeedback, type FeedbackDeps, type FeedbackFact, type FeedbackTarget } from "./record";
-import type { AddressRef, ReturnPaths } from "./return-path";
+import type { AddressRef, ReturnPaths } from "../mail/return-path";
 import { readReport, type InboundReport } from "./reports/read-report";
 
 export type InboundOutcome =

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { readReport } from "../../src/feedback/reports/read-report";
 import { classifyStatus, extractStatus } from "../../src/feedback/reports/status";
-import { createReturnPaths } from "../../src/feedback/return-path";
+import { createReturnPaths } from "../../src/mail/return-path";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "..", "fixtures", "feedback", name), "utf8");
 

@@ -4,7 +4,7 @@
  * parsed webhook (facts to record, or a refusal with its HTTP status).
  */
 import type { FeedbackFact, FeedbackTarget } from "../record";
-import type { ReturnPaths } from "../return-path";
+import type { ReturnPaths } from "../../mail/return-path";
 
 export type WebhookVerdict =
   { ok: true; facts: FeedbackFact[]; note?: string } | { ok: false; status: 400 | 401 | 403; error: string };

@@ -5,7 +5,7 @@
  */
 import crypto from "node:crypto";
 import type { FeedbackFact } from "../record";
-import type { ReturnPaths } from "../return-path";
+import type { ReturnPaths } from "../../mail/return-path";
 import { fresh, targetFor, type WebhookVerdict } from "./common";
 
 interface MailgunBody {

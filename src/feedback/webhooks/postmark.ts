@@ -6,7 +6,7 @@
  */
 import crypto from "node:crypto";
 import type { FeedbackFact } from "../record";
-import type { ReturnPaths } from "../return-path";
+import type { ReturnPaths } from "../../mail/return-path";
 import { targetFor, type WebhookVerdict } from "./common";
 
 const hardTypes = new Set(["HardBounce", "BadEmailAddress", "ManuallyDeactivated"]);

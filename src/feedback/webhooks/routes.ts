@@ -7,7 +7,7 @@
 import express, { Router, type Request, type Response } from "express";
 import type { Logger } from "../../logger";
 import { recordFeedback, type FeedbackDeps } from "../record";
-import type { ReturnPaths } from "../return-path";
+import type { ReturnPaths } from "../../mail/return-path";
 import type { WebhookVerdict } from "./common";
 import { handleMailgun } from "./mailgun";
 import { handlePostmark } from "./postmark";

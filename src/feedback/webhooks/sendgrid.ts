@@ -7,7 +7,7 @@
  */
 import crypto from "node:crypto";
 import type { FeedbackFact } from "../record";
-import type { ReturnPaths } from "../return-path";
+import type { ReturnPaths } from "../../mail/return-path";
 import { classifyStatus } from "../reports/status";
 import { fresh, targetFor, type WebhookVerdict } from "./common";
 

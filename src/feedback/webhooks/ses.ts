@@ -13,7 +13,7 @@
 import crypto from "node:crypto";
 import https from "node:https";
 import type { FeedbackFact } from "../record";
-import type { ReturnPaths } from "../return-path";
+import type { ReturnPaths } from "../../mail/return-path";
 import { targetFor, type WebhookVerdict } from "./common";
 
 export interface SnsMessage {

@@ -138,6 +138,3 @@ export function createReturnPaths(opts: {
     },
   };
 }
-
-/** The domain of an address such as `Daily Papers <papers@example.org>`. */
-export const domainOf = (from: string) => (from.match(/@([^>\s]+)/)?.[1] ?? "localhost").toLowerCase();
