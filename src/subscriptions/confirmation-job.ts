@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job, type Queue } from "bullmq";
-import type { Db } from "../db";
+import type { Db, Subscriber } from "../db";
 import type { Logger } from "../logger";
 import type { Mailer } from "../mail/mailer";
 import { classifySendError } from "../mail/failure";
@@ -80,7 +80,6 @@ export type ConfirmationJobResult =
 
 export function confirmationJobHandler(deps: ConfirmationJobDeps) {
   const cooldownMs = deps.cooldownMs ?? CONFIRMATION_RESEND_COOLDOWN_MS;
-  const outageRetryMaxMs = deps.outageRetryMaxMs ?? 5 * 60_000;
   return async (job: Job<ConfirmationJobData>, log: Logger, context?: JobContext): Promise<ConfirmationJobResult> => {
     const { subscriberId } = job.data;
     const subscriber = await deps.db.subscriber.findUnique({
@@ -90,78 +89,100 @@ export function confirmationJobHandler(deps: ConfirmationJobDeps) {
     if (!subscriber) return "skipped: no such subscriber";
     if (subscriber.status !== "pending") return "skipped: not pending";
     if (await deps.suppressions?.isSuppressed(deps.db, subscriber.email)) return "skipped: suppressed";
-
-    // Claim the send: one conditional update, so concurrent jobs (or workers) send one email.
-    const now = new Date();
-    const previous = subscriber.confirmationSentAt;
-    const { count } = await deps.db.subscriber.updateMany({
-      where: {
-        id: subscriberId,
-        status: "pending",
-        OR: [{ confirmationSentAt: null }, { confirmationSentAt: { lt: new Date(now.getTime() - cooldownMs) } }],
-      },
-      data: { confirmationSentAt: now },
-    });
-    if (count === 0) return "skipped: sent recently";
-
-    const baseUrl = deps.baseUrl();
-    const links = linkUrls(deps.tokens, baseUrl, subscriber);
-    const email = await deps.render({
-      email: subscriber.email,
-      confirmUrl: links.confirm,
-      topics: subscriber.topics.map((t) => t.topic.name).sort(),
-      frequency: subscriber.frequency,
-      ttlHours: deps.confirmTtlHours,
-      purgeDays: deps.purgeDays,
-    });
+    const claim = await claimSend(deps.db, subscriber, cooldownMs);
+    if (!claim) return "skipped: sent recently";
     try {
-      // The instrumented mailer counts and times it under this kind.
-      const result = await deps.mailer.send({
-        kind: "confirmation",
-        to: subscriber.email,
-        subject: email.subject,
-        html: email.html,
-        text: email.text,
-        // "Not me" for mail providers: their unsubscribe button stops even this pending request.
-        headers: listHeaders({
-          baseUrl,
-          unsubscribeToken: links.unsubscribeToken,
-          mailto: deps.unsubscribeMailto?.(subscriberId),
-        }),
-        returnPath: deps.returnPath?.(subscriberId),
-      });
+      const result = await sendConfirmation(deps, subscriber);
       log.info({ subscriberId, messageId: result.messageId }, "confirmation email sent");
       return "sent";
     } catch (err) {
-      const failure = classifySendError(err);
-      if (failure.scope === "message" && failure.kind === "permanent") {
-        // This email was refused (not the reader): keep the claim, so the sweeper does not send
-        // it every few minutes; the reader's next subscribe tries again after the cooldown.
-        throw new UnrecoverableError(`confirmation email refused: ${failure.message}`);
-      }
-      // Give the claim back, so a retry (or the next subscribe) may send.
-      await deps.db.subscriber.updateMany({
-        where: { id: subscriberId, confirmationSentAt: now },
-        data: { confirmationSentAt: previous },
-      });
-      if (failure.isHardBounce) {
-        await markBounced(deps, subscriber.email, subscriberId, failure.message);
-        throw new UnrecoverableError(`confirmation refused by the server: ${failure.message}`);
-      }
-      if (failure.scope === "transport" && context?.token) {
-        // Our side is down (login, sender, connection): wait it out without using up attempts,
-        // however long it lasts; the wait grows with the job's age, up to outageRetryMaxMs.
-        const waitMs = Math.min(outageRetryMaxMs, Math.max(1_000, (Date.now() - job.timestamp) / 2));
-        log.warn(
-          { subscriberId, err: failure.message, retryInMs: waitMs },
-          "confirmation waits for the mail transport",
-        );
-        await job.moveToDelayed(Date.now() + waitMs, context.token);
-        throw new DelayedError();
-      }
-      throw failure;
+      return failed(deps, { job, log, context }, subscriber, claim, err);
     }
   };
+}
+
+type PendingSubscriber = Subscriber & { topics: { topic: { name: string } }[] };
+/** The claim of one send: when it was made, and the last send it replaced (given back on failure). */
+type Claim = { now: Date; previous: Date | null };
+
+/** Claims the send: one conditional update, so concurrent jobs (or workers) send one email. */
+async function claimSend(db: Db, subscriber: Subscriber, cooldownMs: number): Promise<Claim | undefined> {
+  const now = new Date();
+  const { count } = await db.subscriber.updateMany({
+    where: {
+      id: subscriber.id,
+      status: "pending",
+      OR: [{ confirmationSentAt: null }, { confirmationSentAt: { lt: new Date(now.getTime() - cooldownMs) } }],
+    },
+    data: { confirmationSentAt: now },
+  });
+  return count === 0 ? undefined : { now, previous: subscriber.confirmationSentAt };
+}
+
+async function sendConfirmation(deps: ConfirmationJobDeps, subscriber: PendingSubscriber) {
+  const baseUrl = deps.baseUrl();
+  const links = linkUrls(deps.tokens, baseUrl, subscriber);
+  const email = await deps.render({
+    email: subscriber.email,
+    confirmUrl: links.confirm,
+    topics: subscriber.topics.map((t) => t.topic.name).sort(),
+    frequency: subscriber.frequency,
+    ttlHours: deps.confirmTtlHours,
+    purgeDays: deps.purgeDays,
+  });
+  // The instrumented mailer counts and times it under this kind.
+  return deps.mailer.send({
+    kind: "confirmation",
+    to: subscriber.email,
+    subject: email.subject,
+    html: email.html,
+    text: email.text,
+    // "Not me" for mail providers: their unsubscribe button stops even this pending request.
+    headers: listHeaders({
+      baseUrl,
+      unsubscribeToken: links.unsubscribeToken,
+      mailto: deps.unsubscribeMailto?.(subscriber.id),
+    }),
+    returnPath: deps.returnPath?.(subscriber.id),
+  });
+}
+
+/** A send that failed: decides by whose fault it was. Always throws (the job's outcome). */
+async function failed(
+  deps: ConfirmationJobDeps,
+  { job, log, context }: { job: Job<ConfirmationJobData>; log: Logger; context?: JobContext },
+  subscriber: Subscriber,
+  claim: Claim,
+  err: unknown,
+): Promise<never> {
+  const failure = classifySendError(err);
+  if (failure.scope === "message" && failure.kind === "permanent") {
+    // This email was refused (not the reader): keep the claim, so the sweeper does not send
+    // it every few minutes; the reader's next subscribe tries again after the cooldown.
+    throw new UnrecoverableError(`confirmation email refused: ${failure.message}`);
+  }
+  // Give the claim back, so a retry (or the next subscribe) may send.
+  await deps.db.subscriber.updateMany({
+    where: { id: subscriber.id, confirmationSentAt: claim.now },
+    data: { confirmationSentAt: claim.previous },
+  });
+  if (failure.isHardBounce) {
+    await markBounced(deps, subscriber.email, subscriber.id, failure.message);
+    throw new UnrecoverableError(`confirmation refused by the server: ${failure.message}`);
+  }
+  if (failure.scope === "transport" && context?.token) {
+    // Our side is down (login, sender, connection): wait it out without using up attempts,
+    // however long it lasts; the wait grows with the job's age, up to outageRetryMaxMs.
+    const outageRetryMaxMs = deps.outageRetryMaxMs ?? 5 * 60_000;
+    const waitMs = Math.min(outageRetryMaxMs, Math.max(1_000, (Date.now() - job.timestamp) / 2));
+    log.warn(
+      { subscriberId: subscriber.id, err: failure.message, retryInMs: waitMs },
+      "confirmation waits for the mail transport",
+    );
+    await job.moveToDelayed(Date.now() + waitMs, context.token);
+    throw new DelayedError();
+  }
+  throw failure;
 }
 
 /** A 5xx for the recipient: the address does not take mail, so stop trying, say why, suppress it. */

@@ -154,13 +154,13 @@ export function subscriptionsFeature(deps: SubscriptionsDeps): Feature {
     schedules: [
       // Daily, at a quiet hour away from the digest.
       {
-        id: "purge-pending",
+        id: PURGE_PENDING_JOB,
         queue: queues[QueueName.maintenance],
         repeat: { pattern: "17 3 * * *", tz: "UTC" },
         name: PURGE_PENDING_JOB,
       },
       {
-        id: "requeue-unsent-confirmations",
+        id: REQUEUE_CONFIRMATIONS_JOB,
         queue: queues[QueueName.maintenance],
         repeat: { every: 60_000 },
         name: REQUEUE_CONFIRMATIONS_JOB,

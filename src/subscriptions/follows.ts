@@ -44,23 +44,7 @@ export function parseFollows(input: { keywords?: string; authors?: string }): Fo
   const follows: Follow[] = [];
   const seen = new Set<string>();
   for (const kind of ["keyword", "author"] as const) {
-    const text = input[FIELD[kind] as "keywords" | "authors"] ?? "";
-    if (text.length > MAX_FOLLOWS * (MAX_FOLLOW_LENGTH + 2))
-      throw new InvalidInput(`Too much text in ${FIELD[kind]}: at most ${MAX_FOLLOWS} lines.`, FIELD[kind]);
-    const pieces = text.split(kind === "keyword" ? /[\n,;]/ : /\n/);
-    for (const piece of pieces) {
-      const value = normaliseFollow(kind, piece);
-      if (!value) continue;
-      if ([...value].length < 2 || [...value].length > MAX_FOLLOW_LENGTH)
-        throw new InvalidInput(
-          `Each ${LABEL[kind]} is 2 to ${MAX_FOLLOW_LENGTH} characters: “${value.slice(0, MAX_FOLLOW_LENGTH)}${value.length > MAX_FOLLOW_LENGTH ? "…" : ""}” is not.`,
-          FIELD[kind],
-        );
-      if (!ALLOWED.test(value) || !/[\p{L}\p{N}]/u.test(value))
-        throw new InvalidInput(
-          `“${value}” has characters we cannot match: use letters, digits, spaces, hyphens and apostrophes.`,
-          FIELD[kind],
-        );
+    for (const value of followValues(kind, input[FIELD[kind] as "keywords" | "authors"] ?? "")) {
       const key = `${kind}:${value.toLowerCase()}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -73,6 +57,29 @@ export function parseFollows(input: { keywords?: string; authors?: string }): Fo
       "keywords",
     );
   return follows;
+}
+
+/** One text area's follows, normalised and checked one by one (blank lines skipped). */
+function followValues(kind: FollowKind, text: string): string[] {
+  if (text.length > MAX_FOLLOWS * (MAX_FOLLOW_LENGTH + 2))
+    throw new InvalidInput(`Too much text in ${FIELD[kind]}: at most ${MAX_FOLLOWS} lines.`, FIELD[kind]);
+  const pieces = text.split(kind === "keyword" ? /[\n,;]/ : /\n/);
+  return pieces.map((piece) => normaliseFollow(kind, piece)).filter((value) => value && checkFollow(kind, value));
+}
+
+/** A follow the matcher can use: its length and characters; else InvalidInput naming it. */
+function checkFollow(kind: FollowKind, value: string): true {
+  if ([...value].length < 2 || [...value].length > MAX_FOLLOW_LENGTH)
+    throw new InvalidInput(
+      `Each ${LABEL[kind]} is 2 to ${MAX_FOLLOW_LENGTH} characters: “${value.slice(0, MAX_FOLLOW_LENGTH)}${value.length > MAX_FOLLOW_LENGTH ? "…" : ""}” is not.`,
+      FIELD[kind],
+    );
+  if (!ALLOWED.test(value) || !/[\p{L}\p{N}]/u.test(value))
+    throw new InvalidInput(
+      `“${value}” has characters we cannot match: use letters, digits, spaces, hyphens and apostrophes.`,
+      FIELD[kind],
+    );
+  return true;
 }
 
 /** The reader's follows, keywords first, each kind in the order they were added. */
