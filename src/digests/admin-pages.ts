@@ -5,7 +5,7 @@
  * - GET /admin/digests/:id/variants/:variantId   a variant as readers got it (placeholders filled with examples)
  */
 import { Router } from "express";
-import type { Db } from "../db";
+import type { Db, Digest } from "../db";
 import type { Views } from "../web/views";
 import { isUuid, notFound } from "../errors";
 import { dateToDay } from "./days";
@@ -80,55 +80,13 @@ export function digestAdminPages(deps: DigestAdminPagesDeps): Router {
     if (!isUuid(req.params.id)) throw notFound("No such digest.");
     const digest = await db.digest.findUnique({ where: { id: req.params.id } });
     if (!digest) throw notFound("No such digest.");
-    const [counts, variants, readers, failures] = await Promise.all([
-      digestDeliveryCounts(db, digest.id),
-      db.digestVariant.findMany({
-        where: { digestId: digest.id },
-        orderBy: { id: "asc" },
-        select: { id: true, key: true, subject: true, paperIds: true },
-      }),
-      db.delivery.groupBy({ by: ["variantId"], where: { digestId: digest.id }, _count: { _all: true } }),
-      db.delivery.findMany({
-        where: { digestId: digest.id, state: "failed" },
-        orderBy: { updatedAt: "desc" },
-        take: 50,
-        select: {
-          subscriberId: true,
-          attempts: true,
-          lastError: true,
-          updatedAt: true,
-          subscriber: { select: { email: true } },
-        },
-      }),
-    ]);
-    const readersOf = new Map(readers.map((r) => [r.variantId, r._count._all]));
     res
       .set("Cache-Control", "no-store")
       .type("html")
       .send(
         views.render("admin-digest", {
           title: `Digest of ${dateToDay(digest.day)}`,
-          digest: {
-            id: digest.id,
-            day: dateToDay(digest.day),
-            frequency: digest.frequency,
-            status: digest.status,
-            pauseReason: digest.pauseReason,
-            pausedAt: digest.pausedAt,
-            resumeAt: digest.resumeAt,
-            assembledAt: digest.assembledAt,
-            completedAt: digest.completedAt,
-          },
-          counts,
-          progress: progressOf(counts),
-          variants: variants.map((v) => ({
-            id: v.id,
-            subject: v.subject,
-            papers: v.paperIds.length,
-            readers: readersOf.get(v.id) ?? 0,
-          })),
-          failures,
-          when,
+          ...(await digestPage(db, digest)),
         }),
       );
   });
@@ -149,4 +107,53 @@ export function digestAdminPages(deps: DigestAdminPagesDeps): Router {
   });
 
   return router;
+}
+
+/** A digest's page: its state, counts and progress, its variants with their readers, its latest failures. */
+async function digestPage(db: Db, digest: Digest) {
+  const [counts, variants, readers, failures] = await Promise.all([
+    digestDeliveryCounts(db, digest.id),
+    db.digestVariant.findMany({
+      where: { digestId: digest.id },
+      orderBy: { id: "asc" },
+      select: { id: true, key: true, subject: true, paperIds: true },
+    }),
+    db.delivery.groupBy({ by: ["variantId"], where: { digestId: digest.id }, _count: { _all: true } }),
+    db.delivery.findMany({
+      where: { digestId: digest.id, state: "failed" },
+      orderBy: { updatedAt: "desc" },
+      take: 50,
+      select: {
+        subscriberId: true,
+        attempts: true,
+        lastError: true,
+        updatedAt: true,
+        subscriber: { select: { email: true } },
+      },
+    }),
+  ]);
+  const readersOf = new Map(readers.map((r) => [r.variantId, r._count._all]));
+  return {
+    digest: {
+      id: digest.id,
+      day: dateToDay(digest.day),
+      frequency: digest.frequency,
+      status: digest.status,
+      pauseReason: digest.pauseReason,
+      pausedAt: digest.pausedAt,
+      resumeAt: digest.resumeAt,
+      assembledAt: digest.assembledAt,
+      completedAt: digest.completedAt,
+    },
+    counts,
+    progress: progressOf(counts),
+    variants: variants.map((v) => ({
+      id: v.id,
+      subject: v.subject,
+      papers: v.paperIds.length,
+      readers: readersOf.get(v.id) ?? 0,
+    })),
+    failures,
+    when,
+  };
 }

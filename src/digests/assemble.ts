@@ -203,6 +203,50 @@ export interface AssembleDeps {
   refreshUpvotes?: (days: { from: Day; to: Day }) => Promise<void>;
 }
 
+/** Brings the upvotes up to date before papers are chosen; a failure leaves the last ingest's counts. */
+async function refreshUpvotes(deps: AssembleDeps, input: { day: Day; frequency: Frequency }) {
+  await deps
+    .refreshUpvotes?.(digestRange(input.day, input.frequency))
+    .catch((err: unknown) =>
+      deps.log.warn(
+        { err: (err as Error).message, day: input.day },
+        "upvotes not refreshed: the last ingest's counts are used",
+      ),
+    );
+}
+
+/** Choices (topics + follows) → selections; choices with the same selection share one variant. */
+function selections(choiceKeys: string[], candidates: CandidatePaper[], maxPapers: number) {
+  const listByChoice = new Map<string, SelectedPaper[]>();
+  const listsByKey = new Map<string, SelectedPaper[]>();
+  const rules = new Map<string, FollowRule>();
+  for (const choiceKey of choiceKeys) {
+    const { topicIds, follows } = parseChoiceKey(choiceKey);
+    const papers = selectPapers(candidates, topicIds, maxPapers, followRules(follows, rules));
+    if (papers.length === 0) continue; // nobody gets an email on a day with nothing for them
+    listByChoice.set(choiceKey, papers);
+    listsByKey.set(variantKey(papers), papers);
+  }
+  return { listByChoice, listsByKey };
+}
+
+/** One variant row (kept as it is when an earlier, interrupted assembly stored it); its id. */
+async function storeVariant(
+  tx: Prisma.TransactionClient,
+  digestId: string,
+  key: string,
+  papers: SelectedPaper[],
+  content: { subject: string; html: string; text: string },
+): Promise<number> {
+  const variant = await tx.digestVariant.upsert({
+    where: { digestId_key: { digestId, key } },
+    create: { digestId, key, paperIds: papers.map((p) => p.id), ...content },
+    update: {},
+    select: { id: true },
+  });
+  return variant.id;
+}
+
 export async function assembleDigest(
   deps: AssembleDeps,
   input: { day: Day; frequency: Frequency },
@@ -212,16 +256,7 @@ export async function assembleDigest(
   if (digest.assembledAt) return { digestId: digest.id, assembledNow: false, variants: 0, deliveries: 0 };
 
   const started = Date.now();
-  if (deps.refreshUpvotes) {
-    await deps
-      .refreshUpvotes(digestRange(input.day, input.frequency))
-      .catch((err: unknown) =>
-        log.warn(
-          { err: (err as Error).message, day: input.day },
-          "upvotes not refreshed: the last ingest's counts are used",
-        ),
-      );
-  }
+  await refreshUpvotes(deps, input);
   const candidates = await loadCandidates(db, input.day, input.frequency);
   const names = await topicNames(db);
 
@@ -235,28 +270,15 @@ export async function assembleDigest(
       const choices = await tx.$queryRaw<{ choice_key: string; readers: bigint }[]>`
         SELECT choice_key, count(*) AS readers FROM (${readerChoiceKeys(input.frequency)}) r GROUP BY choice_key`;
 
-      // Choices (topics + follows) → selections; choices with the same selection share one variant.
-      const listByChoice = new Map<string, SelectedPaper[]>();
-      const listsByKey = new Map<string, SelectedPaper[]>();
-      const rules = new Map<string, FollowRule>();
-      for (const { choice_key } of choices) {
-        const { topicIds, follows } = parseChoiceKey(choice_key);
-        const papers = selectPapers(candidates, topicIds, config.DIGEST_MAX_PAPERS, followRules(follows, rules));
-        if (papers.length === 0) continue; // nobody gets an email on a day with nothing for them
-        listByChoice.set(choice_key, papers);
-        listsByKey.set(variantKey(papers), papers);
-      }
-
+      const { listByChoice, listsByKey } = selections(
+        choices.map((c) => c.choice_key),
+        candidates,
+        config.DIGEST_MAX_PAPERS,
+      );
       const variantIdByKey = new Map<string, number>();
       for (const [key, papers] of listsByKey) {
         const content = await renderDigest(digestView(papers, names, { ...input, baseUrl: config.BASE_URL }));
-        const variant = await tx.digestVariant.upsert({
-          where: { digestId_key: { digestId: digest.id, key } },
-          create: { digestId: digest.id, key, paperIds: papers.map((p) => p.id), ...content },
-          update: {},
-          select: { id: true },
-        });
-        variantIdByKey.set(key, variant.id);
+        variantIdByKey.set(key, await storeVariant(tx, digest.id, key, papers, content));
       }
 
       const choiceKeys = [...listByChoice.keys()];
