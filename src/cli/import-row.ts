@@ -32,61 +32,78 @@ const leftStatuses = new Set(["unsubscribed", "bounced", "complained"]);
 
 const field = z.string().trim().optional().default("");
 
-export const importRowSchema = z
-  .object({
-    email: field,
-    topics: field,
-    frequency: field,
-    opted_in: field,
-    consent: field,
-    opted_in_at: field,
-    status: field,
-  })
-  .transform((row, ctx): ImportRow => {
-    const fail = (message: string) => {
-      ctx.addIssue({ code: "custom", message });
-      return z.NEVER;
-    };
-    if (row.email === "") return fail("email is empty");
-    const email = normalizeEmail(row.email);
-    if (!email.ok) return fail(`email: ${email.reason}`);
+const rawRow = z.object({
+  email: field,
+  topics: field,
+  frequency: field,
+  opted_in: field,
+  consent: field,
+  opted_in_at: field,
+  status: field,
+});
+type RawRow = z.infer<typeof rawRow>;
 
-    if (row.status && leftStatuses.has(row.status.toLowerCase())) {
-      return fail(`status is ${row.status.toLowerCase()}: people who left are not imported`);
-    }
+/** One column read: its value, or why the row is refused (a sentence for the report). */
+type Read<T> = { value: T } | { problem: string };
+const problem = (text: string): { problem: string } => ({ problem: text });
 
-    const frequency = row.frequency.toLowerCase() || "daily";
-    if (frequency !== "daily" && frequency !== "weekly")
-      return fail(`frequency must be daily or weekly (got "${row.frequency}")`);
+function readEmail(row: RawRow): Read<string> {
+  if (row.email === "") return problem("email is empty");
+  const email = normalizeEmail(row.email);
+  return email.ok ? { value: email.email } : problem(`email: ${email.reason}`);
+}
 
-    const consentText = row.opted_in || row.consent;
-    if (!yes.test(consentText) && !no.test(consentText))
-      return fail(`opted_in must be yes/no, true/false or 1/0 (got "${consentText}")`);
-    const optedIn = yes.test(consentText);
+function readFrequency(row: RawRow): Read<Frequency> {
+  const frequency = row.frequency.toLowerCase() || "daily";
+  if (frequency !== "daily" && frequency !== "weekly")
+    return problem(`frequency must be daily or weekly (got "${row.frequency}")`);
+  return { value: frequency };
+}
 
-    let optedInAt: Date | undefined;
-    if (row.opted_in_at) {
-      if (!optedIn) return fail("opted_in_at is given but opted_in is not yes: say yes if the person opted in");
-      const at = /^\d{4}-\d{2}-\d{2}/.test(row.opted_in_at) ? new Date(row.opted_in_at) : new Date(NaN);
-      if (Number.isNaN(at.getTime()))
-        return fail(`opted_in_at is not a date such as 2024-05-31 or 2024-05-31T08:00:00Z (got "${row.opted_in_at}")`);
-      if (at.getTime() > Date.now() + 86_400_000) return fail("opted_in_at is in the future");
-      optedInAt = at;
-    }
+function readConsent(row: RawRow): Read<Pick<ImportRow, "optedIn" | "optedInAt">> {
+  const consentText = row.opted_in || row.consent;
+  if (!yes.test(consentText) && !no.test(consentText))
+    return problem(`opted_in must be yes/no, true/false or 1/0 (got "${consentText}")`);
+  const optedIn = yes.test(consentText);
+  if (!row.opted_in_at) return { value: { optedIn, optedInAt: undefined } };
+  if (!optedIn) return problem("opted_in_at is given but opted_in is not yes: say yes if the person opted in");
+  const at = /^\d{4}-\d{2}-\d{2}/.test(row.opted_in_at) ? new Date(row.opted_in_at) : new Date(NaN);
+  if (Number.isNaN(at.getTime()))
+    return problem(`opted_in_at is not a date such as 2024-05-31 or 2024-05-31T08:00:00Z (got "${row.opted_in_at}")`);
+  if (at.getTime() > Date.now() + 86_400_000) return problem("opted_in_at is in the future");
+  return { value: { optedIn, optedInAt: at } };
+}
 
-    const topics = [
-      ...new Set(
-        row.topics
-          .split(/[;\s,]+/)
-          .map((t) => t.trim().toLowerCase())
-          .filter(Boolean),
-      ),
-    ];
-    const badSlug = topics.find((t) => !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(t));
-    if (badSlug) return fail(`"${badSlug}" is not a topic slug`);
+function readTopics(row: RawRow): Read<string[]> {
+  const topics = [
+    ...new Set(
+      row.topics
+        .split(/[;\s,]+/)
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
+  const badSlug = topics.find((t) => !/^[a-z0-9][a-z0-9_-]{0,63}$/.test(t));
+  return badSlug ? problem(`"${badSlug}" is not a topic slug`) : { value: topics };
+}
 
-    return { email: email.email, topics, frequency, optedIn, optedInAt };
-  });
+export const importRowSchema = rawRow.transform((row, ctx): ImportRow => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: "custom", message });
+    return z.NEVER;
+  };
+  const email = readEmail(row);
+  if ("problem" in email) return fail(email.problem);
+  if (row.status && leftStatuses.has(row.status.toLowerCase()))
+    return fail(`status is ${row.status.toLowerCase()}: people who left are not imported`);
+  const frequency = readFrequency(row);
+  if ("problem" in frequency) return fail(frequency.problem);
+  const consent = readConsent(row);
+  if ("problem" in consent) return fail(consent.problem);
+  const topics = readTopics(row);
+  if ("problem" in topics) return fail(topics.problem);
+  return { email: email.value, topics: topics.value, frequency: frequency.value, ...consent.value };
+});
 
 /** Validates the fields of one line against the header; the reason reads as a sentence in the report. */
 export function parseImportRow(

@@ -25,7 +25,7 @@ import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify";
 import type { Queue } from "bullmq";
 import type { Db } from "../db";
-import { importPeople } from "../subscriptions";
+import { importPeople, type ImportedPerson } from "../subscriptions";
 import { knownColumns, normalizeHeader, parseImportRow, type ImportRow } from "./import-row";
 
 export interface ImportDeps {
@@ -83,12 +83,71 @@ export class ImportFileError extends Error {
 const MAX_PROBLEMS_KEPT = 10_000;
 
 export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): Promise<ImportReport> {
-  const { db } = deps;
   const batchSize = opts.batchSize ?? 500;
   const stat = await fs.promises.stat(opts.file).catch(() => undefined);
   if (!stat?.isFile()) throw new ImportFileError(`${opts.file}: no such file`);
+  const rejects = openRejects(opts.rejectsFile);
+  const run: ImportRun = {
+    deps,
+    opts,
+    report: emptyReport(opts),
+    topics: new Map((await deps.db.topic.findMany({ select: { id: true, slug: true } })).map((t) => [t.slug, t.id])),
+    seen: new Map(),
+    header: undefined,
+    problem(p, kind) {
+      this.report[kind] += 1;
+      if (this.report.problems.length < MAX_PROBLEMS_KEPT) this.report.problems.push(p);
+      rejects.write(p);
+    },
+  };
+  const input = fs.createReadStream(opts.file);
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  let lineNumber = 0;
+  let batch: BatchRow[] = [];
+  try {
+    for await (const rawLine of lines) {
+      lineNumber += 1;
+      const row = readLine(run, lineNumber === 1 ? rawLine.replace(/^\uFEFF/, "") : rawLine, lineNumber);
+      if (!row) continue;
+      batch.push(row);
+      if (batch.length < batchSize) continue;
+      await storeBatch(run, batch);
+      batch = [];
+      opts.onProgress?.(input.bytesRead, run.report);
+    }
+    if (!run.header)
+      throw new ImportFileError(`${opts.file} is empty: the first line must be a header with an "email" column`);
+    await storeBatch(run, batch);
+    run.report.problems.sort((a, b) => a.line - b.line);
+    opts.onProgress?.(stat.size, run.report);
+  } finally {
+    lines.close();
+    input.destroy();
+    await rejects.close();
+  }
+  return run.report;
+}
 
-  const report: ImportReport = {
+type ProblemKind = "existing" | "duplicates" | "invalid";
+type BatchRow = { line: number; row: ImportRow };
+
+/** One import as it goes: what it was given, what it found so far. */
+interface ImportRun {
+  deps: ImportDeps;
+  opts: ImportOptions;
+  report: ImportReport;
+  /** Topic ids by slug. */
+  topics: Map<string, number>;
+  /** First line of each address in the file, by canonical address. */
+  seen: Map<string, number>;
+  /** The header's column names (normalised), once read. */
+  header: string[] | undefined;
+  /** Counts a row not imported, keeps it for the report and writes it to the rejects file. */
+  problem(p: RowProblem, kind: ProblemKind): void;
+}
+
+function emptyReport(opts: ImportOptions): ImportReport {
+  return {
     file: opts.file,
     rows: 0,
     importedActive: 0,
@@ -101,152 +160,125 @@ export async function importSubscribers(deps: ImportDeps, opts: ImportOptions): 
     ignoredColumns: [],
     dryRun: Boolean(opts.dryRun),
   };
+}
 
-  const topics = new Map((await db.topic.findMany({ select: { id: true, slug: true } })).map((t) => [t.slug, t.id]));
-
-  const rejects = opts.rejectsFile ? stringify({ header: true, columns: ["line", "email", "reason"] }) : undefined;
-  const rejectsDone = rejects && opts.rejectsFile ? rejects.pipe(fs.createWriteStream(opts.rejectsFile)) : undefined;
-  const problem = (p: RowProblem, kind: "existing" | "duplicates" | "invalid") => {
-    report[kind] += 1;
-    if (report.problems.length < MAX_PROBLEMS_KEPT) report.problems.push(p);
-    rejects?.write(p);
-  };
-
-  const input = fs.createReadStream(opts.file);
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  /** First line of each address in the file, by canonical address. */
-  const seen = new Map<string, number>();
-  let header: string[] | undefined;
-  let lineNumber = 0;
-  let batch: { line: number; row: ImportRow }[] = [];
-
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const rows = batch;
-    batch = [];
-    const stored = await db.subscriber.findMany({
-      where: { email: { in: rows.map((r) => r.row.email) } },
-      select: { email: true, status: true },
-    });
-    const storedStatus = new Map(stored.map((s) => [s.email, s.status]));
-    const fresh = rows.filter((r) => {
-      const status = storedStatus.get(r.row.email);
-      if (status === undefined) return true;
-      problem({ line: r.line, email: r.row.email, reason: `already stored (${status}): left unchanged` }, "existing");
-      return false;
-    });
-    if (opts.dryRun) {
-      for (const r of fresh) report[r.row.optedIn ? "importedActive" : "importedPending"] += 1;
-      return;
-    }
-    // One statement for the whole batch. Someone may subscribe through the web while the import
-    // runs: theirs wins (the address is then reported as stored meanwhile).
-    const { created, confirmationsQueued } = await importPeople(
-      { db, emails: deps.emails, requestId: deps.requestId },
-      fresh.map(({ line, row }) => ({
-        email: row.email,
-        topicIds: row.topics.map((slug) => topics.get(slug)!),
-        frequency: row.frequency,
-        optedIn: row.optedIn,
-        optedInAt: row.optedInAt,
-        detail: {
-          file: path.basename(opts.file),
-          line,
-          optedIn: row.optedIn,
-          ...(row.optedInAt ? { optedInAt: row.optedInAt.toISOString() } : {}),
-        },
-      })),
-    );
-    const createdEmails = new Set(created.map((s) => s.email));
-    for (const r of fresh)
-      if (!createdEmails.has(r.row.email))
-        problem(
-          { line: r.line, email: r.row.email, reason: "already stored (subscribed meanwhile): left unchanged" },
-          "existing",
-        );
-    const pending = created.filter((s) => s.status === "pending").length;
-    report.importedActive += created.length - pending;
-    report.importedPending += pending;
-    report.confirmationsQueued += confirmationsQueued;
-  };
-
-  try {
-    for await (const rawLine of lines) {
-      lineNumber += 1;
-      const text = lineNumber === 1 ? rawLine.replace(/^\uFEFF/, "") : rawLine;
-      if (text.trim() === "") continue;
-      let fields: string[];
-      try {
-        fields = parse(text, { relax_column_count: true })[0] ?? [];
-      } catch (err) {
-        if (!header)
-          throw new ImportFileError(`line ${lineNumber}: the header cannot be read as CSV (${(err as Error).message})`);
-        report.rows += 1;
-        problem(
-          {
-            line: lineNumber,
-            email: "",
-            reason: `not valid CSV: ${(err as Error).message.replace(/ at line \d+.*$/, "")}`,
-          },
-          "invalid",
-        );
-        continue;
-      }
-      if (!header) {
-        header = fields.map(normalizeHeader);
-        if (!header.includes("email"))
-          throw new ImportFileError(
-            `line ${lineNumber}: the header has no "email" column (found: ${header.join(", ") || "nothing"})`,
-          );
-        const twice = header.find((name, i) => header!.indexOf(name) !== i);
-        if (twice) throw new ImportFileError(`line ${lineNumber}: the header names "${twice}" twice`);
-        report.ignoredColumns = header.filter((name) => !(knownColumns as readonly string[]).includes(name));
-        continue;
-      }
-      report.rows += 1;
-      const parsed = parseImportRow(header, fields);
-      const rawEmail = (fields[header.indexOf("email")] ?? "").trim();
-      if (!parsed.ok) {
-        problem({ line: lineNumber, email: rawEmail, reason: parsed.reason }, "invalid");
-        continue;
-      }
-      const unknown = parsed.row.topics.filter((slug) => !topics.has(slug));
-      if (unknown.length) {
-        problem(
-          {
-            line: lineNumber,
-            email: parsed.row.email,
-            reason: `unknown topic${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`,
-          },
-          "invalid",
-        );
-        continue;
-      }
-      const first = seen.get(parsed.row.email);
-      if (first !== undefined) {
-        // Reported as written in the file, so the line is easy to find.
-        problem({ line: lineNumber, email: rawEmail, reason: `duplicate of line ${first}` }, "duplicates");
-        continue;
-      }
-      seen.set(parsed.row.email, lineNumber);
-      batch.push({ line: lineNumber, row: parsed.row });
-      if (batch.length >= batchSize) {
-        await flush();
-        opts.onProgress?.(input.bytesRead, report);
-      }
-    }
-    if (!header)
-      throw new ImportFileError(`${opts.file} is empty: the first line must be a header with an "email" column`);
-    await flush();
-    report.problems.sort((a, b) => a.line - b.line);
-    opts.onProgress?.(stat.size, report);
-  } finally {
-    lines.close();
-    input.destroy();
-    if (rejects && rejectsDone) {
+/** The --rejects CSV (line, email, reason), or nothing written when no file was asked for. */
+function openRejects(file: string | undefined) {
+  const rejects = file ? stringify({ header: true, columns: ["line", "email", "reason"] }) : undefined;
+  const done = rejects && file ? rejects.pipe(fs.createWriteStream(file)) : undefined;
+  return {
+    write: (p: RowProblem) => void rejects?.write(p),
+    async close() {
+      if (!rejects || !done) return;
       rejects.end();
-      await finished(rejectsDone);
-    }
+      await finished(done);
+    },
+  };
+}
+
+/** One line of the file: the header, a blank line, a row refused (reported), or a row to store. */
+function readLine(run: ImportRun, text: string, lineNumber: number): BatchRow | undefined {
+  if (text.trim() === "") return undefined;
+  let fields: string[];
+  try {
+    fields = parse(text, { relax_column_count: true })[0] ?? [];
+  } catch (err) {
+    if (!run.header)
+      throw new ImportFileError(`line ${lineNumber}: the header cannot be read as CSV (${(err as Error).message})`);
+    run.report.rows += 1;
+    const reason = `not valid CSV: ${(err as Error).message.replace(/ at line \d+.*$/, "")}`;
+    run.problem({ line: lineNumber, email: "", reason }, "invalid");
+    return undefined;
   }
-  return report;
+  if (!run.header) {
+    run.header = readHeader(fields, lineNumber);
+    run.report.ignoredColumns = run.header.filter((name) => !(knownColumns as readonly string[]).includes(name));
+    return undefined;
+  }
+  run.report.rows += 1;
+  return acceptRow(run, run.header, fields, lineNumber);
+}
+
+function readHeader(fields: string[], lineNumber: number): string[] {
+  const header = fields.map(normalizeHeader);
+  if (!header.includes("email"))
+    throw new ImportFileError(
+      `line ${lineNumber}: the header has no "email" column (found: ${header.join(", ") || "nothing"})`,
+    );
+  const twice = header.find((name, i) => header.indexOf(name) !== i);
+  if (twice) throw new ImportFileError(`line ${lineNumber}: the header names "${twice}" twice`);
+  return header;
+}
+
+/** A data row: valid, with known topics, and the first of its address in the file; else reported. */
+function acceptRow(run: ImportRun, header: string[], fields: string[], line: number): BatchRow | undefined {
+  const parsed = parseImportRow(header, fields);
+  const rawEmail = (fields[header.indexOf("email")] ?? "").trim();
+  if (!parsed.ok) return void run.problem({ line, email: rawEmail, reason: parsed.reason }, "invalid");
+  const unknown = parsed.row.topics.filter((slug) => !run.topics.has(slug));
+  if (unknown.length) {
+    const reason = `unknown topic${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`;
+    return void run.problem({ line, email: parsed.row.email, reason }, "invalid");
+  }
+  const first = run.seen.get(parsed.row.email);
+  // Reported as written in the file, so the line is easy to find.
+  if (first !== undefined)
+    return void run.problem({ line, email: rawEmail, reason: `duplicate of line ${first}` }, "duplicates");
+  run.seen.set(parsed.row.email, line);
+  return { line, row: parsed.row };
+}
+
+/** Stores a batch: addresses already stored are reported and left alone, the others created in one statement. */
+async function storeBatch(run: ImportRun, rows: BatchRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const { report } = run;
+  const stored = await run.deps.db.subscriber.findMany({
+    where: { email: { in: rows.map((r) => r.row.email) } },
+    select: { email: true, status: true },
+  });
+  const storedStatus = new Map(stored.map((s) => [s.email, s.status]));
+  const fresh = rows.filter((r) => {
+    const status = storedStatus.get(r.row.email);
+    if (status === undefined) return true;
+    run.problem({ line: r.line, email: r.row.email, reason: `already stored (${status}): left unchanged` }, "existing");
+    return false;
+  });
+  if (run.opts.dryRun) {
+    for (const r of fresh) report[r.row.optedIn ? "importedActive" : "importedPending"] += 1;
+    return;
+  }
+  // One statement for the whole batch. Someone may subscribe through the web while the import
+  // runs: theirs wins (the address is then reported as stored meanwhile).
+  const { created, confirmationsQueued } = await importPeople(
+    { db: run.deps.db, emails: run.deps.emails, requestId: run.deps.requestId },
+    fresh.map(({ line, row }) => importedPerson(run, line, row)),
+  );
+  const createdEmails = new Set(created.map((s) => s.email));
+  for (const r of fresh)
+    if (!createdEmails.has(r.row.email))
+      run.problem(
+        { line: r.line, email: r.row.email, reason: "already stored (subscribed meanwhile): left unchanged" },
+        "existing",
+      );
+  const pending = created.filter((s) => s.status === "pending").length;
+  report.importedActive += created.length - pending;
+  report.importedPending += pending;
+  report.confirmationsQueued += confirmationsQueued;
+}
+
+/** A row as the subscriptions feature imports it; the consent entry names the file and line. */
+function importedPerson(run: ImportRun, line: number, row: ImportRow): ImportedPerson {
+  return {
+    email: row.email,
+    topicIds: row.topics.map((slug) => run.topics.get(slug)!),
+    frequency: row.frequency,
+    optedIn: row.optedIn,
+    optedInAt: row.optedInAt,
+    detail: {
+      file: path.basename(run.opts.file),
+      line,
+      optedIn: row.optedIn,
+      ...(row.optedInAt ? { optedInAt: row.optedInAt.toISOString() } : {}),
+    },
+  };
 }

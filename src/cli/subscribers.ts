@@ -26,20 +26,36 @@ function printReport(report: ImportReport, rejectsFile: string | undefined, prin
   print(`  ${report.duplicates} duplicate${report.duplicates === 1 ? "" : "s"} within the file`);
   print(`  ${report.invalid} refused (invalid)`);
   if (report.ignoredColumns.length) print(`Ignored columns: ${report.ignoredColumns.join(", ")}`);
-  const problems = report.problems;
-  if (problems.length) {
-    print("Rows not imported:");
-    for (const p of problems.slice(0, PRINTED_PROBLEMS))
-      print(`  line ${p.line}: ${p.email ? `${p.email}: ` : ""}${p.reason}`);
-    const more = report.existing + report.duplicates + report.invalid - Math.min(problems.length, PRINTED_PROBLEMS);
-    if (more > 0) print(`  ... and ${more} more${rejectsFile ? "" : " (add --rejects FILE to get them all)"}`);
-  }
+  printProblems(report, rejectsFile, print);
   if (rejectsFile) print(`Every row not imported is listed in ${rejectsFile}`);
+}
+
+/** The first rows not imported, and how many more the --rejects file has. */
+function printProblems(report: ImportReport, rejectsFile: string | undefined, print: (line: string) => void): void {
+  const problems = report.problems;
+  if (!problems.length) return;
+  print("Rows not imported:");
+  for (const p of problems.slice(0, PRINTED_PROBLEMS))
+    print(`  line ${p.line}: ${p.email ? `${p.email}: ` : ""}${p.reason}`);
+  const more = report.existing + report.duplicates + report.invalid - Math.min(problems.length, PRINTED_PROBLEMS);
+  if (more > 0) print(`  ... and ${more} more${rejectsFile ? "" : " (add --rejects FILE to get them all)"}`);
 }
 
 export function subscribersCommand(): Command {
   const subscribers = new Command("subscribers").description("import and export subscribers");
+  registerImport(subscribers);
+  registerExport(subscribers);
+  return subscribers;
+}
 
+interface ImportCommandOptions {
+  rejects?: string;
+  dryRun?: boolean;
+  progress?: boolean;
+  json?: boolean;
+}
+
+function registerImport(subscribers: Command): void {
   subscribers
     .command("import")
     .description(
@@ -66,52 +82,59 @@ Example:
     .option("--progress", "show a progress bar even when stderr is not a terminal")
     .option("--no-progress", "never show a progress bar")
     .option("--json", "print the report as JSON")
-    .action(async (file: string, opts: { rejects?: string; dryRun?: boolean; progress?: boolean; json?: boolean }) => {
-      const config = loadConfig();
-      const log = commandLogger(config);
-      const database = await openDatabase(config, log);
-      let queues: Awaited<ReturnType<typeof openQueues>> | undefined;
-      const showProgress = opts.progress ?? Boolean(process.stderr.isTTY);
-      const bar = showProgress
-        ? new SingleBar(
-            {
-              stream: process.stderr,
-              noTTYOutput: !process.stderr.isTTY,
-              notTTYSchedule: 1000,
-              format:
-                "Importing [{bar}] {percentage}% | {rows} rows | {imported} imported | {notImported} not imported | ETA {eta_formatted}",
-            },
-            Presets.shades_classic,
-          )
-        : undefined;
-      try {
-        queues = await openQueues(config, log);
-        const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
-        bar?.start(Math.max(size, 1), 0, { rows: 0, imported: 0, notImported: 0 });
-        const report = await importSubscribers(
-          { db: database.db, emails: queues.queues.emails, requestId: newRequestId("cli") },
-          {
-            file,
-            rejectsFile: opts.rejects,
-            dryRun: opts.dryRun,
-            onProgress: (bytes, r) =>
-              bar?.update(bytes, {
-                rows: r.rows,
-                imported: r.importedActive + r.importedPending,
-                notImported: r.existing + r.duplicates + r.invalid,
-              }),
-          },
-        );
-        bar?.stop();
-        if (opts.json) console.log(JSON.stringify(report, null, 2));
-        else printReport(report, opts.rejects, (line) => console.log(line));
-      } finally {
-        bar?.stop();
-        await queues?.close();
-        await database.close();
-      }
-    });
+    .action(runImport);
+}
 
+/** On stderr: a bar when it is a terminal (or with --progress), once a second when it is not. */
+function progressBar(show: boolean): SingleBar | undefined {
+  if (!show) return undefined;
+  return new SingleBar(
+    {
+      stream: process.stderr,
+      noTTYOutput: !process.stderr.isTTY,
+      notTTYSchedule: 1000,
+      format:
+        "Importing [{bar}] {percentage}% | {rows} rows | {imported} imported | {notImported} not imported | ETA {eta_formatted}",
+    },
+    Presets.shades_classic,
+  );
+}
+
+async function runImport(file: string, opts: ImportCommandOptions): Promise<void> {
+  const config = loadConfig();
+  const log = commandLogger(config);
+  const database = await openDatabase(config, log);
+  let queues: Awaited<ReturnType<typeof openQueues>> | undefined;
+  const bar = progressBar(opts.progress ?? Boolean(process.stderr.isTTY));
+  try {
+    queues = await openQueues(config, log);
+    const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
+    bar?.start(Math.max(size, 1), 0, { rows: 0, imported: 0, notImported: 0 });
+    const report = await importSubscribers(
+      { db: database.db, emails: queues.queues.emails, requestId: newRequestId("cli") },
+      {
+        file,
+        rejectsFile: opts.rejects,
+        dryRun: opts.dryRun,
+        onProgress: (bytes, r) =>
+          bar?.update(bytes, {
+            rows: r.rows,
+            imported: r.importedActive + r.importedPending,
+            notImported: r.existing + r.duplicates + r.invalid,
+          }),
+      },
+    );
+    bar?.stop();
+    if (opts.json) console.log(JSON.stringify(report, null, 2));
+    else printReport(report, opts.rejects, (line) => console.log(line));
+  } finally {
+    bar?.stop();
+    await queues?.close();
+    await database.close();
+  }
+}
+
+function registerExport(subscribers: Command): void {
   subscribers
     .command("export")
     .description(
@@ -135,6 +158,4 @@ Example:
         await database.close();
       }
     });
-
-  return subscribers;
 }
