@@ -14,6 +14,7 @@ import type { Acceptance, ClaimedDelivery } from "./ledger";
 import { markFailed, release } from "./ledger";
 import { pauseDigest, pauseOnFailureShare } from "./breaker";
 import { persist } from "./persist";
+import type { SendSlot } from "./send-rate";
 import type { BatchOutcome, SenderDeps } from "./batch-types";
 
 /** The batch one delivery belongs to: its claim and what it has done so far. */
@@ -58,7 +59,12 @@ async function buildMessage(deps: DeliverDeps, run: BatchRun, d: ClaimedDelivery
 }
 
 /** Sends one claimed delivery and settles its row. Throws only when the ledger or the variant fails. */
-export async function deliverOne(deps: DeliverDeps, run: BatchRun, d: ClaimedDelivery): Promise<void> {
+export async function deliverOne(
+  deps: DeliverDeps,
+  run: BatchRun,
+  d: ClaimedDelivery,
+  slot: SendSlot = { done: () => undefined },
+): Promise<void> {
   // An address no transport can use is refused for good here, not retried SEND_MAX_ATTEMPTS times.
   const unusable = unusableAddress(d.email);
   if (unusable) return settleFailure(deps, run, d, unusable);
@@ -66,13 +72,16 @@ export async function deliverOne(deps: DeliverDeps, run: BatchRun, d: ClaimedDel
   let failure: SendError;
   try {
     // The app's mailer counts and times every send (sent, failed, latency) by this kind.
-    const result = await deps.mailer.sendRaw(
-      // The envelope sender names this delivery, so a bounce that comes back later finds it.
-      { from: deps.returnPaths.forDelivery(d.id), to: d.email },
-      raw,
-      `<${messageId}>`,
-      { kind: "digest" },
-    );
+    const result = await deps.mailer
+      .sendRaw(
+        // The envelope sender names this delivery, so a bounce that comes back later finds it.
+        { from: deps.returnPaths.forDelivery(d.id), to: d.email },
+        raw,
+        `<${messageId}>`,
+        { kind: "digest" },
+      )
+      // The server has answered: the send rate counts this message from now on by its real time.
+      .finally(() => slot.done());
     return await recordAccepted(deps, run, d, result);
   } catch (caught) {
     failure = classifySendError(caught);

@@ -18,6 +18,7 @@ import {
 } from "./ledger";
 import { startBatchControl, type BatchControl } from "./batch-control";
 import { deliverOne, type BatchRun, type DeliverDeps } from "./deliver";
+import type { SendSlot } from "./send-rate";
 import {
   BatchInterrupted,
   emptyOutcome,
@@ -121,17 +122,21 @@ async function runLane(deps: DeliverDeps, run: BatchRun, control: BatchControl, 
     if (control.signal.aborted) return;
     const d = queue.shift();
     if (!d) return;
+    let slot: SendSlot | undefined;
     try {
-      await deps.rateLimit(1);
+      slot = await deps.rateLimit();
       if (control.signal.aborted) {
         control.handBack([d], null);
         return;
       }
-      await deliverOne(deps, run, d);
+      await deliverOne(deps, run, d, slot);
     } catch (err) {
       if (run.unfinished.has(d.id)) control.handBack([d], null);
       control.halt(`lane failed: ${(err as Error).message}`);
       throw err instanceof Error ? err : new Error(String(err));
+    } finally {
+      // Not sent after all (stopped, refused before sending, failed before the server): the place goes back.
+      slot?.done(false);
     }
   }
 }

@@ -1,9 +1,9 @@
 /**
  * The send rate holds across worker processes: two real workers (the compiled `worker` role, as
  * `npm run start:worker` runs it) share one digest, and the SMTP server under the test's control
- * notes when each message arrives. In no one-second window do the two together deliver more than
- * SEND_RATE_PER_SECOND + 10% once the connections are open (the first second is looser: see below),
- * every reader gets one copy, and both processes did part of it.
+ * notes when each message arrives. In no one-second window, the first one included, do the two
+ * together deliver more than SEND_RATE_PER_SECOND + 10%; every reader gets one copy, and both
+ * processes did part of it.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -58,7 +58,7 @@ describe("the send rate across two worker processes", () => {
     await smtp?.close();
   });
 
-  it("then, once the connections are open, no one-second window holds more than the rate + 10%; each reader gets one copy, and both workers sent", async () => {
+  it("then no one-second window, the first included, holds more than the rate + 10%; each reader gets one copy, and both workers sent", async () => {
     await seedPapers(app.db, [{ title: "A paper", upvotes: 1, day: DAY }]);
     await seedManyReaders(app.db, READERS);
     await queueAssembly(app.queues, { day: DAY, frequency: "daily" });
@@ -72,20 +72,11 @@ describe("the send rate across two worker processes", () => {
     const digests = smtp.received.filter((m) => /^Message-ID: <digest-/m.test(m.raw));
     expect(digests).toHaveLength(READERS);
     expect(new Set(digests.flatMap((m) => m.envelopeTo)).size).toBe(READERS);
-    // Once the SMTP connections are open (2 s in), the shared schedule holds to the rate + 10%.
+    // In any one-second window, the first included (while nodemailer's pools open their
+    // connections): the messages arrive at the server within the rate + 10%.
     const times = digests.map((m) => m.at);
-    const first = Math.min(...times);
-    expect(
-      busiestWindow(
-        times.filter((t) => t >= first + 2000),
-        1000,
-      ),
-    ).toBeLessThanOrEqual(Math.floor(RATE * 1.1));
-    // The first second is looser, and that is a known defect: the slots are reserved when a lane
-    // hands its message to nodemailer, but the pools open their connections lazily, so what the
-    // lanes reserved while the connections were being opened arrives together. Bounded by the
-    // lanes in flight: 2 processes x WORKER_CONCURRENCY 4 x SEND_CONCURRENCY 3.
-    expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(Math.floor(RATE * 1.1) + 2 * 4 * 3);
+    const busiest = busiestWindow(times, 1000);
+    expect(busiest).toBeLessThanOrEqual(Math.floor(RATE * 1.1));
     // Both processes took send batches (their logs name each completed job).
     for (const w of workers) expect(w.output()).toMatch(/"job":"send-batch"[^\n]*"msg":"job completed"/);
     // And the rate was used, not merely respected: 150 emails at 25/s take about 6 s.

@@ -1,8 +1,9 @@
 /**
- * The send rate is one schedule in Redis shared by every worker. Two limiters on two connections
- * stand for two worker processes, each with several lanes taking one email at a time as fast as
- * they are let through: in no one-second window do more than the rate + 10% go out, and the rate
- * is reached. At a high rate the reservations come in chunks (one Redis call for many emails).
+ * The send rate is one sliding window in Redis shared by every worker. Two limiters on two
+ * connections stand for two worker processes, each with several lanes taking one email at a time
+ * as fast as they are let through: in no one-second window do more than the rate + 10% go out, and
+ * the rate is reached. A message in flight holds its place until it is answered. At a high rate
+ * the places are taken in chunks (one Redis call for many emails).
  */
 import { expect } from "@jest/globals";
 import { busiestWindow } from "../helpers/windows";
@@ -18,9 +19,9 @@ async function run(perSecond: number, seconds: number, connections: Redis[], lan
   const calls = { n: 0 };
   const limiters = connections.map((redis) => {
     const take = createSendRateLimiter(redis, prefix, perSecond);
-    return async (n: number) => {
+    return async () => {
       calls.n++;
-      await take(n);
+      return take();
     };
   });
   const until = Date.now() + seconds * 1000;
@@ -28,13 +29,14 @@ async function run(perSecond: number, seconds: number, connections: Redis[], lan
     limiters.flatMap((take) =>
       Array.from({ length: lanes }, async () => {
         while (Date.now() < until) {
-          await take(1);
+          const slot = await take();
           times.push(Date.now());
+          slot.done();
         }
       }),
     ),
   );
-  await connections[0]!.del(`${prefix}:send-rate:gcra`);
+  await connections[0]!.del(`${prefix}:send-rate:window`, `${prefix}:send-rate:tat`);
   return { times, calls: calls.n };
 }
 
@@ -61,25 +63,49 @@ describe("the send rate across two worker processes", () => {
     30_000,
   );
 
-  it("at a high rate the reservations are made in chunks, not one Redis call per email", async () => {
+  it("at a high rate the places are taken in chunks, not one Redis call per email", async () => {
     const prefix = `test-rate-${crypto.randomUUID()}`;
     const redis = new IORedis(redisUrl);
     try {
       const take = createSendRateLimiter(redis, prefix, 100_000);
-      // Count the reservations this limiter makes (the script is defined on the connection).
-      const own = redis as unknown as { sendRateReserve: (...args: string[]) => Promise<string> };
-      const reserve = own.sendRateReserve.bind(redis);
-      let reservations = 0;
-      own.sendRateReserve = (...args) => {
-        reservations++;
-        return reserve(...args);
+      // Count the calls this limiter makes, and those that ask for places (the script is defined on the connection).
+      const own = redis as unknown as { sendRateAcquire: (...args: string[]) => Promise<[number, string]> };
+      const acquire = own.sendRateAcquire.bind(redis);
+      let calls = 0;
+      let asking = 0;
+      own.sendRateAcquire = (...args) => {
+        calls++;
+        if (Number(args[7]) > 0) asking++;
+        return acquire(...args);
       };
-      for (let i = 0; i < 2_000; i++) await take(1);
-      // 2,000 emails in chunks of 50 (1% of the rate, at most 50).
-      expect(reservations).toBe(40);
-      await redis.del(`${prefix}:send-rate:gcra`);
+      for (let i = 0; i < 2_000; i++) (await take()).done();
+      // 2,000 emails in chunks of 50 (1% of the rate, at most 50); the answers ride along or share a call.
+      expect(asking).toBe(40);
+      expect(calls).toBeLessThan(200);
+      await redis.del(`${prefix}:send-rate:window`, `${prefix}:send-rate:tat`);
     } finally {
       await redis.quit();
     }
   });
+
+  it("when every place is taken by messages still in flight, then nobody starts until one is answered and a second has passed", async () => {
+    const prefix = `test-rate-${crypto.randomUUID()}`;
+    const [a, b] = connections.map((redis) => createSendRateLimiter(redis, prefix, 5));
+    // 5 a second + a burst of 1: six messages may be out at once, in flight or answered within the second.
+    const held = [];
+    for (let i = 0; i < 6; i++) held.push(await (i % 2 ? a! : b!)());
+    let seventh = false;
+    const next = b!().then((slot) => {
+      seventh = true;
+      return slot;
+    });
+    // The slow server has not answered any of them after 1.5 s: still six in the window.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(seventh).toBe(false);
+    const answeredAt = Date.now();
+    for (const slot of held) slot.done();
+    (await next).done();
+    expect(Date.now() - answeredAt).toBeGreaterThanOrEqual(950);
+    await connections[0]!.del(`${prefix}:send-rate:window`, `${prefix}:send-rate:tat`);
+  }, 20_000);
 });
