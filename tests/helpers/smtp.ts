@@ -43,7 +43,8 @@ export interface TestSmtpServer {
   close(): Promise<void>;
 }
 
-export async function startSmtpServer(opts: { port?: number } = {}): Promise<TestSmtpServer> {
+/** `acceptedReply`: the text after 250 when a message is accepted (to tell two servers' answers apart). */
+export async function startSmtpServer(opts: { port?: number; acceptedReply?: string } = {}): Promise<TestSmtpServer> {
   const received: ReceivedEmail[] = [];
   let policy: RecipientPolicy | undefined;
   let mailFromPolicy: ((address: string) => Refusal) | undefined;
@@ -94,7 +95,7 @@ export async function startSmtpServer(opts: { port?: number } = {}): Promise<Tes
       };
       stream.on("end", () => {
         receive().then(
-          () => callback(),
+          () => callback(null, opts.acceptedReply),
           (err: Error) => callback(err),
         );
       });
