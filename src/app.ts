@@ -1,6 +1,7 @@
 /**
  * The one place the product is wired together: configuration in, running roles out.
- * Every dependency is built here and passed to the features that use it.
+ * Every dependency is built here (the services by connectInfrastructure, src/infra/connect.ts) and
+ * passed to the features that use it.
  */
 import express from "express";
 import type { Redis } from "ioredis";
