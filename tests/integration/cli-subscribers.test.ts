@@ -6,6 +6,7 @@ import { Queue } from "bullmq";
 import { parse } from "csv-parse/sync";
 import { createDb, type Db } from "../../src/db";
 import type { ConfirmationJobData } from "../../src/subscriptions/confirmation-job";
+import { requeueUnsentConfirmations } from "../../src/subscriptions/unsent-confirmations";
 import { createRedis, closeRedis } from "../../src/queue/connection";
 import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { runTs } from "../helpers/process";
@@ -172,6 +173,23 @@ describe("npx newsletter subscribers import / export", () => {
     });
     expect(await db.subscriber.count()).toBe(before);
     expect(await emails.getJobCounts("waiting")).toEqual({ waiting: 2 });
+  });
+
+  it("when the sweeper runs while the import's confirmations still wait, then it queues none of them twice", async () => {
+    // The import queues its confirmations as every other path does (enqueueConfirmations), so the
+    // sweeper's job for the same person has the same id. Only the pending person stored before the
+    // import, whose confirmation nobody queued, gets a new job.
+    const requeued = await requeueUnsentConfirmations(db, emails, 0);
+    expect(requeued).toBe(3);
+    const jobs = await emails.getJobs(["waiting", "delayed", "prioritized"]);
+    const emailOf = new Map(
+      (await db.subscriber.findMany({ select: { id: true, email: true } })).map((s) => [s.id, s.email]),
+    );
+    expect(jobs.map((j) => emailOf.get(j.data.subscriberId)).sort()).toEqual([
+      "alan@example.net",
+      "grace@example.org",
+      "waiting@example.org",
+    ]);
   });
 
   it("when --progress is given, then a progress bar is drawn on stderr even without a terminal", async () => {
