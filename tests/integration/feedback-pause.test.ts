@@ -73,11 +73,12 @@ describe("when hard bounces reported after sending pass the bounce-rate threshol
     expect(paused.resumeAt).toBeNull();
 
     // Paused means paused, also for the batches already sending when it paused: past the messages
-    // in flight at that moment (a few milliseconds each here), nothing more arrives.
+    // in flight at that moment (one per lane: three batches of one lane each), nothing more arrives.
+    // Before the pause reached running batches, they went on to their last message.
     await new Promise((r) => setTimeout(r, 1_500));
     const pausedAt = paused.pausedAt!.getTime();
-    const late = digestMail().filter((m) => m.at > pausedAt + 250);
-    expect(late.map((m) => new Date(m.at).toISOString())).toEqual([]);
+    const late = digestMail().filter((m) => m.at > pausedAt);
+    expect(late.length).toBeLessThanOrEqual(3);
     const pending = await app.db.delivery.count({
       where: { digestId: paused.id, state: { in: ["pending", "sending"] } },
     });
