@@ -91,6 +91,8 @@ export async function runPipeline(opts: {
     WORKER_CONCURRENCY: String(w.workerConcurrency),
     DISABLE_SCHEDULES: "true",
     LOG_LEVEL: "info",
+    // As `npm run start:worker` runs them: two malloc arenas instead of one per thread.
+    MALLOC_ARENA_MAX: "2",
     DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "bench-worker-")),
   };
   const profileDir = w.cpuProfDir;
