@@ -25,7 +25,6 @@ export interface SubscriptionRequestJobData {
   requestId?: string;
 }
 
-/** One job per outbox row (the id deduplicates the relay's second try). */
 /** One job per outbox row: the id makes a second relay of the same row harmless. */
 export const subscriptionRequestJobOptions = (data: SubscriptionRequestJobData) => ({
   jobId: `subscription-request-${data.requestRowId}`,
