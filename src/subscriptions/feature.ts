@@ -43,7 +43,7 @@ export interface SubscriptionsDeps {
   metrics: Metrics;
   tokens: Tokens;
   suppressions: Suppressions;
-  /** The signed envelope sender and mailto: unsubscribe address of a confirmation (src/feedback/return-path.ts). */
+  /** The signed envelope sender and mailto: unsubscribe address of a confirmation (src/mail/return-path.ts). */
   returnPaths: {
     forConfirmation(subscriberId: string): string;
     unsubscribeMailto(subscriberId: string): string | undefined;
