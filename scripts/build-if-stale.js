@@ -31,6 +31,8 @@ if (sources > built) {
     cwd: root,
     stdio: "inherit",
   });
+  // A module deleted or moved must not keep loading from its old compiled file.
+  require("./prune-dist").pruneDist(root);
   // tsc leaves the build info untouched when nothing needed emitting: mark this check done.
   const now = new Date();
   fs.utimesSync(stamp, now, now);

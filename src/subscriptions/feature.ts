@@ -1,3 +1,6 @@
+import crypto from "node:crypto";
+import type { RequestHandler } from "express";
+import { ipKeyGenerator } from "express-rate-limit";
 import type { Redis } from "ioredis";
 import type { Config } from "../config";
 import type { Db } from "../db";
@@ -10,7 +13,8 @@ import type { Feature } from "../feature";
 import type { JobHandlers } from "../queue/workers";
 import { JobName, QueueName, type Queues } from "../queue/queues";
 import { createCsrf } from "../web/middleware/csrf";
-import { redisRateLimit } from "../web/middleware/rate-limit";
+import { createRedisLimits, limitsMiddleware, type LimitRule } from "../web/middleware/redis-limits";
+import { normalizeEmail } from "./email-address";
 import { createConfirmationRenderer, createReminderRenderer } from "./confirmation-email";
 import { CONFIRMATION_JOB, confirmationJobHandler } from "./confirmation-job";
 import { purgeUnconfirmed } from "./purge";
@@ -50,27 +54,37 @@ export interface SubscriptionsDeps {
   };
 }
 
-/** The subscribe limits, shared by every web process through Redis: per client address and per address. */
-function subscribeLimits({ config, redis }: SubscriptionsDeps) {
-  return {
-    perIp: redisRateLimit({
-      redis,
-      prefix: config.QUEUE_PREFIX,
-      name: "subscribe-ip",
-      limit: config.SUBSCRIBE_LIMIT_PER_IP,
-      windowMs: HOUR,
-      message: "Too many subscribe requests from your network.",
-    }),
-    perAddress: redisRateLimit({
-      redis,
-      prefix: config.QUEUE_PREFIX,
-      name: "subscribe-address",
-      limit: config.SUBSCRIBE_LIMIT_PER_ADDRESS,
-      windowMs: HOUR,
-      key: (_req, res) => String(res.locals.addressKey),
-      message: "Too many subscribe requests for this address.",
-    }),
+/**
+ * The subscribe limits, shared by every web process through Redis: per client address (IPv6 by
+ * /56) and per mailbox (keyed by a hash, so Redis never holds the address), both counted in one
+ * round trip before anything else is done with the request.
+ */
+function subscribeLimits({ config, redis, log }: SubscriptionsDeps): RequestHandler {
+  const perIp: LimitRule = { name: "subscribe-ip", limit: config.SUBSCRIBE_LIMIT_PER_IP, windowMs: HOUR };
+  const perAddress: LimitRule = {
+    name: "subscribe-address",
+    limit: config.SUBSCRIBE_LIMIT_PER_ADDRESS,
+    windowMs: HOUR,
   };
+  return limitsMiddleware({
+    limits: createRedisLimits(redis, config.QUEUE_PREFIX),
+    checks: (req) => {
+      const checks = [{ rule: perIp, key: ipKeyGenerator(req.ip ?? "") }];
+      const email = (req.body as { email?: unknown } | undefined)?.email;
+      const address = typeof email === "string" ? normalizeEmail(email.slice(0, 300)) : undefined;
+      if (address?.ok)
+        checks.push({
+          rule: perAddress,
+          key: crypto.createHash("sha256").update(address.email).digest("hex").slice(0, 32),
+        });
+      return checks;
+    },
+    message: (rule) =>
+      rule === perIp
+        ? "Too many subscribe requests from your network."
+        : "Too many subscribe requests for this address.",
+    log,
+  });
 }
 
 /** The daily purge of never-confirmed subscribers; the relay of requests and confirmations whose jobs were lost. */

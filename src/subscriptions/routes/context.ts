@@ -22,7 +22,8 @@ export interface SubscriptionRoutesDeps {
   /** Takes each stored subscribe request to the `emails` queue, off the request path. */
   requestRelay: RequestRelay;
   csrf: Csrf;
-  limits: { perIp: RequestHandler; perAddress: RequestHandler };
+  /** Both subscribe limits (per client address, per mailbox), one Redis round trip. */
+  limits: RequestHandler;
   /** Erasure forgets the address in its suppression entry (the keyed hash stays). */
   suppressions: Suppressions;
   baseUrl: () => string;

@@ -1,4 +1,3 @@
-import crypto from "node:crypto";
 import type { Request, RequestHandler, Response, Router } from "express";
 import { normalizeEmail } from "../email-address";
 import { firstProblem, HONEYPOT_FIELD, subscribeForm } from "../forms";
@@ -7,8 +6,8 @@ import { subscribe } from "../subscribe";
 import { contextOf, wantsJson, type RouteContext } from "./context";
 
 /**
- * The home page and its form. POST /subscribe: per-IP limit, CSRF, parse, honeypot, validate,
- * per-address limit, subscribe. Every valid address gets the same answer (INTERFACE.md).
+ * The home page and its form. POST /subscribe: both limits (per IP and per address, one Redis
+ * round trip), CSRF, parse, honeypot, validate, subscribe. Every valid address gets the same answer (INTERFACE.md).
  */
 const CHECK_INBOX = "Check your inbox: if the address can receive our email, a confirmation link is on its way.";
 
@@ -33,14 +32,7 @@ export function subscribeRoutes(router: Router, ctx: RouteContext): void {
   // Where the form posts: reloading it, or following a link to it, shows the form.
   router.get("/subscribe", csrf.cookies, home);
 
-  router.post(
-    "/subscribe",
-    ctx.limits.perIp,
-    csrf.cookies,
-    parseSubscription(ctx),
-    ctx.limits.perAddress,
-    subscribeHandler(ctx),
-  );
+  router.post("/subscribe", ctx.limits, csrf.cookies, parseSubscription(ctx), subscribeHandler(ctx));
 }
 
 const answerCheckInbox = (ctx: RouteContext, req: Request, res: Response) => {
@@ -90,8 +82,6 @@ function parseSubscription(ctx: RouteContext): RequestHandler {
       values,
     };
     res.locals.subscription = subscription;
-    // Keyed by a hash, so Redis never holds the address itself.
-    res.locals.addressKey = crypto.createHash("sha256").update(address.email).digest("hex").slice(0, 32);
     next();
   };
 }

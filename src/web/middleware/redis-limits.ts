@@ -1,4 +1,7 @@
+import type { Request, RequestHandler } from "express";
 import type { Redis } from "ioredis";
+import { AppError } from "../../errors";
+import type { Logger } from "../../logger";
 
 /**
  * Several fixed-window rate limits counted in ONE Redis round trip: a request that is limited per
@@ -61,3 +64,50 @@ export function createRedisLimits(redis: Redis, prefix: string) {
 }
 
 export type RedisLimits = ReturnType<typeof createRedisLimits>;
+
+/** The 429's hint: when to try again, and the rule. */
+export function limitHint(retryAfterSeconds: number, rule: LimitRule): string {
+  const when =
+    retryAfterSeconds < 120
+      ? `${Math.ceil(retryAfterSeconds)} seconds`
+      : `${Math.ceil(retryAfterSeconds / 60)} minutes`;
+  return `Please try again in ${when} (at most ${rule.limit} every ${Math.ceil(rule.windowMs / 60_000)} minutes).`;
+}
+
+export interface LimitsMiddlewareOptions {
+  limits: RedisLimits;
+  /** The counters this request hits, in the order their refusals take precedence. */
+  checks(req: Request): LimitCheck[];
+  /** The 429's message for a rule over its limit. */
+  message(rule: LimitRule): string;
+  log: Logger;
+}
+
+/**
+ * Every limit of a route in one Redis round trip. Over a limit: 429 with Retry-After (seconds),
+ * answered by the central error handler (a page for browsers, JSON for JSON callers). Redis down:
+ * the request goes through (and the log says so) rather than refusing everyone.
+ */
+export function limitsMiddleware(opts: LimitsMiddlewareOptions): RequestHandler {
+  return (req, res, next) => {
+    opts.limits.hit(opts.checks(req)).then(
+      (verdict) => {
+        if (!verdict.exceeded) return next();
+        res.setHeader("Retry-After", String(verdict.retryAfterSeconds));
+        next(
+          new AppError(opts.message(verdict.exceeded), 429, {
+            code: "rate_limited",
+            hint: limitHint(verdict.retryAfterSeconds, verdict.exceeded),
+          }),
+        );
+      },
+      (err: unknown) => {
+        (req.log ?? opts.log).warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          "rate limits not checked (Redis did not answer): request let through",
+        );
+        next();
+      },
+    );
+  };
+}

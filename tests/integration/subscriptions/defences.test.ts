@@ -197,4 +197,23 @@ describe("subscribe rate limits (kept in Redis)", () => {
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.join(" ")).not.toContain("@");
   });
+
+  it("when a valid request is counted, then both limits take one Redis call between them", async () => {
+    f = await startSubscriptionsApp();
+    const monitor = await f.app.redis.duplicate().monitor();
+    const calls: string[][] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (args.some((a) => a.includes(":ratelimit:"))) calls.push(args);
+    });
+    try {
+      expect((await postJson(f, { email: uniqueEmail("counted") })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      monitor.disconnect();
+    }
+    // The script's call names both keys; the INCRs and expiries inside it are the script's own.
+    const scripts = calls.filter((c) => /^eval/i.test(c[0]!));
+    expect(scripts).toHaveLength(1);
+    expect(scripts[0]!.join(" ")).toMatch(/ratelimit:subscribe-ip:.*ratelimit:subscribe-address:/);
+  });
 });
