@@ -5,7 +5,7 @@ import type { Mailer } from "../mail/mailer";
 import type { Metrics } from "../observability/metrics";
 import type { Tokens } from "../subscriptions";
 import type { Suppressions } from "../suppression";
-import type { ReturnPaths } from "../feedback";
+import type { ReturnPaths } from "../mail/return-path";
 import type { SendRange } from "./ledger";
 import type { SendRateLimiter } from "./send-rate";
 import type { PauseWatch } from "./pause-watch";

@@ -5,11 +5,11 @@ import type { Mailer } from "../mail/mailer";
 import type { Metrics } from "../observability/metrics";
 import type { Suppressions } from "../suppression";
 import type { Tokens } from "../subscriptions";
-import type { ReturnPaths } from "../feedback";
+import type { ReturnPaths } from "../mail/return-path";
 import type { Views } from "../web/views";
 import type { Logger } from "../logger";
 import type { Feature } from "../feature";
-import { QueueName, type Queues } from "../queue/queues";
+import { QueueName, SchedulerId, type Queues } from "../queue/queues";
 import type { Frequency } from "../generated/prisma/enums";
 import { assembleDigest } from "./assemble";
 import { pendingRanges } from "./ledger";
@@ -96,26 +96,26 @@ function digestHandlers(deps: DigestsDeps, sendBatch: ReturnType<typeof createSe
 function digestSchedules({ config, queues }: DigestsDeps): Feature["schedules"] {
   return [
     {
-      id: "digest-daily",
+      id: SchedulerId.digestDaily,
       queue: queues.digests,
       name: DigestJob.scheduledDaily,
       repeat: { pattern: config.DIGEST_CRON, tz: config.DIGEST_TZ },
     },
     {
-      id: "digest-weekly",
+      id: SchedulerId.digestWeekly,
       queue: queues.digests,
       name: DigestJob.scheduledWeekly,
       repeat: { pattern: config.DIGEST_CRON, tz: config.DIGEST_TZ },
     },
     {
-      id: "deliveries-reconcile",
+      id: SchedulerId.deliveriesReconcile,
       queue: queues.maintenance,
       name: DigestJob.reconcile,
       repeat: { every: config.RECONCILE_EVERY_SECONDS * 1000 },
     },
     {
       // Daily, at a quiet hour: rows older than DELIVERY_RETENTION_DAYS become per-day figures.
-      id: "deliveries-prune",
+      id: SchedulerId.deliveriesPrune,
       queue: queues.maintenance,
       name: PRUNE_DELIVERIES_JOB,
       repeat: { pattern: "45 3 * * *", tz: config.DIGEST_TZ },

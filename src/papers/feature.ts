@@ -6,7 +6,7 @@ import type { Job } from "bullmq";
 import { Router } from "express";
 import type { Config } from "../config";
 import type { Db } from "../db";
-import { JobName, type Queues } from "../queue/queues";
+import { JobName, SchedulerId, type Queues } from "../queue/queues";
 import type { Schedule } from "../queue/schedules";
 import type { Views } from "../web/views";
 import type { Feature } from "../feature";
@@ -120,14 +120,14 @@ function paperPages(db: Db, views: Views): Router {
 function ingestSchedules(queues: Queues, config: Config): Schedule[] {
   return [
     {
-      id: "papers-ingest",
+      id: SchedulerId.papersIngest,
       queue: queues.ingest,
       repeat: { pattern: config.INGEST_CRON, tz: config.DIGEST_TZ },
       name: INGEST_JOB,
       data: {},
     },
     {
-      id: "papers-ingest-retry-failed",
+      id: SchedulerId.papersIngestRetryFailed,
       queue: queues.ingest,
       repeat: { pattern: "40 * * * *", tz: config.DIGEST_TZ },
       name: RETRY_FAILED_JOB,

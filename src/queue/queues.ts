@@ -49,6 +49,21 @@ export const JobName = {
   },
 } as const satisfies Record<QueueName, Record<string, string>>;
 
+/**
+ * The job schedulers' ids (src/queue/schedules.ts). Redis keeps a scheduler under its id, so these
+ * values never change: a renamed id would leave the old scheduler firing beside the new one.
+ */
+export const SchedulerId = {
+  papersIngest: "papers-ingest",
+  papersIngestRetryFailed: "papers-ingest-retry-failed",
+  digestDaily: "digest-daily",
+  digestWeekly: "digest-weekly",
+  deliveriesReconcile: "deliveries-reconcile",
+  deliveriesPrune: "deliveries-prune",
+  purgePending: JobName.maintenance.purgePending,
+  requeueUnsentConfirmations: JobName.maintenance.requeueUnsentConfirmations,
+} as const;
+
 /** Job defaults: a few retries with exponential backoff; finished jobs are trimmed, failed ones kept a week. */
 export const defaultJobOptions: JobsOptions = {
   attempts: 5,

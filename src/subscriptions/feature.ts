@@ -11,7 +11,7 @@ import type { Suppressions } from "../suppression";
 import type { Views } from "../web/views";
 import type { Feature } from "../feature";
 import type { JobHandlers } from "../queue/workers";
-import { JobName, QueueName, type Queues } from "../queue/queues";
+import { JobName, QueueName, SchedulerId, type Queues } from "../queue/queues";
 import { createCsrf } from "../web/middleware/csrf";
 import { createRedisLimits, limitsMiddleware, type LimitRule } from "../web/middleware/redis-limits";
 import { normalizeEmail } from "./email-address";
@@ -168,13 +168,13 @@ export function subscriptionsFeature(deps: SubscriptionsDeps): Feature {
     schedules: [
       // Daily, at a quiet hour away from the digest.
       {
-        id: PURGE_PENDING_JOB,
+        id: SchedulerId.purgePending,
         queue: queues[QueueName.maintenance],
         repeat: { pattern: "17 3 * * *", tz: "UTC" },
         name: PURGE_PENDING_JOB,
       },
       {
-        id: REQUEUE_CONFIRMATIONS_JOB,
+        id: SchedulerId.requeueUnsentConfirmations,
         queue: queues[QueueName.maintenance],
         repeat: { every: 60_000 },
         name: REQUEUE_CONFIRMATIONS_JOB,
