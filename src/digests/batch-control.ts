@@ -32,6 +32,12 @@ export interface BatchControl {
   handedBack(): number;
   /** This claim's rows not settled yet (their claim is renewed while the batch runs). */
   unfinished: Set<bigint>;
+  /**
+   * False (and the batch interrupted) once the claim may have lapsed: no renewal for 3/4 of the
+   * lease, e.g. the process was held up (SIGSTOP, a long pause) while another worker may have taken
+   * the rows. A lane asks before each send, so a worker that lost its lease starts no new message.
+   */
+  leaseHeld(): boolean;
   /** Stops the timers and listeners, then waits for the hand-backs to be written (or given up). */
   finish(): Promise<void>;
 }
@@ -41,6 +47,8 @@ export function startBatchControl(
   batch: {
     digestId: string;
     token: string;
+    /** When the claim's statement was sent (its lease runs from no earlier than this). */
+    claimedFrom: number;
     /** The rows no lane has started yet (the lanes take from it). */
     queue: ClaimedDelivery[];
     jobSignal?: AbortSignal;
@@ -89,7 +97,11 @@ export function startBatchControl(
     batch.onPaused(reason);
     halt(`paused: ${reason}`);
   });
-  const heartbeat = startHeartbeat(deps, batch.token, unfinished, interrupt, log);
+  // When the claim was last known fresh: taken before the claim's statement or the renewal's, so
+  // never later than the claimed_at that PostgreSQL wrote.
+  let freshSince = batch.claimedFrom;
+  const leaseMs = deps.config.DELIVERY_LEASE_SECONDS * 1000;
+  const heartbeat = startHeartbeat(deps, batch.token, unfinished, interrupt, log, (at) => (freshSince = at));
   const stopWatch = setInterval(() => {
     if (deps.stopping()) halt("worker stopping");
   }, 100);
@@ -101,6 +113,11 @@ export function startBatchControl(
     interrupted: () => interrupted,
     handedBack: () => handedBack,
     unfinished,
+    leaseHeld() {
+      if (Date.now() - freshSince < leaseMs * 0.75) return true;
+      interrupt("the claim's lease may have run out (no renewal for 3/4 of it): another worker may have the rows");
+      return false;
+    },
     async finish() {
       clearInterval(heartbeat);
       clearInterval(stopWatch);
@@ -122,20 +139,24 @@ function startHeartbeat(
   unfinished: Set<bigint>,
   interrupt: (reason: string) => void,
   log: Logger,
+  renewed: (startedAt: number) => void,
 ): NodeJS.Timeout {
   let renewFailures = 0;
   return setInterval(
-    () =>
+    () => {
+      const startedAt = Date.now();
       void renewClaims(deps.db, token, [...unfinished])
         .then((lost) => {
           renewFailures = 0;
+          renewed(startedAt);
           if (lost > 0) interrupt(`${lost} claimed deliveries were taken over`);
         })
         .catch((err: unknown) => {
           renewFailures += 1;
           log.warn({ err: (err as Error).message, renewFailures }, "could not renew claims");
           if (renewFailures >= 3) interrupt("claims could not be renewed");
-        }),
+        });
+    },
     Math.max(250, (deps.config.DELIVERY_LEASE_SECONDS * 1000) / 4),
   );
 }

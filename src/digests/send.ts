@@ -51,12 +51,14 @@ export function createSender(deps: SenderDeps) {
       const { db, config } = deps;
       const outcome = emptyOutcome();
       outcome.skipped = await skipInactive(db, digestId, range);
+      const claimedFrom = Date.now();
       const { token, deliveries: claimed } = await claimRange(db, digestId, range, config.DELIVERY_LEASE_SECONDS);
       outcome.claimed = claimed.length;
       const queue = [...claimed];
       const control = startBatchControl(deps, {
         digestId,
         token,
+        claimedFrom,
         queue,
         jobSignal: context.signal,
         onPaused: (reason) => (outcome.paused ??= reason),
@@ -125,7 +127,7 @@ async function runLane(deps: DeliverDeps, run: BatchRun, control: BatchControl, 
     let slot: SendSlot | undefined;
     try {
       slot = await deps.rateLimit();
-      if (control.signal.aborted) {
+      if (control.signal.aborted || !control.leaseHeld()) {
         control.handBack([d], null);
         return;
       }
