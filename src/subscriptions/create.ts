@@ -7,8 +7,7 @@ import { emailHash } from "./consent-log";
  * consent entry that explains them, and leaves every stored address exactly as it is (the
  * canonical address is unique, so `ON CONFLICT (email) DO NOTHING` settles races too).
  *
- * `newSubscribersCte` is the statement's WITH part, so a caller can add its own step to the same
- * statement (the web form adds its outbox row); `insertNewSubscribers` runs it on its own.
+ * The form's request stores only its outbox row; its job creates the subscriber through here.
  */
 export interface NewSubscriberRow {
   /** Canonical (normalizeEmail). */
@@ -41,7 +40,7 @@ export interface CreatedSubscriber {
  * `input` (the rows, one per address), `s` (the subscribers inserted, RETURNING id, email, status,
  * token_version), and their topics and consent entries. Follow it with `, more AS (...) SELECT ...`.
  */
-export function newSubscribersCte(rows: NewSubscriberRow[]): Prisma.Sql {
+function newSubscribersCte(rows: NewSubscriberRow[]): Prisma.Sql {
   const seen = new Set<string>();
   const input = rows
     .filter((r) => !seen.has(r.email) && seen.add(r.email))

@@ -11,7 +11,7 @@ export {
   type NewSubscription,
   type SubscribeResult,
 } from "./subscribe";
-export { insertNewSubscribers, newSubscribersCte, type NewSubscriberRow } from "./create";
+export { insertNewSubscribers, type NewSubscriberRow } from "./create";
 export { importPeople, importSubscriber, type ImportedPerson } from "./import";
 export { createTokens, type Tokens } from "./tokens";
 export { SUBSCRIPTION_REQUEST_JOB, REMINDER_JOB, enqueueSubscriptionRequest } from "./subscription-request-job";
